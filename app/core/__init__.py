@@ -1,0 +1,4 @@
+"""Pure logic: stdlib and numpy only. No Qt, no sockets, no audio devices.
+
+Guarded by tests/test_boundaries.py.
+"""

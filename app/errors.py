@@ -1,0 +1,61 @@
+"""The exception tree. Every error a user can cause is an ``EchoPanelError`` whose ``str()`` says what
+happened and what to do; the UI and headless mode show that text, never a traceback.
+
+    EchoPanelError
+    ├── ConfigError              bad setting or command-line value (URL, token, device name, WAV path)
+    ├── AudioError               capture problems
+    │   ├── DeviceNotFoundError      no such input device / no loopback device for system audio
+    │   └── DeviceFailedError        permission denied, unplugged mid-session, PortAudio failure
+    ├── ConnectionFailedError    the backend could not be reached or the socket dropped (retryable)
+    │   └── BackendNotReadyError     /health answered 503 (model loading) or did not answer
+    └── SessionRejectedError     the backend refused us; never retried
+        ├── AuthError                401 on /health, or status error + close 1008
+        ├── ProtocolError            type:"error" (schema, unsupported format), handshake timeout
+        └── CapacityError            "Server at capacity" (retryable later, not in a tight loop)
+"""
+
+from __future__ import annotations
+
+
+class EchoPanelError(Exception):
+    """Base of every error the app reports to its user."""
+
+
+class ConfigError(EchoPanelError):
+    pass
+
+
+class AudioError(EchoPanelError):
+    pass
+
+
+class DeviceNotFoundError(AudioError):
+    pass
+
+
+class DeviceFailedError(AudioError):
+    pass
+
+
+class ConnectionFailedError(EchoPanelError):
+    pass
+
+
+class BackendNotReadyError(ConnectionFailedError):
+    pass
+
+
+class SessionRejectedError(EchoPanelError):
+    pass
+
+
+class AuthError(SessionRejectedError):
+    pass
+
+
+class ProtocolError(SessionRejectedError):
+    pass
+
+
+class CapacityError(SessionRejectedError):
+    pass

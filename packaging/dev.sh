@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The one entry point for developer tasks. Works on a fresh Debian machine:
+#   packaging/dev.sh run [ARGS...]     create .venv if missing, install the app, start it with ARGS
+#   packaging/dev.sh test [PYTEST...]  install what the suite needs, then ruff, mypy and pytest
+#   packaging/dev.sh bench [ARGS...]   python -m app.bench ARGS
+#   packaging/dev.sh audio start|stop|status|env   the virtual PulseAudio setup used by the tests
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+cd "$ROOT"
+
+# System libraries: PortAudio for sounddevice, the libraries Qt's xcb/offscreen plugins load,
+# and the test tools (PulseAudio, espeak-ng, sox, Xvfb).
+RUN_PKGS="libportaudio2 libasound2-plugins libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1
+  libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
+  libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libx11-xcb1 fonts-dejavu-core"
+TEST_PKGS="pulseaudio pulseaudio-utils espeak-ng sox xvfb xauth"
+
+log() { printf 'dev.sh: %s\n' "$*" >&2; }
+
+ensure_apt() {
+  local missing=""
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+  done
+  [ -z "$missing" ] && return 0
+  if ! command -v apt-get >/dev/null; then
+    log "missing system packages:$missing (not a Debian system: install their equivalents)"; return 0
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    log "missing system packages:$missing"
+    log "run as root, or: sudo apt-get install$missing"; return 1
+  fi
+  log "apt-get install$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+ensure_venv() {
+  local extra=$1 stamp="$VENV/.installed-$1"
+  if [ ! -x "$PY" ]; then
+    local base
+    base=$(command -v python3.13 || command -v python3.12 || command -v python3.11 || command -v python3)
+    "$base" -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 14)))' || {
+      log "Python 3.11-3.13 is needed; found $("$base" --version)"; exit 1; }
+    "$base" -m venv "$VENV" || { log "python3 -m venv failed: apt-get install python3-venv"; exit 1; }
+  fi
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    log "installing the project into .venv ($extra)"
+    "$PY" -m pip install -q --upgrade pip
+    if [ "$extra" = dev ]; then "$PY" -m pip install -q -e ".[dev]"; else "$PY" -m pip install -q -e .; fi
+    touch "$stamp"
+  fi
+}
+
+cmd=${1:-help}; shift || true
+case "$cmd" in
+  run)
+    ensure_apt $RUN_PKGS || true
+    ensure_venv run
+    headless=0
+    for a in "$@"; do case "$a" in --headless|--help|-h|--self-test) headless=1 ;; esac; done
+    if [ $headless = 0 ] && [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] \
+        && [ -z "${QT_QPA_PLATFORM:-}" ] && [ "$(uname)" = Linux ]; then
+      log "no display found (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open."
+      log "Stream without a window:  packaging/dev.sh run --headless --duration 30 --events -"
+      log "or start a virtual display: xvfb-run -a packaging/dev.sh run"
+      exit 2
+    fi
+    exec "$PY" -m app "$@"
+    ;;
+  test)
+    ensure_apt $RUN_PKGS $TEST_PKGS
+    ensure_venv dev
+    log "ruff"; "$VENV/bin/ruff" check app tests
+    log "mypy --strict (core, capture, transport, session)"
+    "$VENV/bin/mypy" $(ls -d app/core app/capture.py app/transport.py app/session.py 2>/dev/null)
+    log "pytest"
+    exec "$PY" -m pytest "$@"
+    ;;
+  bench)
+    ensure_apt $RUN_PKGS $TEST_PKGS
+    ensure_venv dev
+    exec "$PY" -m app.bench "$@"
+    ;;
+  audio)
+    ensure_apt $TEST_PKGS $RUN_PKGS
+    exec bash "$ROOT/packaging/virtual-audio.sh" "$@"
+    ;;
+  *)
+    sed -n '2,6p' "$0"; exit 2 ;;
+esac
