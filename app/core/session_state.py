@@ -1,0 +1,147 @@
+"""What a session publishes: immutable snapshots for the UI (polled on a timer) and discrete events
+for the headless JSON-lines output and logs. Pure data, no behaviour; ``app.session`` produces them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from app.core.backpressure import IDLE_REPORT, LevelReport
+from app.core.messages import CardsEvent, EntitiesEvent, MetricsEvent, Source, StatusEvent
+
+
+class ConnectionState(enum.StrEnum):
+    IDLE = "idle"  # no session
+    CHECKING = "checking"  # GET /health
+    CONNECTING = "connecting"  # socket + start handshake
+    STREAMING = "streaming"  # start acknowledged, audio flowing
+    RECONNECTING = "reconnecting"  # waiting out a backoff delay
+    STOPPING = "stopping"  # tail flushed, stop sent, waiting for final_summary
+    STOPPED = "stopped"  # ended cleanly (with or without a summary)
+    FAILED = "failed"  # ended on an error (see SessionSnapshot.error)
+
+
+class StopOutcome(enum.StrEnum):
+    SUMMARY = "summary"  # final_summary received
+    NO_SUMMARY = "no_summary"  # stop sent, summary never came within the wait
+    FAILED = "failed"  # the session ended on an error
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCounters:
+    """Client-side counts for one source. Seconds = frames × 0.02."""
+
+    captured_frames: int = 0
+    sent_frames: int = 0
+    dropped_frames: int = 0  # shed by the client's own bounded buffer (not the server)
+    buffered_frames: int = 0  # waiting in the client buffer right now
+    send_lag_seconds: float = 0.0  # how far sending is behind capture
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptSegment:
+    """A transcript line in session time (rebased across connections)."""
+
+    source: str
+    text: str
+    t0: float
+    t1: float
+    is_final: bool
+    connection_index: int = 0
+    segment_id: str | None = None
+    speaker: str | None = None
+    confidence: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSnapshot:
+    state: ConnectionState = ConnectionState.IDLE
+    detail: str = ""  # human line for the state ("Reconnecting in 2.1 s (attempt 3 of 8)")
+    session_id: str = ""
+    elapsed_seconds: float = 0.0
+    level: LevelReport = IDLE_REPORT
+    last_status: StatusEvent | None = None
+    metrics: Mapping[str, MetricsEvent] = field(default_factory=dict)  # latest per source
+    sources: Mapping[Source, SourceCounters] = field(default_factory=dict)
+    transcript: tuple[TranscriptSegment, ...] = ()  # finals, then the live partial per source
+    transcript_revision: int = 0  # bumps whenever ``transcript`` changes
+    entities: EntitiesEvent | None = None
+    cards: CardsEvent | None = None
+    summary_markdown: str | None = None
+    reconnects: int = 0
+    server_dropped_frames: int = 0
+    error: str | None = None  # the message shown to the user when state is FAILED
+    warnings: tuple[str, ...] = ()  # recent non-fatal problems (device lost, unknown message)
+    throttle_note: str = ""  # what adaptive throttling is doing, "" when off or idle
+
+
+# --------------------------------------------------------------------------- discrete events
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEvent:
+    """Base for events; ``t`` is seconds since the session started."""
+
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged(SessionEvent):
+    state: ConnectionState
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerStatus(SessionEvent):
+    status: StatusEvent
+
+
+@dataclass(frozen=True, slots=True)
+class ServerMetrics(SessionEvent):
+    metrics: MetricsEvent
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptChanged(SessionEvent):
+    segment: TranscriptSegment
+
+
+@dataclass(frozen=True, slots=True)
+class LevelChanged(SessionEvent):
+    report: LevelReport
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnecting(SessionEvent):
+    attempt: int
+    delay_seconds: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryReady(SessionEvent):
+    markdown: str
+    segments: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFailed(SessionEvent):
+    message: str
+    terminal: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SessionWarning(SessionEvent):
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded(SessionEvent):
+    outcome: StopOutcome
+    sources: Mapping[Source, SourceCounters]
+    server_dropped_frames: int
+    reconnects: int
+    message: str = ""
