@@ -145,10 +145,10 @@ def _decode_start(obj: Mapping[str, Any]) -> StartMessage | ClientDecodeError:
     sid = obj.get("session_id")
     if not isinstance(sid, str) or not 1 <= len(sid) <= 256:
         return ClientDecodeError("Invalid start message: session_id must be a string of 1-256 chars", "start")
-    rate, fmt, channels = obj.get("sample_rate", SAMPLE_RATE), obj.get("format", AUDIO_FORMAT), obj.get(
-        "channels", CHANNELS
-    )
-    if rate != SAMPLE_RATE or fmt != AUDIO_FORMAT or channels != CHANNELS or isinstance(rate, bool):
+    rate = obj.get("sample_rate", SAMPLE_RATE)
+    fmt = obj.get("format", AUDIO_FORMAT)
+    channels = obj.get("channels", CHANNELS)
+    if not (_number_is(rate, SAMPLE_RATE) and fmt == AUDIO_FORMAT and _number_is(channels, CHANNELS)):
         return ClientDecodeError(
             f"Unsupported audio format: sample_rate={rate!r} format={fmt!r} channels={channels!r}", "start"
         )
@@ -352,6 +352,11 @@ def _load_object(payload: str | bytes) -> dict[str, Any] | str:
     if not isinstance(obj, dict):
         return f"JSON {type(obj).__name__} where an object was expected"
     return obj
+
+
+def _number_is(value: object, expected: int) -> bool:
+    """``value == expected`` for JSON numbers; JSON ``true`` is not 1 here although Python's True is."""
+    return not isinstance(value, bool) and isinstance(value, int | float) and value == expected
 
 
 def _source_or_none(value: object) -> Source | None:
