@@ -1,4 +1,4 @@
-"""Pure logic: stdlib and numpy only. No Qt, no sockets, no audio devices.
+"""Pure logic: stdlib, numpy and soxr (pure computation) only; from the app, only app.core and app.errors.
 
-Guarded by tests/test_boundaries.py.
+No Qt, no sockets, no audio devices. Guarded by tests/test_boundaries.py.
 """

@@ -1,0 +1,255 @@
+"""Live capture: one sounddevice ``InputStream`` per source at the device's native rate, float32.
+
+Execution contexts (STYLE.md guideline 1):
+- PortAudio callback thread: ``BlockHandOff.push`` copies the block and counts. Nothing else: no
+  logging, no Qt, no raising (sounddevice silently stops calling a callback that raised).
+- Event-loop thread: opening/closing streams (fast: tens of ms), ``read_frames()`` which drains the
+  hand-off and runs the ``Framer``, fault detection. The session calls ``read_frames()`` about every
+  20 ms; if it stalls for longer than the hand-off's 2 s, new blocks are dropped and counted.
+
+System audio per platform is chosen by ``app.core.devices``; on Linux it is the monitor of the
+current default output, opened through the ALSA "pulse" PCM with ``PULSE_SOURCE`` set only while
+that stream opens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from app.capture_base import AudioSource, BlockHandOff, CaptureCounters, Clock, describe_exception
+from app.capture_devices import (
+    env_while_opening,
+    linux_default_sink,
+    list_input_devices,
+    refresh_devices,
+    resolve_device,
+    sounddevice_module,
+)
+from app.core.devices import DeviceChoice, DeviceInfo, DeviceKey, Platform
+from app.core.framing import BlockClock, Frame, Framer
+from app.core.messages import Source
+from app.errors import AudioError, DeviceFailedError
+from app.replay import ReplaySource
+
+__all__ = [
+    "AudioSource",
+    "CaptureCounters",
+    "LiveSource",
+    "linux_default_sink",
+    "list_input_devices",
+    "make_sources",
+    "refresh_devices",
+    "resolve_device",
+]
+
+
+# ------------------------------------------------------------------------------ the live source
+
+
+class LiveSource:
+    """A microphone or system-audio device as an ``AudioSource`` (see app.capture_base)."""
+
+    def __init__(
+        self,
+        source: Source,
+        device: DeviceKey | None = None,
+        *,
+        capacity_seconds: float = 2.0,
+        block_seconds: float = 0.02,
+        no_data_seconds: float = 3.0,
+        clock: Clock = time.monotonic,
+        platform: Platform | None = None,
+    ) -> None:
+        self._source = source
+        self._wanted = device
+        self._capacity_seconds = capacity_seconds
+        self._block_seconds = block_seconds
+        self._no_data_seconds = no_data_seconds
+        self._clock = clock
+        self._platform = platform
+        self._choice: DeviceChoice | None = None
+        self._stream: Any = None
+        self._handoff: BlockHandOff | None = None
+        self._framer: Framer | None = None
+        self._block_clock: BlockClock | None = None
+        self._started_at = 0.0
+        self._stream_ended = False  # set from PortAudio's thread by finished_callback
+        self._started = False
+        self._stopping = False
+        self._tail: list[Frame] | None = None  # frames flushed by stop(), handed out once
+        self._fault: AudioError | None = None
+        self._done = False
+        self._captured = 0
+
+    # ----------------------------------------------------------- AudioSource
+
+    @property
+    def source(self) -> Source:
+        return self._source
+
+    @property
+    def description(self) -> str:
+        return self._choice.description if self._choice else ""
+
+    @property
+    def fault(self) -> AudioError | None:
+        return self._fault
+
+    @property
+    def finished(self) -> bool:
+        return self._done
+
+    async def start(self) -> None:
+        if self._started:
+            raise RuntimeError("a LiveSource starts once")
+        self._started = True
+        # In a worker thread: pactl may take up to its timeout if the sound server hangs. The open
+        # itself stays on this thread, so the PULSE_SOURCE swap can never race another open.
+        choice = await asyncio.to_thread(resolve_device, self._source, self._wanted, self._platform)
+        self._choice = choice
+        self._open(choice)
+
+    async def stop(self) -> None:
+        if self._handoff is None or self._stopping or self._fault is not None:
+            return  # never started, already stopping, or already closed by a fault
+        self._stopping = True
+        self._close_stream()
+        # Let anything the callback pushed before the stream stopped reach the framer, then pad.
+        frames = self._frame_blocks()
+        assert self._framer is not None
+        frames.extend(self._framer.flush())
+        self._tail = frames
+
+    def read_frames(self) -> list[Frame]:
+        if self._tail is not None:
+            tail, self._tail = self._tail, []
+            self._captured += len(tail)
+            self._done = True
+            return tail
+        if self._stream is None or self._stopping or self._fault is not None:
+            return []
+        frames = self._frame_blocks()
+        self._captured += len(frames)
+        self._check_health()
+        return frames
+
+    def counters(self) -> CaptureCounters:
+        if self._handoff is None:
+            return CaptureCounters()
+        return self._handoff.counters(self._captured)
+
+    # ----------------------------------------------------------- internals
+
+    def _open(self, choice: DeviceChoice) -> None:
+        sd = sounddevice_module()
+        device = choice.device
+        rate = device.default_samplerate
+        handoff = BlockHandOff(rate, self._capacity_seconds, self._clock)
+
+        def callback(indata: Any, frames: int, time_info: Any, status: Any) -> None:
+            handoff.push(indata, bool(status.input_overflow))
+
+        try:
+            with env_while_opening(choice.env):
+                stream = sd.InputStream(
+                    device=device.index,
+                    samplerate=rate,
+                    channels=device.capture_channels,
+                    dtype="float32",
+                    blocksize=max(1, round(rate * self._block_seconds)),
+                    callback=callback,
+                    finished_callback=self._on_stream_finished,
+                )
+        except Exception as exc:  # PortAudioError, ValueError for a bad format, OSError...
+            raise self._open_error(device, exc) from exc
+        try:
+            stream.start()
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                stream.close(ignore_errors=True)
+            raise self._open_error(device, exc) from exc
+        self._stream, self._handoff = stream, handoff
+        self._framer = Framer(self._source, float(stream.samplerate), device.capture_channels)
+        self._block_clock = BlockClock(float(stream.samplerate))
+        self._started_at = self._clock()
+
+    def _open_error(self, device: DeviceInfo, exc: BaseException) -> DeviceFailedError:
+        return DeviceFailedError(
+            f"Could not open the {self._source.label} device {device.key}: {describe_exception(exc)}. "
+            "Check that no other app holds it exclusively and that this app may use it (macOS: System "
+            "Settings > Privacy & Security > Microphone; Windows: Settings > Privacy > Microphone)."
+        )
+
+    def _on_stream_finished(self) -> None:  # PortAudio thread: one assignment, nothing else
+        self._stream_ended = True
+
+    def _frame_blocks(self) -> list[Frame]:
+        assert self._handoff is not None and self._framer is not None and self._block_clock is not None
+        frames: list[Frame] = []
+        for samples, pos, callback_time in self._handoff.drain():
+            t = self._block_clock.block_time(pos, len(samples), callback_time)
+            frames.extend(self._framer.feed(samples, t))
+        return frames
+
+    def _check_health(self) -> None:
+        assert self._handoff is not None
+        name = f"The {self._source.label} device {self._choice.device.key if self._choice else ''}"
+        if self._stream_ended or self._stream is None or not self._stream.active:
+            self._fail(
+                DeviceFailedError(
+                    f"{name} stopped (unplugged, or the sound server failed). Capture of the "
+                    f"{self._source.label} has ended; reconnect the device and start a new session."
+                )
+            )
+            return
+        last = self._handoff.last_push_time
+        silent_for = self._clock() - (last if last is not None else self._started_at)
+        if silent_for > self._no_data_seconds:
+            self._fail(
+                DeviceFailedError(
+                    f"{name} delivered no audio for {silent_for:.1f} s (unplugged, suspended, or taken by "
+                    "another app). Capture of it has ended; check the device and start a new session."
+                )
+            )
+
+    def _fail(self, error: AudioError) -> None:
+        self._fault = error
+        self._done = True
+        self._close_stream()
+
+    def _close_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        try:
+            stream.abort() if self._fault is not None else stream.stop()
+            stream.close()
+        except Exception:  # the device may already be gone; closing is best effort
+            with contextlib.suppress(Exception):
+                stream.close(ignore_errors=True)
+
+
+def make_sources(
+    sources: Iterable[Source] = (Source.SYSTEM, Source.MIC),
+    *,
+    devices: Mapping[Source, DeviceKey | None] | None = None,
+    replay: Mapping[Source, str | Path] | None = None,
+    realtime: bool = True,
+    clock: Clock = time.monotonic,
+) -> list[AudioSource]:
+    """One source per wanted ``Source`` (default both): a ``ReplaySource`` where ``replay`` names a
+    WAV file for it, else a ``LiveSource`` on the remembered device (None = platform default).
+    Nothing is opened yet; replay files are validated now (``ConfigError``)."""
+    made: list[AudioSource] = []
+    for source in dict.fromkeys(sources):  # keep order, drop repeats
+        path = (replay or {}).get(source)
+        if path is not None:
+            made.append(ReplaySource(source, path, realtime=realtime, clock=clock))
+        else:
+            made.append(LiveSource(source, (devices or {}).get(source), clock=clock))
+    return made

@@ -1,0 +1,202 @@
+"""Replay a WAV file as an ``AudioSource``: for headless runs, demos, benchmarks and tests.
+
+The file's native blocks go through the same ``Framer`` as live capture. Any rate and channel
+count is accepted (16-bit PCM, read with the stdlib ``wave`` module); the framer downmixes and
+resamples.
+
+Pacing: ``realtime=True`` releases audio against absolute deadlines from an injected monotonic
+clock (sample ``n`` is due at ``start + n / rate``), so pacing never accumulates sleep error. Like
+a live device behind a stalled loop, at most ``capacity_seconds`` of backlog is kept; older due
+audio is skipped and counted as hand-off drops. ``realtime=False`` hands out ``batch_seconds``
+per ``read_frames()`` call, as fast as the caller consumes (throughput benches, fast tests);
+capture times are then virtual (start + position / rate).
+
+Event-loop thread only; no threads, no tasks: the session's own cadence drives ``read_frames()``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from app.capture_base import CaptureCounters, Clock
+from app.core.framing import Frame, Framer
+from app.core.messages import Source
+from app.errors import AudioError, ConfigError
+
+
+def check_wav(path: Path) -> tuple[int, int, int]:
+    """(rate, channels, frames) of a readable 16-bit PCM WAV, else ``ConfigError`` saying what is wrong."""
+    if not path.is_file():
+        raise ConfigError(
+            f"Replay file {str(path)!r} does not exist. Give the path of a 16-bit PCM WAV file."
+        )
+    try:
+        with wave.open(str(path), "rb") as w:
+            rate, channels, width, frames = (
+                w.getframerate(),
+                w.getnchannels(),
+                w.getsampwidth(),
+                w.getnframes(),
+            )
+    except (wave.Error, EOFError) as exc:
+        raise ConfigError(
+            f"Replay file {str(path)!r} is not a PCM WAV file ({exc}). Convert it to 16-bit PCM, e.g. "
+            f"'sox in.wav -b 16 -e signed-integer out.wav' or 'ffmpeg -i in -c:a pcm_s16le out.wav'."
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"Replay file {str(path)!r} cannot be read: {exc.strerror or exc}.") from exc
+    if width != 2:
+        raise ConfigError(
+            f"Replay file {str(path)!r} has {8 * width}-bit samples; only 16-bit PCM is supported. "
+            f"Convert it, e.g. 'sox in.wav -b 16 out.wav'."
+        )
+    if frames == 0:
+        raise ConfigError(f"Replay file {str(path)!r} contains no audio.")
+    if rate <= 0 or channels <= 0:
+        raise ConfigError(
+            f"Replay file {str(path)!r} has an invalid format ({rate} Hz, {channels} channels)."
+        )
+    return rate, channels, frames
+
+
+class ReplaySource:
+    """A WAV file as an ``AudioSource``. The constructor validates the file (``ConfigError``)."""
+
+    def __init__(
+        self,
+        source: Source,
+        path: str | Path,
+        *,
+        realtime: bool = True,
+        loop: bool = False,
+        clock: Clock = time.monotonic,
+        capacity_seconds: float = 2.0,
+        batch_seconds: float = 1.0,
+    ) -> None:
+        self._source = source
+        self._path = Path(path)
+        self._rate, self._channels, self._total = check_wav(self._path)
+        self._realtime = realtime
+        self._loop = loop
+        self._clock = clock
+        self._capacity = max(1, round(capacity_seconds * self._rate))
+        self._batch = max(1, round(batch_seconds * self._rate))
+        self._wav: wave.Wave_read | None = None
+        self._framer = Framer(source, self._rate, self._channels)
+        self._start = 0.0
+        self._released = 0  # samples handed to the framer or skipped, over the whole replay
+        self._file_pos = 0  # position inside the file (wraps when looping)
+        self._skipped_samples = 0
+        self._skips = 0
+        self._captured = 0
+        self._tail: list[Frame] | None = None
+        self._done = False
+
+    @property
+    def source(self) -> Source:
+        return self._source
+
+    @property
+    def description(self) -> str:
+        seconds = self._total / self._rate
+        return f"replay of {self._path.name} ({seconds:.1f} s, {self._rate} Hz, {self._channels} ch)"
+
+    @property
+    def fault(self) -> AudioError | None:
+        return None
+
+    @property
+    def finished(self) -> bool:
+        return self._done
+
+    @property
+    def duration_seconds(self) -> float:
+        return self._total / self._rate
+
+    async def start(self) -> None:
+        if self._wav is not None or self._done:
+            raise RuntimeError("a ReplaySource starts once")
+        check_wav(self._path)  # the file may have changed since construction
+        self._wav = wave.open(str(self._path), "rb")  # noqa: SIM115 - open across reads; closed at end/stop
+        self._start = self._clock()
+
+    async def stop(self) -> None:
+        if self._wav is None or self._tail is not None or self._done:
+            return
+        self._tail = self._framer.flush()
+        self._wav.close()
+
+    def read_frames(self) -> list[Frame]:
+        if self._tail is not None:
+            tail, self._tail = self._tail, []
+            self._captured += len(tail)
+            self._done = True
+            return tail
+        if self._wav is None or self._done:
+            return []
+        frames = self._release(self._due_samples())
+        if not self._loop and self._file_pos >= self._total:
+            frames.extend(self._framer.flush())
+            self._wav.close()
+            self._done = True
+        self._captured += len(frames)
+        return frames
+
+    def counters(self) -> CaptureCounters:
+        return CaptureCounters(
+            captured_frames=self._captured,
+            handoff_drops=self._skips,
+            dropped_seconds=self._skipped_samples / self._rate,
+        )
+
+    # ----------------------------------------------------------- internals
+
+    def _due_samples(self) -> int:
+        """How many more native samples to release now."""
+        if not self._realtime:
+            return self._batch
+        due_total = math.floor((self._clock() - self._start) * self._rate)
+        backlog = due_total - self._released
+        if backlog > self._capacity:  # the loop stalled: keep the newest capacity, like the live hand-off
+            self._skip(backlog - self._capacity)
+            backlog = self._capacity
+        return max(backlog, 0)
+
+    def _skip(self, samples: int) -> None:
+        self._skips += 1
+        self._skipped_samples += samples
+        self._released += samples
+        self._seek(samples)
+
+    def _seek(self, samples: int) -> None:
+        assert self._wav is not None
+        target = self._file_pos + samples
+        if self._loop and self._total:
+            target %= self._total
+        self._file_pos = min(target, self._total)
+        self._wav.setpos(self._file_pos)
+
+    def _release(self, samples: int) -> list[Frame]:
+        assert self._wav is not None
+        frames: list[Frame] = []
+        while samples > 0 and (self._loop or self._file_pos < self._total):
+            n = min(samples, self._total - self._file_pos)
+            raw = self._wav.readframes(n)
+            block = np.frombuffer(raw, dtype="<i2").reshape(-1, self._channels)
+            got = len(block)
+            if got == 0:  # truncated file: treat what is missing as its end
+                self._total = self._file_pos
+                break
+            frames.extend(self._framer.feed(block, self._start + self._released / self._rate))
+            self._released += got
+            samples -= got
+            self._file_pos += got
+            if self._loop and self._file_pos >= self._total:
+                self._file_pos = 0  # wrap; the resampler stream continues seamlessly
+                self._wav.rewind()
+        return frames
