@@ -1,0 +1,90 @@
+"""``python -m app.backend``: run the reference backend until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from app.backend.config import RECOGNIZERS, BackendConfig, parse_schedule
+from app.backend.server import ReferenceBackend
+from app.errors import ConfigError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m app.backend",
+        description="The EchoPanel reference backend (live-listener protocol v0.2), for development "
+        "and demos.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument("--token", default=os.environ.get("ECHOPANEL_WS_AUTH_TOKEN", ""),
+                   help="required client token (default $ECHOPANEL_WS_AUTH_TOKEN; empty = open)")
+    p.add_argument("--recognizer", choices=RECOGNIZERS, default="pocketsphinx")
+    p.add_argument("--rtf", type=float, default=0.3, help="simulated recognizer's real-time factor (0.3)")
+    p.add_argument("--schedule", default="", metavar="RTF@SECONDS,...",
+                   help="change the RTF at given seconds into each session, e.g. 1.6@30,0.5@75")
+    p.add_argument("--queue-seconds", type=float, default=2.0, help="per-source queue (2.0 s)")
+    p.add_argument("--max-sessions", type=int, default=10)
+    p.add_argument("--record-dir", type=Path, default=None,
+                   help="write received and processed audio here as WAV")
+    p.add_argument("--load-seconds", type=float, default=0.0,
+                   help="simulated recognizer: pretend the model takes this long to load")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = BackendConfig(
+            host=args.host, port=args.port, token=args.token, recognizer=args.recognizer, rtf=args.rtf,
+            schedule=parse_schedule(args.schedule), queue_seconds=args.queue_seconds,
+            max_sessions=args.max_sessions, record_dir=args.record_dir, load_seconds=args.load_seconds,
+        )
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not args.verbose:
+        logging.getLogger("app.backend.websockets").setLevel(logging.WARNING)
+    try:
+        return asyncio.run(_serve(config))
+    except KeyboardInterrupt:  # a second Ctrl-C during shutdown
+        return 130
+
+
+async def _serve(config: BackendConfig) -> int:
+    backend = ReferenceBackend(config)
+    try:
+        await backend.start()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"listening on {backend.ws_url}", flush=True)
+    if config.token:
+        print("clients must send the token (Authorization: Bearer or x-echopanel-token)", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, AttributeError):  # Windows: Ctrl-C still works
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await backend.stop()
+    logging.getLogger("app.backend").info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Configuration of the reference backend, and the overload schedule.
+
+``BackendConfig`` is a frozen value: the CLI builds one from its arguments, tests and the desktop app
+build one directly. Invalid values raise ``app.errors.ConfigError`` with a what-to-do message.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.errors import ConfigError
+
+RECOGNIZERS = ("pocketsphinx", "simulated")
+WS_PATH = "/ws/live-listener"
+HEALTH_PATH = "/health"
+
+Schedule = tuple[tuple[float, float], ...]
+"""``((at_seconds, rtf), ...)`` sorted by time: from ``at_seconds`` into a session the RTF is ``rtf``."""
+
+
+@dataclass(frozen=True, slots=True)
+class BackendConfig:
+    """Everything the reference backend can be told.
+
+    ``rtf`` is the simulated recognizer's real-time factor (seconds of work per second of audio);
+    ``schedule`` overrides it from given seconds into each session (for pocketsphinx it is a floor:
+    artificial delay is added until the recognizer runs at least that slowly). The interval fields
+    exist so tests need not wait for the production cadence.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str = ""
+    recognizer: str = "pocketsphinx"
+    rtf: float = 0.3
+    schedule: Schedule = ()
+    queue_seconds: float = 2.0
+    max_sessions: int = 10
+    record_dir: Path | None = None
+    capacity_wait_seconds: float = 5.0
+    model_wait_seconds: float = 60.0
+    load_seconds: float = 0.0  # simulated recognizer only: pretend the model takes this long to load
+    metrics_interval: float = 1.0
+    entities_interval: float = 12.0
+    cards_interval: float = 40.0
+    flush_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.recognizer not in RECOGNIZERS:
+            raise ConfigError(
+                f"Unknown recognizer {self.recognizer!r}: choose one of {', '.join(RECOGNIZERS)}."
+            )
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"Port {self.port} is out of range: use 0-65535 (0 picks a free port).")
+        if not (math.isfinite(self.rtf) and self.rtf >= 0):
+            raise ConfigError(f"RTF {self.rtf} is invalid: use a number >= 0, e.g. 0.3.")
+        if not (math.isfinite(self.queue_seconds) and 0.1 <= self.queue_seconds <= 60):
+            raise ConfigError(f"Queue of {self.queue_seconds} s is invalid: use 0.1-60 seconds.")
+        if self.max_sessions < 1:
+            raise ConfigError(f"max_sessions {self.max_sessions} is invalid: use 1 or more.")
+        positive = ("capacity_wait_seconds", "model_wait_seconds", "metrics_interval",
+                    "entities_interval", "cards_interval", "flush_timeout")
+        for name in positive:
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be greater than 0.")
+
+    @property
+    def queue_bytes_max(self) -> int:
+        """Per-source queue cap: ``queue_seconds`` of 16 kHz int16 mono (64 000 bytes by default)."""
+        return round(self.queue_seconds * 32_000) // 2 * 2
+
+    def min_rtf_at(self, session_seconds: float) -> float:
+        """The RTF the recognizer must run at, at least, this far into a session."""
+        base = self.rtf if self.recognizer == "simulated" else 0.0
+        return rtf_at(base, self.schedule, session_seconds)
+
+
+def rtf_at(base: float, schedule: Schedule, seconds: float) -> float:
+    """The RTF in force ``seconds`` into a session: the last schedule entry already reached, else ``base``."""
+    current = base
+    for at, rtf in schedule:
+        if seconds < at:
+            break
+        current = rtf
+    return current
+
+
+def parse_schedule(text: str) -> Schedule:
+    """Parse ``"RTF@SECONDS,..."`` (e.g. ``"1.6@30,0.5@75"``) into ``((30.0, 1.6), (75.0, 0.5))``.
+
+    Entries are sorted by time. Raises ``ConfigError`` naming the bad entry.
+    """
+    entries: list[tuple[float, float]] = []
+    for raw in text.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        rtf_text, sep, at_text = item.partition("@")
+        try:
+            rtf, at = float(rtf_text), float(at_text)
+        except ValueError:
+            rtf = at = math.nan
+        if not sep or not (math.isfinite(rtf) and math.isfinite(at)) or rtf < 0 or at < 0:
+            raise ConfigError(
+                f"Bad schedule entry {item!r}: write RTF@SECONDS, e.g. 1.6@30,0.5@75 "
+                "(RTF 1.6 from 30 s into the session, 0.5 from 75 s)."
+            )
+        entries.append((at, rtf))
+    return tuple(sorted(entries))

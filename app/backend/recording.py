@@ -1,0 +1,162 @@
+"""Lossless recordings of what a connection received and what the recognizer processed.
+
+Layout: ``{record_dir}/{session_id}/{connection_id}/{source}.wav`` (everything received for that
+source) and ``{source}.processed.wav`` (exactly the audio the recognizer consumed, after drops), plus
+``connection.json`` with the start time that orders a session's connections. Ids are made safe for
+file names (characters outside ``[A-Za-z0-9._-]`` become ``_``).
+
+WAVs are 16 kHz mono int16, written incrementally: the header's sizes are patched on close, and data
+is flushed about once a second, so a connection killed mid-way still leaves a readable file;
+``read_recording`` trusts the file length over a header that was never finalised.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import time
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import numpy.typing as npt
+
+SAMPLE_RATE = 16_000
+HEADER_BYTES = 44
+FLUSH_BYTES = 32_000  # flush to the OS about once a second of audio
+META_FILE = "connection.json"
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe version of a client-supplied id (never ``.``/``..``, at most 128 chars)."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", text)[:128]
+    return name if name.strip(".") else "_" + name
+
+
+def _header(data_bytes: int) -> bytes:
+    return b"RIFF" + struct.pack("<I", 36 + data_bytes) + b"WAVE" + b"fmt " + struct.pack(
+        "<IHHIIHH", 16, 1, 1, SAMPLE_RATE, SAMPLE_RATE * 2, 2, 16
+    ) + b"data" + struct.pack("<I", data_bytes)
+
+
+class WavWriter:
+    """Appends PCM to a WAV whose header is finalised by ``close()``."""
+
+    def __init__(self, path: Path) -> None:
+        self._file: BinaryIO = path.open("wb")
+        self._file.write(_header(0))
+        self._data_bytes = 0
+        self._unflushed = 0
+
+    def write(self, pcm: bytes) -> None:
+        self._file.write(pcm)
+        self._data_bytes += len(pcm)
+        self._unflushed += len(pcm)
+        if self._unflushed >= FLUSH_BYTES:
+            self._file.flush()
+            self._unflushed = 0
+
+    def close(self) -> None:
+        if self._file.closed:
+            return
+        self._file.seek(0)
+        self._file.write(_header(self._data_bytes))
+        self._file.close()
+
+
+class ConnectionRecorder:
+    """The recordings of one connection; a no-op when ``record_dir`` is None."""
+
+    def __init__(self, record_dir: Path | None, session_id: str, connection_id: str) -> None:
+        self._dir: Path | None = None
+        self._writers: dict[str, WavWriter] = {}
+        self._closed = False
+        if record_dir is None:
+            return
+        base = Path(record_dir) / safe_name(session_id)
+        folder = base / safe_name(connection_id)
+        suffix = 2
+        while folder.exists():  # a reused connection id must not overwrite an earlier recording
+            folder = base / f"{safe_name(connection_id)}-{suffix}"
+            suffix += 1
+        folder.mkdir(parents=True)
+        meta = {"session_id": session_id, "connection_id": connection_id, "started_ns": time.time_ns()}
+        (folder / META_FILE).write_text(json.dumps(meta))
+        self._dir = folder
+
+    @property
+    def folder(self) -> Path | None:
+        return self._dir
+
+    def received(self, source: str, pcm: bytes) -> None:
+        self._write(f"{safe_name(source)}.wav", pcm)
+
+    def processed(self, source: str, pcm: bytes) -> None:
+        self._write(f"{safe_name(source)}.processed.wav", pcm)
+
+    def close(self) -> None:
+        """Finalise every file; later writes are ignored (they would otherwise restart a file)."""
+        self._closed = True
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+
+    def _write(self, name: str, pcm: bytes) -> None:
+        if self._dir is None or self._closed:
+            return
+        writer = self._writers.get(name)
+        if writer is None:
+            writer = self._writers[name] = WavWriter(self._dir / name)
+        writer.write(pcm)
+
+
+def read_wav(path: Path) -> npt.NDArray[np.int16]:
+    """Read a 16 kHz mono int16 WAV, tolerating a data size that was never finalised."""
+    raw = path.read_bytes()
+    if raw[:4] != b"RIFF" or raw[8:12] != b"WAVE":
+        raise ValueError(f"{path} is not a WAV file")
+    pos, fmt_ok = 12, False
+    while pos + 8 <= len(raw):
+        chunk_id, size = raw[pos : pos + 4], struct.unpack("<I", raw[pos + 4 : pos + 8])[0]
+        body = pos + 8
+        if chunk_id == b"fmt ":
+            tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", raw[body : body + 16])
+            fmt_ok = (tag, channels, rate, bits) == (1, 1, SAMPLE_RATE, 16)
+        elif chunk_id == b"data":
+            if not fmt_ok:
+                raise ValueError(f"{path} is not 16 kHz mono 16-bit PCM")
+            end = len(raw) if size == 0 or body + size > len(raw) else body + size
+            end -= (end - body) % 2
+            return np.frombuffer(raw[body:end], dtype=np.int16).copy()
+        pos = body + size + (size % 2)
+    raise ValueError(f"{path} has no data chunk")
+
+
+def connection_folders(record_dir: Path, session_id: str) -> list[Path]:
+    """A session's connection folders, oldest first."""
+    base = Path(record_dir) / safe_name(session_id)
+    if not base.is_dir():
+        raise FileNotFoundError(f"No recording for session {session_id!r} under {record_dir}")
+
+    def started(folder: Path) -> int:
+        try:
+            return int(json.loads((folder / META_FILE).read_text())["started_ns"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return folder.stat().st_mtime_ns
+
+    return sorted((p for p in base.iterdir() if p.is_dir()), key=started)
+
+
+def read_recording(
+    record_dir: Path | str, session_id: str, source: str, processed: bool = False
+) -> npt.NDArray[np.int16]:
+    """A session's audio for one source, all its connections concatenated in order.
+
+    ``processed=False``: what the clients sent; ``True``: what the recognizer consumed.
+    Raises ``FileNotFoundError`` if the session was never recorded; a source never heard is empty.
+    """
+    name = f"{safe_name(source)}.processed.wav" if processed else f"{safe_name(source)}.wav"
+    parts = [read_wav(folder / name) for folder in connection_folders(Path(record_dir), session_id)
+             if (folder / name).is_file()]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)

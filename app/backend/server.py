@@ -1,0 +1,264 @@
+"""The reference backend's server: websockets on one port, ``/health`` over plain HTTP, model loading.
+
+``ReferenceBackend`` runs on the caller's event loop (``async with``, or ``start()``/``stop()``).
+``EmbeddedBackend`` wraps it in its own thread and loop for the desktop app and synchronous tests.
+Transport settings follow the real server: 16 MiB max message, protocol pings every 20 s.
+The recognizer's model loads in a worker thread at start; until then ``/health`` answers 503
+``{"detail":{"status":"loading",...}}`` and new sessions wait for it before their ack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from app.backend.config import HEALTH_PATH, WS_PATH, BackendConfig
+from app.backend.connection import authorized, handle_connection
+from app.backend.recognizers import Recognizer, SimulatedRecognizer
+from app.backend.runtime import BackendRuntime, Capacity, ModelState, ModelStatus
+from app.errors import ConfigError
+
+log = logging.getLogger(__name__)
+MAX_MESSAGE_BYTES = 16 * 2**20
+PING_INTERVAL_SECONDS = 20.0
+SHUTDOWN_GRACE_SECONDS = 1.0
+
+
+def make_recognizer(config: BackendConfig) -> Recognizer:
+    if config.recognizer == "simulated":
+        return SimulatedRecognizer(load_seconds=config.load_seconds)
+    from app.backend.sphinx import PocketsphinxRecognizer
+
+    return PocketsphinxRecognizer()
+
+
+def _url_host(host: str) -> str:
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+class ReferenceBackend:
+    """The bundled backend on the current loop. ``recognizer`` overrides the one ``config`` names.
+
+    One start/stop cycle per instance (stopping releases the recognizer): make a new one to restart.
+    """
+
+    def __init__(self, config: BackendConfig, *, recognizer: Recognizer | None = None) -> None:
+        self.config = config
+        self._recognizer = recognizer or make_recognizer(config)
+        self._server: Server | None = None
+        self._runtime: BackendRuntime | None = None
+        self._load_task: asyncio.Task[None] | None = None
+        self._handlers: set[asyncio.Task[Any]] = set()
+        self._used = False
+
+    async def __aenter__(self) -> ReferenceBackend:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the backend is not started")
+        return int(next(iter(self._server.sockets)).getsockname()[1])
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{_url_host(self.config.host)}:{self.port}{WS_PATH}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{_url_host(self.config.host)}:{self.port}"
+
+    async def start(self) -> None:
+        """Listen, and start loading the model. Raises ``ConfigError`` if the address is unusable."""
+        if self._used:
+            raise RuntimeError("a ReferenceBackend starts once; create a new one to restart")
+        self._used = True
+        rec = self._recognizer
+        model = ModelState(f"Loading the {rec.provider} model {rec.model_id}")
+        self._runtime = BackendRuntime(self.config, rec, model, Capacity(self.config.max_sessions))
+        try:
+            self._server = await serve(
+                self._handle,
+                self.config.host,
+                self.config.port,
+                process_request=self._process_request,
+                max_size=MAX_MESSAGE_BYTES,
+                ping_interval=PING_INTERVAL_SECONDS,
+                ping_timeout=PING_INTERVAL_SECONDS,
+                logger=logging.getLogger("app.backend.websockets"),
+            )
+        except OSError as exc:
+            raise ConfigError(
+                f"Cannot listen on {self.config.host}:{self.config.port} ({exc.strerror or exc}). "
+                "Choose another port with --port (0 picks a free one)."
+            ) from exc
+        self._load_task = asyncio.create_task(self._load_model(model), name="load-model")
+
+    async def stop(self) -> None:
+        """Close every connection (1001), stop listening, release the recognizer. Idempotent."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+            try:
+                await asyncio.wait_for(asyncio.shield(server.wait_closed()), SHUTDOWN_GRACE_SECONDS)
+            except TimeoutError:  # sessions busy flushing or waiting for capacity: end them now
+                for task in list(self._handlers):
+                    task.cancel()
+                await server.wait_closed()
+        self._recognizer.close()
+        if self._load_task is not None:
+            self._load_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._load_task
+
+    async def _load_model(self, model: ModelState) -> None:
+        rec, began = self._recognizer, time.monotonic()
+        log.info("loading the %s model %s", rec.provider, rec.model_id)
+        try:
+            await asyncio.to_thread(rec.load)
+        except Exception as exc:
+            model.set_failed(f"{rec.provider} model failed to load: {exc}")
+            log.error("%s", model.reason)
+            return
+        model.set_ready()
+        log.info("%s model ready in %.1f s", rec.provider, time.monotonic() - began)
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        task = asyncio.current_task()
+        assert task is not None and self._runtime is not None
+        self._handlers.add(task)
+        try:
+            await handle_connection(ws, self._runtime)
+        finally:
+            self._handlers.discard(task)
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = urlsplit(request.path).path
+        if path == HEALTH_PATH:
+            if not authorized(request.headers, self.config.token):
+                return _json(connection, 401, {"detail": "Unauthorized"})
+            return self._health(connection)
+        if path != WS_PATH:
+            return _json(connection, 404, {"detail": "Not Found"})
+        return None  # the websocket handshake; auth is checked after accepting (contract: 1008)
+
+    def _health(self, connection: ServerConnection) -> Response:
+        assert self._runtime is not None
+        rt = self._runtime
+        rec = rt.recognizer
+        if rt.model.status is ModelStatus.READY:
+            return _json(connection, 200, {
+                "status": "ok",
+                "service": "echopanel",
+                "provider": rec.provider,
+                "model": rec.model_id,
+                "model_ready": True,
+                "sessions_active": rt.capacity.active,
+                "max_sessions": rt.capacity.limit,
+                "reference_backend": True,
+            })
+        state = "loading" if rt.model.status is ModelStatus.LOADING else "error"
+        return _json(connection, 503, {"detail": {
+            "status": state, "reason": rt.model.reason, "provider": rec.provider, "model": rec.model_id,
+        }})
+
+
+def _json(connection: ServerConnection, status: int, body: dict[str, Any]) -> Response:
+    response = connection.respond(status, json.dumps(body))
+    del response.headers["Content-Type"]
+    response.headers["Content-Type"] = "application/json"
+    return response
+
+
+class EmbeddedBackend:
+    """A ``ReferenceBackend`` on its own thread and loop. ``start()`` returns once it is listening.
+
+    It can be started again after ``stop()`` (a fresh backend each time; an injected ``recognizer``
+    is only good for one run, since stopping releases it).
+    """
+
+    def __init__(self, config: BackendConfig, *, recognizer: Recognizer | None = None) -> None:
+        self.config = config
+        self._recognizer = recognizer
+        self._backend = ReferenceBackend(config, recognizer=recognizer)
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def port(self) -> int:
+        return self._backend.port
+
+    @property
+    def ws_url(self) -> str:
+        return self._backend.ws_url
+
+    @property
+    def http_url(self) -> str:
+        return self._backend.http_url
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the thread and wait until the backend listens; re-raises a startup failure."""
+        if self.running:
+            return
+        if self._thread is not None or self._error is not None:  # a previous run: start afresh
+            self._backend = ReferenceBackend(self.config, recognizer=self._recognizer)
+        self._ready.clear()
+        self._error = None
+        self._thread = threading.Thread(target=self._main, name="echopanel-backend", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError(f"the embedded backend did not start within {timeout:g} s")
+        if self._error is not None:
+            self._thread.join(timeout)  # the loop is already winding down
+            raise self._error
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the backend and join its thread. Idempotent."""
+        loop, stop, thread = self._loop, self._stop, self._thread
+        if loop is not None and stop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop may have just finished
+                loop.call_soon_threadsafe(stop.set)
+        if thread is not None:
+            thread.join(timeout)
+
+    def _main(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        try:
+            await self._backend.start()
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            await self._stop.wait()
+        finally:
+            await self._backend.stop()

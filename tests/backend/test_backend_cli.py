@@ -1,0 +1,78 @@
+"""``python -m app.backend`` as a process: prints where it listens, serves, stops cleanly on signals."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from backend_wsclient import LiveClient, http_get, silence, tone
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def launch(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.backend", "--port", "0", *args],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def listening_url(proc: subprocess.Popen[str]) -> str:
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    match = re.fullmatch(r"listening on (ws://127\.0\.0\.1:\d+/ws/live-listener)\n", line)
+    assert match, f"unexpected first line {line!r}; stderr: {proc.stderr.read() if proc.stderr else ''}"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_cli_serves_a_session_and_stops_cleanly_on_a_signal(sig: signal.Signals) -> None:
+    proc = launch("--recognizer", "simulated", "--rtf", "0.05", "--schedule", "0.05@0",
+                  env={"ECHOPANEL_WS_AUTH_TOKEN": "tok"})
+    try:
+        url = listening_url(proc)
+        http = url.replace("ws://", "http://").removesuffix("/ws/live-listener")
+        assert (await http_get(http))[0] == 401  # token from the environment
+        client = await LiveClient.open(url, {"x-echopanel-token": "tok"})
+        await client.start()
+        await client.send_audio(tone(0.4) + silence(0.4))
+        summary = await client.stop()
+        assert len(summary["json"]["transcript"]) == 1
+        assert await client.wait_closed() == 1000
+        proc.send_signal(sig)
+        _, stderr = await asyncio.to_thread(proc.communicate, timeout=15)  # the loop keeps running
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+
+
+def test_cli_rejects_a_bad_schedule_with_a_message() -> None:
+    proc = launch("--schedule", "fast@10")
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert "RTF@SECONDS" in stderr and "Traceback" not in stderr
+
+
+def test_cli_reports_a_busy_port_without_a_traceback() -> None:
+    first = launch("--recognizer", "simulated")
+    try:
+        port = listening_url(first).rsplit(":", 1)[1].split("/")[0]
+        second = subprocess.run(
+            [sys.executable, "-m", "app.backend", "--recognizer", "simulated", "--port", port],
+            cwd=ROOT, capture_output=True, text=True, timeout=30,
+        )
+    finally:
+        first.terminate()
+        first.communicate(timeout=15)
+    assert second.returncode == 2
+    assert "--port" in second.stderr and "Traceback" not in second.stderr

@@ -1,0 +1,50 @@
+"""The pocketsphinx recognizer transcribes a phrase spoken by espeak-ng, end to end over a socket."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import wave
+from pathlib import Path
+
+from backend_wsclient import LiveClient, http_get, silence
+
+PHRASE = "the meeting will start at ten o'clock tomorrow morning"
+
+
+def speak(text: str, folder: Path) -> bytes:
+    """espeak-ng's voice, resampled by sox to 16 kHz mono int16 PCM."""
+    for tool in ("espeak-ng", "sox"):
+        assert shutil.which(tool), f"{tool} is required for this test (packaging/dev.sh installs it)"
+    raw, out = folder / "raw.wav", folder / "speech16k.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "130", "-w", str(raw), text], check=True)
+    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)], check=True)
+    with wave.open(str(out)) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (16000, 1, 2)
+        return w.readframes(w.getnframes())
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", re.sub(r"\(\d+\)", "", text.lower()))
+
+
+async def test_pocketsphinx_recognises_a_spoken_phrase(make_backend, tmp_path: Path) -> None:
+    speech = speak(PHRASE, tmp_path)
+    # A long queue: this test is about recognition, not load, so no audio may be dropped on a busy machine.
+    backend = await make_backend(recognizer="pocketsphinx", queue_seconds=30.0)
+    client = await LiveClient.open(backend.ws_url)
+    await client.start()  # waits for the model to load
+    status, health = await http_get(backend.http_url)
+    assert status == 200 and (health["provider"], health["model"]) == ("pocketsphinx", "en-us")
+    await client.send_audio(silence(0.5) + speech + silence(0.6), "mic", speed=4.0)
+    final = await client.wait_for(lambda m: m.get("type") == "asr_final", timeout=30)
+    summary = await client.stop(timeout=30)
+
+    expected, heard = words(PHRASE), words(final["text"])
+    matched = [w for w in expected if w in heard]
+    assert len(matched) >= 6, f"heard {final['text']!r}"
+    assert final["source"] == "mic" and 0.3 <= final["t0"] <= 0.8
+    assert abs(final["t1"] - (0.5 + len(speech) / 32000)) < 0.5
+    assert [s["text"] for s in summary["json"]["transcript"]] == [final["text"]]
+    assert client.of_type("metrics")[0]["provider"] == "pocketsphinx"
