@@ -4,6 +4,7 @@
 #   packaging/dev.sh test [PYTEST...]  install what the suite needs, then ruff, mypy and pytest
 #   packaging/dev.sh bench [ARGS...]   python -m app.bench ARGS
 #   packaging/dev.sh audio start|stop|status|env   the virtual PulseAudio setup used by the tests
+#   packaging/dev.sh bundle [--measure N]  build the Linux app bundle in dist/ (+ .tar.gz); see packaging/bundle.sh
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,7 +17,7 @@ cd "$ROOT"
 RUN_PKGS="libportaudio2 libasound2-plugins libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1
   libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
   libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libx11-xcb1 fonts-dejavu-core"
-TEST_PKGS="pulseaudio pulseaudio-utils espeak-ng sox xvfb xauth"
+TEST_PKGS="pulseaudio pulseaudio-utils espeak-ng sox xvfb xauth binutils desktop-file-utils appstream"
 
 log() { printf 'dev.sh: %s\n' "$*" >&2; }
 
@@ -78,7 +79,7 @@ case "$cmd" in
     ensure_venv dev
     log "ruff"; "$VENV/bin/ruff" check app tests
     log "mypy --strict (core, capture, transport, session)"
-    "$VENV/bin/mypy" $(ls -d app/core app/capture.py app/transport.py app/session.py 2>/dev/null)
+    "$VENV/bin/mypy" $(ls -d app/core app/backend app/capture*.py app/replay.py app/transport*.py app/session*.py 2>/dev/null)
     log "pytest"
     exec "$PY" -m pytest "$@"
     ;;
@@ -91,6 +92,15 @@ case "$cmd" in
     ensure_apt $TEST_PKGS $RUN_PKGS
     exec bash "$ROOT/packaging/virtual-audio.sh" "$@"
     ;;
+  bundle)
+    # binutils: PyInstaller's dependency analysis and strip; the distro's libpython when the venv's
+    # Python is Debian's (statically linked executable, shared library packaged separately).
+    ensure_apt $RUN_PKGS binutils
+    ensure_venv dev
+    "$PY" -c 'import sysconfig, sys; sys.exit(not sysconfig.get_config_var("Py_ENABLE_SHARED"))' \
+      || ensure_apt "libpython$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+    exec bash "$ROOT/packaging/bundle.sh" "$@"
+    ;;
   *)
-    sed -n '2,6p' "$0"; exit 2 ;;
+    sed -n '2,7p' "$0"; exit 2 ;;
 esac
