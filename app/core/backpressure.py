@@ -1,13 +1,48 @@
 """The backpressureLevel model: server ``status`` + ``metrics`` + connection state + time in,
-level + one-line reason + per-source numbers out (CONTRACT.md sections 5 and 6).
+level + one-line reason + per-source numbers out (CONTRACT.md sections 4.1, 4.2, 5 and 6).
 
-Pure: no I/O; the clock is injected so tests step time instead of sleeping.
+Pure: no I/O; the clock is injected so tests step time instead of sleeping. One instance per session,
+fed from the event-loop thread; ``report()`` evaluates staleness at the current clock time, so the caller
+polls it on a timer (the UI at ~2-30 Hz, the session once per tick).
+
+Rules (thresholds are ``BackpressureConfig`` fields):
+
+* Worst source wins. A source enters ``buffering`` above 0.85 fill, ``overloaded`` above 0.95 fill or
+  when the server dropped audio (``dropped_recent`` > 0, a grown ``dropped_total``, a ``backpressure``
+  status). ``buffering`` / ``overloaded`` statuses raise the level too. ``realtime_factor`` never does:
+  it is measured between transcripts and sits near 1.0 on a healthy server.
+* Hysteresis, because the server never says "recovered": the level falls back to ``normal`` only after
+  every fresh source stayed below 0.70 with no drops for ``hold_seconds``; ``overloaded`` steps down to
+  ``buffering`` after every source stayed at or below 0.85 with no drops for ``hold_seconds``. Only
+  metrics drive recovery; a status can raise the level but never clears it.
+* The two-source re-arm quirk (section 5): a healthy source re-arms the server's warning flag, so
+  ``overloaded`` / ``backpressure`` statuses repeat every second. A status at or below the current level
+  carries no news and leaves the hold timer alone; a ``backpressure`` status resets it only if its
+  session total (``dropped_frames``) grew. Metrics alone decide whether the episode is over, so repeats
+  neither block recovery nor make the light flap.
+* ``unknown``: streaming but no metrics from any source for ``stale_seconds``, or the connection is
+  down. A new connection starts a fresh server session (empty queues), so for the first
+  ``stale_seconds`` the last level stands while waiting for the first metrics. ``idle``: no session.
+* Drops are session-wide and the server pins ``dropped_recent`` on whichever source came first in the
+  tick, so they are attributed to the fullest fresh source above 0.85 fill, else to the reported one.
+  They are counted in chunks (20 ms frames), converted with the ratio a ``backpressure`` status gave
+  (``dropped_seconds`` / ``dropped_frames``), else with ``FRAME_SECONDS``.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import math
+import re
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from app.core.messages import FRAME_SECONDS, MetricsEvent, Source, StatusEvent, StatusState
+
+if TYPE_CHECKING:  # session_state imports this module; the states are compared by their string values
+    from app.core.session_state import ConnectionState
 
 
 class Level(enum.StrEnum):
@@ -16,6 +51,11 @@ class Level(enum.StrEnum):
     NORMAL = "normal"
     BUFFERING = "buffering"
     OVERLOADED = "overloaded"
+
+    @property
+    def severity(self) -> int:
+        """0 for idle/unknown/normal, 1 buffering, 2 overloaded: what "worst" means."""
+        return {Level.BUFFERING: 1, Level.OVERLOADED: 2}.get(self, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +66,10 @@ class SourceLoad:
     fill_ratio: float = 0.0
     backlog_seconds: float = 0.0
     dropped_recent_seconds: float = 0.0  # server drops attributed to this source in the recent window
-    dropped_total_seconds: float = 0.0  # session-wide total as last reported
-    updated_at: float = 0.0
+    dropped_total_seconds: float = 0.0  # server drops attributed to this source since the model's reset
+    updated_at: float = 0.0  # clock time of the last metrics for this source
+    fresh: bool = True  # False: no metrics for ``stale_seconds``; not counted in the level
+    realtime_factor: float | None = None  # shown, never used for the level
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +78,320 @@ class LevelReport:
     reason: str  # one line for people, e.g. "system audio queue 97 % full, 1.4 s dropped in the last 10 s"
     sources: tuple[SourceLoad, ...] = ()
     since: float = 0.0  # clock time the level was entered
+    dropped_total_seconds: float = 0.0  # all server drops since the model's reset, every source
 
 
 IDLE_REPORT = LevelReport(Level.IDLE, "Not streaming")
+
+
+@dataclass(frozen=True, slots=True)
+class BackpressureConfig:
+    buffering_above: float = 0.85
+    overloaded_above: float = 0.95
+    clear_below: float = 0.70
+    hold_seconds: float = 5.0
+    stale_seconds: float = 3.0
+    drop_window_seconds: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.clear_below <= self.buffering_above < self.overloaded_above <= 1.0:
+            raise ValueError("need 0 < clear_below <= buffering_above < overloaded_above <= 1")
+        if min(self.hold_seconds, self.stale_seconds, self.drop_window_seconds) <= 0:
+            raise ValueError("hold, stale and drop-window durations must be positive")
+
+
+_LIVE = frozenset({"streaming", "stopping"})  # ConnectionState values in which the server sends metrics
+_NO_SESSION = frozenset({"idle", "stopped", "failed"})
+_SOURCE_IN_MESSAGE = re.compile(r"source\s*[=:]\s*['\"]?(\w+)", re.IGNORECASE)
+_MAX_DROP_EVENTS = 512  # per source; metrics come ~1/s, so a 10 s window needs ~20
+
+
+def source_label(source: str) -> str:
+    """ "system audio" / "microphone" for the contract's sources, else the raw name."""
+    try:
+        return Source(source).label
+    except ValueError:
+        return source or "audio"
+
+
+def _finite(value: float | None, low: float, high: float) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return min(max(value, low), high)
+
+
+@dataclass(slots=True)
+class _Track:
+    """Mutable per-source state, private to the model."""
+
+    fill: float = 0.0
+    backlog: float = 0.0
+    rtf: float | None = None
+    metrics_at: float | None = None  # None: no metrics on this connection yet
+    drops: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=_MAX_DROP_EVENTS))
+    dropped_total: float = 0.0
+
+
+class BackpressureModel:
+    """See the module docstring. Methods never raise on any input the protocol can produce."""
+
+    def __init__(self, clock: Callable[[], float], config: BackpressureConfig | None = None) -> None:
+        self._clock = clock
+        self._cfg = config or BackpressureConfig()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything: call at the start of a new session."""
+        now = self._clock()
+        self._connection = "idle"
+        self._streaming_since = now
+        self._latched = Level.NORMAL  # the level the evidence has driven us to, while live
+        self._latched_since = now
+        self._cause = ""  # reason text of the status that raised the level, if one did
+        self._calm_since: float | None = None  # all fresh sources < clear_below, no drops, since
+        self._quiet_since: float | None = None  # all fresh sources <= buffering_above, no drops, since
+        self._tracks: dict[str, _Track] = {}
+        self._known_total_frames: int | None = None  # server's session-wide count on this connection
+        self._seconds_per_frame = FRAME_SECONDS
+        self._dropped_total = 0.0
+        self._reported = Level.IDLE
+        self._reported_since = now
+
+    # ----------------------------------------------------------------------------------- inputs
+
+    def on_connection(self, state: ConnectionState | str) -> None:
+        now = self._clock()
+        self._advance(now)
+        was_live, had_session = self._connection in _LIVE, self._connection not in _NO_SESSION
+        if not had_session and str(state) not in _NO_SESSION:
+            self.reset()  # a new session starts from nothing even if the caller forgot reset()
+        self._connection = str(state)
+        if self._connection in _LIVE and not was_live:
+            # A (re)connection is a brand-new server session: empty queues, drop count from 0.
+            self._streaming_since = now
+            self._known_total_frames = None
+            self._calm_since = self._quiet_since = None
+            for track in self._tracks.values():
+                track.metrics_at = None
+        self._refresh(now)
+
+    def on_metrics(self, ev: MetricsEvent) -> None:
+        now = self._clock()
+        self._advance(now)
+        if self._connection not in _LIVE:
+            return  # a late message from a connection that is gone says nothing about the next one
+        name = ev.source or Source.SYSTEM.value  # the contract's default source
+        track = self._tracks.setdefault(name, _Track())
+        self._read_load(track, ev)
+        track.metrics_at = now
+        new_frames = self._count_new_drops(ev.dropped_total, ev.dropped_recent)
+        dropped = new_frames > 0 or (ev.dropped_recent or 0) > 0
+        if new_frames > 0:
+            self._record_drop(now, new_frames * self._seconds_per_frame, name)
+        self._update_calm(now, dropped)
+        cfg = self._cfg
+        if dropped or track.fill > cfg.overloaded_above:
+            self._raise(Level.OVERLOADED, now)
+        elif track.fill > cfg.buffering_above:
+            self._raise(Level.BUFFERING, now)
+        self._refresh(now)
+
+    def on_status(self, ev: StatusEvent) -> None:
+        now = self._clock()
+        self._advance(now)
+        state = ev.known_state if self._connection in _LIVE else None
+        if state in (StatusState.BUFFERING, StatusState.OVERLOADED, StatusState.BACKPRESSURE):
+            source = ev.source or self._source_in(ev.message)
+            level = Level.BUFFERING if state is StatusState.BUFFERING else Level.OVERLOADED
+            news = True
+            if state is StatusState.BACKPRESSURE:
+                news = self._status_drops(ev, source, now)
+            if news:
+                self._raise(level, now, self._status_cause(ev, source))
+        self._refresh(now)
+
+    # ----------------------------------------------------------------------------------- output
+
+    def report(self) -> LevelReport:
+        now = self._clock()
+        self._advance(now)
+        level, reason = self._evaluate(now)
+        self._refresh(now)
+        window = self._cfg.drop_window_seconds
+        loads = tuple(
+            SourceLoad(
+                source=name,
+                fill_ratio=t.fill,
+                backlog_seconds=t.backlog,
+                dropped_recent_seconds=sum(s for at, s in t.drops if now - at <= window),
+                dropped_total_seconds=t.dropped_total,
+                updated_at=t.metrics_at or 0.0,
+                fresh=self._is_fresh(t, now),
+                realtime_factor=t.rtf,
+            )
+            for name, t in sorted(self._tracks.items())
+        )
+        return LevelReport(level, reason, loads, self._reported_since, self._dropped_total)
+
+    @property
+    def level(self) -> Level:
+        """The level as of the current clock time (same as ``report().level``)."""
+        now = self._clock()
+        self._advance(now)
+        return self._evaluate(now)[0]
+
+    # ----------------------------------------------------------------------------------- internals
+
+    def _is_fresh(self, track: _Track, now: float) -> bool:
+        return track.metrics_at is not None and now - track.metrics_at <= self._cfg.stale_seconds
+
+    def _fresh(self, now: float) -> list[tuple[str, _Track]]:
+        return [(n, t) for n, t in self._tracks.items() if self._is_fresh(t, now)]
+
+    def _read_load(self, track: _Track, ev: MetricsEvent) -> None:
+        """Missing fields keep the last known value; the backlog falls back to fill × 2 s queue."""
+        max_backlog = _finite(ev.max_backlog_seconds, 0.0, 3600.0) or 2.0
+        fill = _finite(ev.fill_ratio, 0.0, 1.5)
+        backlog = _finite(ev.backlog_seconds, 0.0, 3600.0)
+        if fill is None and backlog is not None:
+            fill = min(backlog / max_backlog, 1.5)
+        if fill is not None:
+            track.fill = fill
+            track.backlog = backlog if backlog is not None else fill * max_backlog
+        track.rtf = _finite(ev.realtime_factor, 0.0, 1e6)
+
+    def _count_new_drops(self, total: int | None, recent: int | None) -> int:
+        """Frames dropped since we last heard, from the session total if given (it de-duplicates
+        against ``backpressure`` statuses), else from ``dropped_recent``."""
+        known = self._known_total_frames
+        if total is not None and total >= 0:
+            new = total if known is None or total < known else total - known
+            self._known_total_frames = total
+            return new
+        if recent is not None and recent > 0:
+            self._known_total_frames = (known or 0) + recent
+            return recent
+        return 0
+
+    def _status_drops(self, ev: StatusEvent, source: str | None, now: float) -> bool:
+        """Account a ``backpressure`` status; True unless it repeats a total we already counted."""
+        frames, seconds = ev.dropped_frames, _finite(ev.dropped_seconds, 0.0, 1e9)
+        if frames is not None and frames > 0 and seconds:
+            self._seconds_per_frame = min(max(seconds / frames, 0.001), 1.0)
+        if frames is None:
+            return True  # cannot tell new from repeated: believe the server
+        new = self._count_new_drops(frames, None)
+        if new > 0:
+            self._record_drop(now, new * self._seconds_per_frame, source)
+            self._calm_since = self._quiet_since = None
+        return new > 0
+
+    def _record_drop(self, now: float, seconds: float, reported: str | None) -> None:
+        target = self._drop_target(now, reported)
+        track = self._tracks.setdefault(target, _Track())
+        track.drops.append((now, seconds))
+        track.dropped_total += seconds
+        self._dropped_total += seconds
+
+    def _drop_target(self, now: float, reported: str | None) -> str:
+        high = [(t.fill, n) for n, t in self._fresh(now) if t.fill > self._cfg.buffering_above]
+        if high:
+            return max(high)[1]
+        if reported:
+            return reported
+        known = sorted(self._tracks, key=lambda n: self._tracks[n].fill)
+        return known[-1] if known else Source.SYSTEM.value
+
+    def _update_calm(self, now: float, dropped: bool) -> None:
+        fills = [t.fill for _, t in self._fresh(now)]
+        calm = not dropped and all(f < self._cfg.clear_below for f in fills)
+        quiet = not dropped and all(f <= self._cfg.buffering_above for f in fills)
+        self._calm_since = (self._calm_since if self._calm_since is not None else now) if calm else None
+        self._quiet_since = (self._quiet_since if self._quiet_since is not None else now) if quiet else None
+
+    def _raise(self, level: Level, now: float, cause: str = "") -> None:
+        if level.severity > self._latched.severity:
+            self._latched, self._latched_since, self._cause = level, now, cause
+            self._calm_since = self._quiet_since = None  # the hold starts again from here
+
+    def _advance(self, now: float) -> None:
+        """Apply recoveries whose hold time has passed; forget calm that no fresh metrics back."""
+        if self._connection not in _LIVE:
+            return
+        if not self._fresh(now):
+            self._calm_since = self._quiet_since = None
+            return
+        hold = self._cfg.hold_seconds
+        if self._latched.severity > 0 and self._calm_since is not None and now - self._calm_since >= hold:
+            self._latched, self._latched_since, self._cause = Level.NORMAL, self._calm_since + hold, ""
+        elif (
+            self._latched is Level.OVERLOADED
+            and self._quiet_since is not None
+            and now - self._quiet_since >= hold
+        ):
+            self._latched, self._latched_since, self._cause = Level.BUFFERING, self._quiet_since + hold, ""
+
+    def _refresh(self, now: float) -> None:
+        """Track when the reported level last changed, for ``LevelReport.since``."""
+        level, _ = self._evaluate(now)
+        if level is not self._reported:
+            entered = self._latched_since if level is self._latched else now
+            self._reported = level
+            self._reported_since = entered if entered > self._reported_since else now
+
+    def _evaluate(self, now: float) -> tuple[Level, str]:
+        conn = self._connection
+        if conn in _NO_SESSION:
+            return Level.IDLE, "Not streaming"
+        if conn == "reconnecting":
+            return Level.UNKNOWN, "Connection down"
+        if conn not in _LIVE:
+            return Level.UNKNOWN, "Connecting"
+        fresh = self._fresh(now)
+        if not fresh:
+            seen = [t.metrics_at for t in self._tracks.values() if t.metrics_at is not None]
+            last = max(seen, default=None)
+            age = now - (last if last is not None else self._streaming_since)
+            if last is not None or age > self._cfg.stale_seconds:
+                return Level.UNKNOWN, f"No metrics for {age:.0f} s"
+            return self._latched, self._cause or "Streaming, waiting for the first metrics"
+        if self._latched is Level.NORMAL:
+            return Level.NORMAL, "Backend healthy"
+        return self._latched, self._elevated_reason(now, fresh)
+
+    def _elevated_reason(self, now: float, fresh: list[tuple[str, _Track]]) -> str:
+        window = self._cfg.drop_window_seconds
+
+        def recent(t: _Track) -> float:
+            return sum(s for at, s in t.drops if now - at <= window)
+
+        name, worst = max(fresh, key=lambda item: (recent(item[1]) > 0, item[1].fill))
+        label, pct, dropped = source_label(name), round(worst.fill * 100), recent(worst)
+        lost = f"{dropped:.1f} s dropped in the last {window:.0f} s"
+        if self._calm_since is not None:  # every queue is low again; the hold is running
+            below = f"{self._cfg.clear_below * 100:.0f} %"
+            held = f"{now - self._calm_since:.0f} of {self._cfg.hold_seconds:.0f} s"
+            return f"Recovering: queues below {below} for {held}" + (f", {lost}" if dropped > 0 else "")
+        if dropped > 0:
+            return f"{label} queue {pct} % full, {lost}"
+        if worst.fill < self._cfg.clear_below and self._cause:
+            return self._cause  # raised by a status the metrics do not (yet) show
+        return f"{label} queue {pct} % full ({worst.backlog:.1f} s backlog)"
+
+    @staticmethod
+    def _source_in(message: str) -> str | None:
+        """``backpressure`` names its source only inside the message: "...(source=system)"."""
+        found = _SOURCE_IN_MESSAGE.search(message or "")
+        return found.group(1).lower() if found else None
+
+    def _status_cause(self, ev: StatusEvent, source: str | None) -> str:
+        who = f" ({source_label(source)})" if source else ""
+        details = []
+        if ev.degrade_level:
+            details.append(f"degrade level {ev.degrade_level}")
+        if ev.backlog_seconds is not None:
+            details.append(f"{ev.backlog_seconds:.1f} s backlog")
+        if ev.state == StatusState.BACKPRESSURE:
+            details.append(f"{self._dropped_total:.1f} s dropped so far")
+        text = f"Server reports {ev.state}{who}" + (f": {', '.join(details)}" if details else "")
+        return f"{text} - {ev.message}" if ev.message else text

@@ -36,9 +36,10 @@ class SourceCounters:
 
     captured_frames: int = 0
     sent_frames: int = 0
-    dropped_frames: int = 0  # shed by the client's own bounded buffer (not the server)
-    buffered_frames: int = 0  # waiting in the client buffer right now
+    dropped_frames: int = 0  # shed by the client's own bounded buffers (not the server)
+    buffered_frames: int = 0  # waiting in the client buffer right now (incl. frames throttling holds)
     send_lag_seconds: float = 0.0  # how far sending is behind capture
+    skipped_frames: int = 0  # silence adaptive throttling chose not to send
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,391 @@
+"""Adaptive throttling: the backpressure level, server metrics and the local backlog in; which frames to
+send now, hold, skip or shed out (issue "adaptive throttling"; CONTRACT.md sections 4.2, 5 and 6).
+
+Pure, injected clock. One ``ThrottlePolicy`` per session, on the event-loop thread: ``push`` every
+captured frame, ``next_frames`` every 20 ms tick, ``on_level`` every LevelReport, ``on_metrics``
+every MetricsEvent. Disabled (``enabled = False``) it is a pass-through: each pushed frame comes out
+of the next ``next_frames`` call, nothing held, skipped or shed, so the session's baseline path
+(real-time pacing, bounded buffer, drop-oldest) is unchanged. Enabled, as the level rises:
+
+1. Silence is skipped (``mode`` SKIP_SILENCE from ``buffering`` up, or while more than
+   ``skip_when_held_seconds`` is held): frames the VAD (``app.core.vad``) calls silence, outside
+   200 ms of lookahead and 300 ms of hangover around speech, are not sent; counted per source.
+2. Audio is held on the client instead of being dropped by the server: each source's send budget
+   follows AIMD on its own server queue, matched to the backend's observed drain rate
+   (``app.core.send_rate``: consumed = sent - delta(queue bytes) - drops, EWMA-smoothed).
+3. Under ``overloaded`` (mode MIC_FIRST) system audio is held entirely while a microphone is
+   streamed: the microphone keeps the backend's capacity.
+4. The local backlog holds at most ``backlog_seconds`` over all sources; when full it sheds silence
+   first, then the oldest system audio, then the oldest microphone audio, every frame counted.
+5. Catching up after recovery never exceeds ``catchup_rate`` (1.5x): the rate grows back additively,
+   so the server queue is not refilled at once and the light does not bounce back to red.
+
+Mode changes and rate cuts happen at most once per dwell time, so a backend hovering at a threshold
+cannot make the policy oscillate; toggling ``enabled`` mid-stream loses or duplicates no frame.
+``time_map`` (``app.core.timemap``) keeps transcript times true: the session records each frame it
+sends, the policy the server's drops; ``to_capture_time`` maps ``t0``/``t1`` back to capture time.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from app.core.backpressure import Level, LevelReport
+from app.core.messages import FRAME_BYTES, FRAME_SECONDS, MetricsEvent, Source
+from app.core.send_rate import QUEUE_BYTES_MAX, DropCounter, RateConfig, SendRate, queue_bytes
+from app.core.timemap import TimeMap
+from app.core.vad import EnergyVad, SpeechTagger, VadConfig, VoiceDetector
+
+
+class FrameLike(Protocol):
+    """What the policy needs of a frame; ``app.core.framing.Frame`` satisfies it."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def pcm(self) -> bytes: ...
+    @property
+    def capture_time(self) -> float: ...
+    @property
+    def index(self) -> int: ...
+
+
+F = TypeVar("F", bound=FrameLike)
+
+
+class ThrottleMode(enum.StrEnum):
+    OFF = "off"  # disabled: pass-through
+    LIVE = "live"  # enabled, healthy: everything sent, a backlog drains at most at the catch-up rate
+    SKIP_SILENCE = "skip_silence"
+    MIC_FIRST = "mic_first"  # silence skipped and system audio held
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleConfig:
+    backlog_seconds: float = 30.0  # all sources together (the session passes the setting x sources)
+    mode_dwell_seconds: float = 3.0
+    skip_when_held_seconds: float = 1.0
+    rate: RateConfig = field(default_factory=RateConfig)
+    vad: VadConfig = field(default_factory=VadConfig)
+
+    def __post_init__(self) -> None:
+        if self.backlog_seconds <= 0 or self.mode_dwell_seconds < 0:
+            raise ValueError("backlog_seconds must be > 0 and mode_dwell_seconds >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceThrottle:
+    source: str
+    held_seconds: float  # waiting on the client now
+    shed_seconds: float  # dropped by the client because its backlog was full (not server drops)
+    skipped_seconds: float  # silence not sent
+    sent_seconds: float
+    rate: float  # current send budget, x real time
+    drain_estimate: float | None  # the backend's drain rate for this source, x real time
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleState:
+    enabled: bool
+    mode: ThrottleMode
+    text: str  # e.g. "microphone only, holding 4.2 s, skipping silence"; "" when off
+    since: float  # clock time the mode was entered
+    sources: tuple[SourceThrottle, ...] = ()
+
+    @property
+    def held_seconds(self) -> dict[str, float]:
+        return {s.source: s.held_seconds for s in self.sources}
+
+    @property
+    def shed_seconds(self) -> dict[str, float]:
+        return {s.source: s.shed_seconds for s in self.sources}
+
+    @property
+    def skipped_seconds(self) -> dict[str, float]:
+        return {s.source: s.skipped_seconds for s in self.sources}
+
+
+@dataclass(slots=True)
+class _Held(Generic[F]):
+    frame: F
+    keep: bool | None = True  # None: the VAD decision waits for its lookahead; False: silence
+
+
+@dataclass(slots=True)
+class _Lane(Generic[F]):
+    """One source: its held frames, VAD state, send budget and counters."""
+
+    source: str
+    budget: SendRate
+    held: deque[_Held[F]] = field(default_factory=deque)
+    tagger: SpeechTagger[_Held[F]] | None = None  # created when first needed (enabled)
+    new_drops: int = 0  # server drops attributed to this source since its last metrics
+    maybe_silent: int = 0  # upper bound of held frames decided silent (0: no need to scan)
+    sent_on_connection: int = 0
+    sent: int = 0
+    skipped: int = 0
+    shed: int = 0
+
+
+class ThrottlePolicy(Generic[F]):
+    """See the module docstring. ``detector_factory`` makes one VAD per source (default ``EnergyVad``)."""
+
+    def __init__(
+        self,
+        config: ThrottleConfig | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        enabled: bool = False,
+        detector_factory: Callable[[], VoiceDetector] | None = None,
+    ) -> None:
+        self.config = cfg = config or ThrottleConfig()
+        self._clock = clock
+        self._detector_factory = detector_factory or (lambda: EnergyVad(cfg.vad))
+        self._capacity = max(1, round(cfg.backlog_seconds / FRAME_SECONDS))
+        self._lanes: dict[str, _Lane[F]] = {}
+        self._level = Level.NORMAL
+        self._drops = DropCounter()
+        self._fills: dict[str, float] = {}
+        self._enabled = enabled
+        self._mode = ThrottleMode.LIVE if enabled else ThrottleMode.OFF
+        self._mode_since = clock()
+        self.mode_changes = 0
+        self.time_map = TimeMap()
+
+    # ------------------------------------------------------------------------------ inputs
+
+    @property
+    def enabled(self) -> bool:
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        """Live toggle. Held frames stay queued in order; off, the next ``next_frames`` releases them."""
+        if value == self._enabled:
+            return
+        self._enabled = value
+        for lane in self._lanes.values():
+            self._settle_vad(lane)
+            lane.budget.refill(self._clock())
+        self._set_mode(self._target_mode() if value else ThrottleMode.OFF, self._clock())
+
+    def push(self, frame: F, is_speech: bool | None = None) -> None:
+        """Queue one captured frame. ``is_speech``: a VAD decision made elsewhere (else ours runs)."""
+        lane = self._lane(str(frame.source))
+        item: _Held[F] = _Held(frame)
+        if self._enabled:
+            if lane.tagger is None:
+                lane.tagger = SpeechTagger(self._detector_factory(), self.config.vad)
+            item.keep = None
+            decided = lane.tagger.push(item, frame.pcm, is_speech)
+            if decided is not None:
+                self._decide(lane, *decided)
+        lane.held.append(item)
+        self._bound()
+
+    def on_level(self, report: LevelReport) -> None:
+        """Every level report; ``unknown`` keeps the last known level (no evidence either way)."""
+        if report.level is not Level.UNKNOWN:
+            self._level = Level.NORMAL if report.level is Level.IDLE else report.level
+        self._update_mode(self._clock())
+
+    def on_metrics(self, ev: MetricsEvent) -> None:
+        """Every metrics message: server-drop bookkeeping, drain estimate and (enabled) an AIMD step."""
+        source = ev.source or Source.SYSTEM.value
+        queue = queue_bytes(ev)
+        fill = ev.fill_ratio
+        if (fill is None or not math.isfinite(fill)) and queue is not None:
+            fill = queue / (ev.queue_bytes_max or QUEUE_BYTES_MAX)
+        if fill is not None and math.isfinite(fill):
+            self._fills[source] = fill
+        new = self._drops.new_frames(ev.dropped_total, ev.dropped_recent)
+        if new:
+            self._lane(self._drop_target(source)).new_drops += new
+        lane = self._lane(source)
+        if queue is None:
+            return  # the drops wait for a metrics message that says where the queue stands
+        drops, lane.new_drops = lane.new_drops, 0
+        self.time_map.record_server_drops(source, drops, round(queue / FRAME_BYTES))
+        now = self._clock()
+        lane.budget.on_queue(now, lane.sent_on_connection, queue, fill or 0.0, drops, adapt=self._enabled)
+
+    def new_connection(self) -> None:
+        """A new connection: the server's clock, queues and drop counts restart."""
+        self.time_map.new_connection()
+        self._drops = DropCounter()
+        self._fills.clear()
+        for lane in self._lanes.values():
+            lane.new_drops = lane.sent_on_connection = 0
+            lane.budget.restart()
+
+    # ------------------------------------------------------------------------------ outputs
+
+    def next_frames(self, now: float | None = None) -> list[F]:
+        """The frames that may be sent now: microphone first, each source in capture order."""
+        now = self._clock() if now is None else now
+        if not self._enabled:
+            out = [item.frame for lane in self._ordered() for item in lane.held]
+            for lane in self._lanes.values():
+                self._count_sent(lane, len(lane.held))
+                lane.held.clear()
+            return out
+        self._update_mode(now)
+        skipping = self._mode in (ThrottleMode.SKIP_SILENCE, ThrottleMode.MIC_FIRST)
+        out = []
+        for lane in self._ordered():
+            lane.budget.refill(now)
+            if self._mode is ThrottleMode.MIC_FIRST and lane.source != Source.MIC and self._has_mic():
+                continue  # system audio waits (and is shed first) while the microphone has the backend
+            while lane.held:
+                head = lane.held[0]
+                if skipping and head.keep is False:
+                    lane.held.popleft()
+                    lane.skipped += 1
+                elif (skipping and head.keep is None) or not lane.budget.take():
+                    break
+                else:
+                    lane.held.popleft()
+                    self._count_sent(lane, 1)
+                    out.append(head.frame)
+        return out
+
+    def drain(self) -> list[F]:
+        """Everything still held, in order: the tail before ``stop``, minus silence being skipped."""
+        skipping = self._enabled and self._mode is not ThrottleMode.LIVE
+        out: list[F] = []
+        for lane in self._ordered():
+            self._settle_vad(lane)
+            while lane.held:
+                item = lane.held.popleft()
+                if skipping and item.keep is False:
+                    lane.skipped += 1
+                else:
+                    self._count_sent(lane, 1)
+                    out.append(item.frame)
+        return out
+
+    def backlog_seconds(self, source: str | None = None) -> float:
+        lanes = [lane for lane in self._lanes.values() if source is None or lane.source == source]
+        return sum(len(lane.held) for lane in lanes) * FRAME_SECONDS
+
+    def to_capture_time(self, source: str, server_seconds: float) -> float | None:
+        return self.time_map.to_capture_time(source, server_seconds)
+
+    def state(self) -> ThrottleState:
+        sources = tuple(
+            SourceThrottle(
+                lane.source,
+                len(lane.held) * FRAME_SECONDS,
+                lane.shed * FRAME_SECONDS,
+                lane.skipped * FRAME_SECONDS,
+                lane.sent * FRAME_SECONDS,
+                lane.budget.effective,
+                lane.budget.drain,
+            )
+            for lane in self._ordered()
+        )
+        return ThrottleState(self._enabled, self._mode, self._text(), self._mode_since, sources)
+
+    # ------------------------------------------------------------------------------ internals
+
+    def _lane(self, source: str) -> _Lane[F]:
+        lane = self._lanes.get(source)
+        if lane is None:
+            lane = self._lanes[source] = _Lane(source, SendRate(self.config.rate))
+        return lane
+
+    def _ordered(self) -> list[_Lane[F]]:
+        return sorted(self._lanes.values(), key=lambda lane: lane.source != Source.MIC)
+
+    def _has_mic(self) -> bool:
+        return Source.MIC.value in self._lanes
+
+    @staticmethod
+    def _count_sent(lane: _Lane[F], frames: int) -> None:
+        lane.sent += frames
+        lane.sent_on_connection += frames
+
+    def _decide(self, lane: _Lane[F], item: _Held[F], keep: bool) -> None:
+        item.keep = keep
+        lane.maybe_silent += not keep
+
+    def _settle_vad(self, lane: _Lane[F]) -> None:
+        """Finish the pending VAD decisions (at a toggle or the tail)."""
+        for item, keep in lane.tagger.flush() if lane.tagger is not None else []:
+            self._decide(lane, item, keep)
+
+    def _target_mode(self) -> ThrottleMode:
+        if self._level is Level.OVERLOADED and self._has_mic():
+            return ThrottleMode.MIC_FIRST
+        held = self.config.skip_when_held_seconds
+        if self._mode is not ThrottleMode.LIVE:
+            held /= 5  # hysteresis: keep skipping until the backlog is nearly gone
+        if self._level.severity > 0 or self.backlog_seconds() > held:
+            return ThrottleMode.SKIP_SILENCE
+        return ThrottleMode.LIVE
+
+    def _update_mode(self, now: float) -> None:
+        target = self._target_mode()
+        dwelt = now - self._mode_since >= self.config.mode_dwell_seconds
+        if self._enabled and target is not self._mode and dwelt:
+            self._set_mode(target, now)
+
+    def _set_mode(self, mode: ThrottleMode, now: float) -> None:
+        self._mode, self._mode_since = mode, now
+        self.mode_changes += 1
+
+    def _bound(self) -> None:
+        """Keep the backlog within capacity: shed silence, then oldest system, then oldest mic audio."""
+        excess = sum(len(lane.held) for lane in self._lanes.values()) - self._capacity
+        if excess <= 0:
+            return
+        order = sorted(self._lanes.values(), key=lambda lane: lane.source == Source.MIC)
+        extra = 10  # shed a little more silence per pass so the O(n) scan stays rare
+        for lane in order:
+            if excess > 0 and lane.maybe_silent > 0:
+                excess -= self._shed_silence(lane, excess + extra)
+        for lane in order:
+            while excess > 0 and lane.held:
+                lane.held.popleft()
+                lane.shed += 1
+                excess -= 1
+
+    @staticmethod
+    def _shed_silence(lane: _Lane[F], limit: int) -> int:
+        kept: deque[_Held[F]] = deque()
+        gone = silent = 0
+        for item in lane.held:
+            if item.keep is False:
+                if gone < limit:
+                    gone += 1
+                    continue
+                silent += 1
+            kept.append(item)
+        lane.held, lane.maybe_silent, lane.shed = kept, silent, lane.shed + gone
+        return gone
+
+    def _drop_target(self, reported: str) -> str:
+        """The server pins drops on the first source of its tick: blame the fullest queue above 0.85."""
+        full = [(fill, source) for source, fill in self._fills.items() if fill > 0.85]
+        return max(full)[1] if full else reported
+
+    def _text(self) -> str:
+        if not self._enabled:
+            return ""
+        parts = ["microphone only"] if self._mode is ThrottleMode.MIC_FIRST else []
+        held = self.backlog_seconds()
+        busy = [lane.budget.effective for lane in self._lanes.values() if lane.held]
+        rate = max(busy, default=1.0)
+        if held >= 0.1 and rate > 1.0 and self._level is Level.NORMAL:
+            parts.append(f"catching up {rate:.1f}x, {held:.1f} s held")
+        elif held >= 0.1:
+            parts.append(f"holding {held:.1f} s")
+        if self._mode is not ThrottleMode.LIVE:
+            parts.append("skipping silence")
+        return ", ".join(parts) or "sending live"
