@@ -1,0 +1,141 @@
+"""``python -m app.bench pipeline [--seconds 20] [--framing-seconds 120]``: what the client pipeline costs.
+
+1. Client CPU per second of audio streamed, two sources: a headless ``Session`` replays two 48 kHz
+   stereo WAVs at real time (framing, resampling, pacing, binary encoding, sending, receiving) to a
+   reference backend RUNNING IN A SEPARATE PROCESS (``python -m app.backend --port 0 --recognizer
+   simulated``), so only the client's CPU is counted: ``time.process_time()`` over the session divided
+   by the audio seconds streamed, as % of one core. Target: at most 2 %.
+2. Framing + binary encoding throughput: ``Framer`` on 20 ms blocks of 48 kHz stereo float32, every
+   frame encoded as binary v1, as fast as possible; audio seconds per wall second. Target: >= 200x.
+
+Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.core.endpoint import parse_endpoint
+from app.core.framing import Framer
+from app.core.messages import AudioMessage, Source
+from app.core.protocol import encode_audio_binary
+from app.core.session_state import StopOutcome
+from app.replay import ReplaySource
+from app.session import Session
+from app.session_config import DEFAULT_TICK_SECONDS, SessionConfig
+
+NATIVE_RATE = 48_000
+COMMAND = "python -m app.bench pipeline"
+CPU_TARGET_PERCENT = 2.0
+THROUGHPUT_TARGET = 200.0
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog=COMMAND, description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=20.0, help="audio streamed per source (default 20)")
+    p.add_argument("--framing-seconds", type=float, default=120.0, help="audio framed for throughput")
+    p.add_argument("--tick", type=float, default=DEFAULT_TICK_SECONDS,
+                   help=f"the session's read/send cadence in seconds (default {DEFAULT_TICK_SECONDS})")
+    args = p.parse_args(argv)
+    throughput = framing_throughput(args.framing_seconds)
+    stream = asyncio.run(client_cpu(args.seconds, args.tick))
+    result = {
+        "benchmark": "pipeline",
+        "command": " ".join([COMMAND, *argv]),
+        **stream,
+        "client_cpu_target_max_percent": CPU_TARGET_PERCENT,
+        "framing_encoding_x_realtime": round(throughput, 1),
+        "framing_encoding_target_min_x": THROUGHPUT_TARGET,
+        "pass": stream["client_cpu_percent_of_one_core"] <= CPU_TARGET_PERCENT
+        and throughput >= THROUGHPUT_TARGET,
+    }
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _signal(seconds: float, freq: float, seed: int) -> np.ndarray:
+    """Stereo float32 speech-like test audio: tone bursts with a little noise."""
+    n = int(seconds * NATIVE_RATE)
+    t = np.arange(n, dtype=np.float64) / NATIVE_RATE
+    gate = (np.floor(t / 0.7) % 2 == 0).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    mono = 0.3 * gate * np.sin(2 * np.pi * freq * t) + rng.normal(0.0, 0.01, n)
+    return np.stack([mono, mono * 0.8], axis=1).astype(np.float32)
+
+
+def framing_throughput(seconds: float) -> float:
+    audio = _signal(seconds, 440.0, 1)
+    block = NATIVE_RATE // 50
+    blocks = [audio[i : i + block] for i in range(0, len(audio), block)]
+    framer = Framer(Source.SYSTEM, NATIVE_RATE, 2)
+    began = time.perf_counter()
+    sent = 0
+    for i, samples in enumerate(blocks):
+        for frame in framer.feed(samples, i * 0.02):
+            sent += len(encode_audio_binary(AudioMessage(frame.source, frame.pcm)))
+    for frame in framer.flush():
+        sent += len(encode_audio_binary(AudioMessage(frame.source, frame.pcm)))
+    elapsed = time.perf_counter() - began
+    assert sent > 0
+    return seconds / elapsed
+
+
+def _write_wav(path: Path, audio: np.ndarray) -> Path:
+    pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(audio.shape[1])
+        w.setsampwidth(2)
+        w.setframerate(NATIVE_RATE)
+        w.writeframes(pcm.tobytes())
+    return path
+
+
+async def client_cpu(seconds: float, tick: float = DEFAULT_TICK_SECONDS) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="echopanel-bench-") as tmp:
+        files = {Source.SYSTEM: _write_wav(Path(tmp) / "system.wav", _signal(seconds, 440.0, 2)),
+                 Source.MIC: _write_wav(Path(tmp) / "mic.wav", _signal(seconds, 660.0, 3))}
+        backend = subprocess.Popen(
+            [sys.executable, "-m", "app.backend", "--port", "0", "--recognizer", "simulated"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            url = await _backend_url(backend)
+            sources = [ReplaySource(src, path, realtime=True) for src, path in files.items()]
+            session = Session(SessionConfig(endpoint=parse_endpoint(url), tick_seconds=tick), sources)
+            cpu0, wall0 = time.process_time(), time.monotonic()
+            ended = await session.run()
+            cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+        finally:
+            backend.terminate()
+            backend.wait(timeout=10)
+    if ended.outcome is not StopOutcome.SUMMARY:
+        raise RuntimeError(f"the benchmark session did not end cleanly: {ended.message}")
+    return {
+        "audio_seconds_per_source": seconds,
+        "sources": 2,
+        "tick_seconds": tick,
+        "session_wall_seconds": round(wall, 2),
+        "client_cpu_seconds": round(cpu, 3),
+        "client_cpu_percent_of_one_core": round(100.0 * cpu / seconds, 2),
+        "frames_sent": {src.value: c.sent_frames for src, c in ended.sources.items()},
+        "frames_dropped_by_client": {src.value: c.dropped_frames for src, c in ended.sources.items()},
+    }
+
+
+async def _backend_url(proc: subprocess.Popen[str]) -> str:
+    """The backend prints "listening on ws://..." once it listens."""
+    assert proc.stdout is not None
+    line = await asyncio.get_running_loop().run_in_executor(None, proc.stdout.readline)
+    if "listening on " not in line:
+        raise RuntimeError(f"the backend did not start: {line.strip()!r}")
+    return line.split("listening on ", 1)[1].strip()

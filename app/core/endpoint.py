@@ -1,0 +1,113 @@
+"""Backend endpoint policy (CONTRACT.md section 1): URL scheme, default path, /health URL, auth headers.
+
+Pure: no I/O. ``parse_endpoint`` accepts what a person would type ("localhost:8000", "wss://host",
+"https://host/prefix/ws/live-listener", "[::1]", "::1") and returns a normalised ``Endpoint`` or
+raises ``ConfigError`` with a message that says what to type instead.
+
+Policy: a loopback host (127.0.0.1, localhost, ::1) gets ``ws``/``http``; any other host gets
+``wss``/``https`` unless the user spelled the scheme out. Without a port, a loopback host means
+the EchoPanel default 8000 (nobody runs it on port 80 locally); other hosts get the scheme's port.
+The token travels only in headers, never in the query string, so a URL with a query or fragment is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from app.errors import ConfigError
+
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+DEFAULT_PATH = "/ws/live-listener"
+DEFAULT_LOCAL_PORT = 8000
+_SCHEMES = {"ws": ("ws", False), "wss": ("wss", True), "http": ("ws", False), "https": ("wss", True)}
+_HOST_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+_HINT = 'Use a backend address such as "127.0.0.1:8000" or "wss://echopanel.example.com".'
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A backend address. ``host`` is bare (no brackets for IPv6)."""
+
+    host: str
+    port: int
+    secure: bool
+    path: str = DEFAULT_PATH
+
+    @property
+    def is_local(self) -> bool:
+        return self.host.lower() in LOCAL_HOSTS
+
+    @property
+    def _netloc(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        default = 443 if self.secure else 80
+        return host if self.port == default else f"{host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"{'wss' if self.secure else 'ws'}://{self._netloc}{self.path}"
+
+    @property
+    def http_url(self) -> str:
+        """The HTTP base: scheme, host, port and the prefix the WebSocket path is mounted under."""
+        prefix = self.path[: -len(DEFAULT_PATH)] if self.path.endswith(DEFAULT_PATH) else ""
+        return f"{'https' if self.secure else 'http'}://{self._netloc}{prefix}"
+
+    @property
+    def health_url(self) -> str:
+        return f"{self.http_url}/health"
+
+
+def parse_endpoint(text: str) -> Endpoint:
+    """Normalise a user-typed backend address. Raises ``ConfigError`` for anything unusable."""
+    raw = text.strip()
+    if not raw:
+        raise ConfigError(f"No backend address was given. {_HINT}")
+    if any(ch.isspace() for ch in raw):
+        raise ConfigError(f"The backend address {raw!r} contains spaces. {_HINT}")
+    explicit = "://" in raw
+    if not explicit and raw.count(":") >= 2 and not raw.startswith("["):
+        raw = f"[{raw}]"  # a bare IPv6 address such as ::1
+    try:
+        parts = urlsplit(raw if explicit else f"//{raw}")
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:  # bad port or bracket syntax
+        raise ConfigError(f"The backend address {text.strip()!r} is not valid ({exc}). {_HINT}") from None
+    scheme = parts.scheme.lower()
+    if explicit and scheme not in _SCHEMES:
+        raise ConfigError(
+            f"Unsupported scheme {parts.scheme!r} in {text.strip()!r}: use ws, wss, http or https."
+        )
+    if not host or not _valid_host(host):
+        raise ConfigError(f"The backend address {text.strip()!r} has no usable host name. {_HINT}")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError(
+            f"The backend address {text.strip()!r} carries a query, fragment or user name; "
+            "give the bare address and pass the token with --token or the settings."
+        )
+    local = host.lower() in LOCAL_HOSTS
+    secure = _SCHEMES[scheme][1] if explicit else not local
+    if port is None:
+        port = DEFAULT_LOCAL_PORT if local else (443 if secure else 80)
+    if port == 0:
+        raise ConfigError(f"Port 0 in {text.strip()!r} is not a usable backend port.")
+    path = parts.path.rstrip("/") or DEFAULT_PATH
+    return Endpoint(host=host, port=port, secure=secure, path=path)
+
+
+def _valid_host(host: str) -> bool:
+    if ":" in host:  # IPv6 literal; urlsplit already checked the brackets
+        return all(ch in "0123456789abcdefABCDEF:." for ch in host)
+    return bool(_HOST_RE.match(host))
+
+
+def auth_headers(token: str) -> tuple[tuple[str, str], ...]:
+    """Both auth headers the contract names, or none for an open server (empty token)."""
+    token = token.strip()
+    if not token:
+        return ()
+    if any(ch in token for ch in "\r\n\0"):
+        raise ConfigError("The access token contains a line break or NUL; paste it again without it.")
+    return (("Authorization", f"Bearer {token}"), ("x-echopanel-token", token))

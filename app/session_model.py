@@ -1,0 +1,187 @@
+"""The observable side of a session: what the server said, the transcript, the level, and the events.
+
+Event-loop thread only, no I/O. ``app.session`` drives it (state changes, connections, frames sent)
+and the transport feeds it server events; it publishes immutable ``SessionSnapshot``s on request and
+``SessionEvent``s to listeners (a listener that raises is logged, never fatal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Mapping
+
+from app.core.backpressure import BackpressureModel, LevelReport
+from app.core.framing import Frame
+from app.core.messages import (
+    CardsEvent,
+    EntitiesEvent,
+    ErrorEvent,
+    FinalSummaryEvent,
+    MetricsEvent,
+    ServerEvent,
+    Source,
+    StatusEvent,
+    StatusState,
+    TranscriptEvent,
+    UnrecognizedEvent,
+)
+from app.core.session_state import (
+    ConnectionState,
+    LevelChanged,
+    ServerMetrics,
+    ServerStatus,
+    SessionEvent,
+    SessionFailed,
+    SessionSnapshot,
+    SessionWarning,
+    SourceCounters,
+    StateChanged,
+    SummaryReady,
+    TranscriptChanged,
+)
+from app.core.transcript import TranscriptStore
+
+log = logging.getLogger(__name__)
+Listener = Callable[[SessionEvent], None]
+WARNINGS_KEPT = 8
+
+
+class SessionModel:
+    """State a session publishes. Times in events are seconds since ``t0``."""
+
+    def __init__(self, session_id: str, clock: Callable[[], float], *,
+                 to_capture: Callable[[str, float], float | None] | None = None,
+                 on_level: Callable[[LevelReport], None] | None = None) -> None:
+        """``to_capture``: (source, server time) -> capture time on the current connection (the
+        throttle's TimeMap); ``on_level``: receives every level report (the throttle policy)."""
+        self.session_id = session_id
+        self._clock = clock
+        self.t0 = clock()
+        self.listeners: list[Listener] = []
+        self._to_capture = to_capture
+        self._on_level = on_level
+        self.store = TranscriptStore(mapper=self._to_session_time if to_capture else None)
+        self.backpressure = BackpressureModel(clock)
+        self.report: LevelReport = self.backpressure.report()
+        self.state, self.detail = ConnectionState.IDLE, ""
+        self.error: str | None = None
+        self.warnings: deque[str] = deque(maxlen=WARNINGS_KEPT)
+        self.metrics: dict[str, MetricsEvent] = {}
+        self.last_status: StatusEvent | None = None
+        self.entities: EntitiesEvent | None = None
+        self.cards: CardsEvent | None = None
+        self.summary: FinalSummaryEvent | None = None
+        self.summary_arrived = asyncio.Event()
+        self.reconnects = 0
+        self._drops_before = 0  # server-reported drops of finished connections
+        self._drops_now = 0  # on the current connection (the server counts per connection)
+
+    # ------------------------------------------------------------------ driven by the session
+
+    def elapsed(self) -> float:
+        return max(0.0, self._clock() - self.t0)
+
+    @property
+    def server_dropped_frames(self) -> int:
+        return self._drops_before + self._drops_now
+
+    def _to_session_time(self, source: str, server_time: float) -> float | None:
+        assert self._to_capture is not None
+        capture = self._to_capture(source, server_time)
+        return None if capture is None else capture - self.t0
+
+    def new_connection(self) -> None:
+        self.store.new_connection()
+        self._drops_before += self._drops_now
+        self._drops_now = 0
+
+    def note_sent(self, frame: Frame) -> None:
+        self.store.note_sent(frame.source.value, frame.index, frame.capture_time - self.t0)
+
+    def set_state(self, state: ConnectionState, detail: str = "") -> None:
+        if (state, detail) == (self.state, self.detail):
+            return
+        self.state, self.detail = state, detail
+        self.backpressure.on_connection(state)
+        self.emit(StateChanged(self.elapsed(), state, detail))
+        self.refresh_level()
+
+    def fail(self, message: str, terminal: bool) -> None:
+        self.error = message
+        log.error("session failed: %s", message)
+        self.emit(SessionFailed(self.elapsed(), message, terminal))
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        log.warning("%s", message)
+        self.emit(SessionWarning(self.elapsed(), message))
+
+    def refresh_level(self) -> None:
+        report = self.backpressure.report()
+        changed = report.level != self.report.level
+        self.report = report
+        if self._on_level is not None:
+            self._on_level(report)
+        if changed:
+            self.emit(LevelChanged(self.elapsed(), report))
+
+    def emit(self, event: SessionEvent) -> None:
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception:  # a listener bug must not take the session down
+                log.exception("session listener failed on %s", type(event).__name__)
+
+    def snapshot(self, sources: Mapping[Source, SourceCounters], throttle_note: str) -> SessionSnapshot:
+        return SessionSnapshot(
+            state=self.state, detail=self.detail, session_id=self.session_id, elapsed_seconds=self.elapsed(),
+            level=self.report, last_status=self.last_status, metrics=dict(self.metrics), sources=sources,
+            transcript=self.store.segments(), transcript_revision=self.store.revision,
+            entities=self.entities, cards=self.cards,
+            summary_markdown=self.summary.markdown if self.summary else None,
+            reconnects=self.reconnects, server_dropped_frames=self.server_dropped_frames,
+            error=self.error, warnings=tuple(self.warnings), throttle_note=throttle_note,
+        )
+
+    # ------------------------------------------------------------------ fed by the transport
+
+    def on_server_event(self, event: ServerEvent) -> None:
+        t = self.elapsed()
+        if isinstance(event, StatusEvent):
+            self._on_status(event, t)
+        elif isinstance(event, MetricsEvent):
+            self.metrics[event.source or Source.SYSTEM.value] = event
+            self.backpressure.on_metrics(event)
+            if event.dropped_total is not None:
+                self._drops_now = max(self._drops_now, event.dropped_total)
+            self.emit(ServerMetrics(t, event))
+            self.refresh_level()
+        elif isinstance(event, TranscriptEvent):
+            self.emit(TranscriptChanged(t, self.store.apply(event)))
+        elif isinstance(event, FinalSummaryEvent):
+            added = self.store.merge_summary(event)
+            self.summary = event
+            self.summary_arrived.set()
+            log.info("final summary: the merge added %d transcript segments", added)
+            self.emit(SummaryReady(t, event.markdown, len(self.store.finals)))
+        elif isinstance(event, EntitiesEvent):
+            self.entities = event
+        elif isinstance(event, CardsEvent):
+            self.cards = event
+        elif isinstance(event, ErrorEvent):
+            self.warn(f"Backend error: {event.message}")
+        elif isinstance(event, UnrecognizedEvent):
+            log.warning("unrecognized server message (%s): %s", event.reason, event.excerpt)
+            self.warn(f"Ignored a server message: {event.reason}")
+
+    def _on_status(self, event: StatusEvent, t: float) -> None:
+        self.last_status = event
+        self.backpressure.on_status(event)
+        if event.dropped_frames is not None:
+            self._drops_now = max(self._drops_now, event.dropped_frames)
+        if event.known_state in (StatusState.WARNING, StatusState.NO_ASR_PROVIDER, None):
+            self.warn(f"Backend {event.state}: {event.message}".rstrip(": "))
+        self.emit(ServerStatus(t, event))
+        self.refresh_level()

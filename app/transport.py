@@ -1,0 +1,265 @@
+"""The WebSocket connection to an EchoPanel backend: one ``LiveConnection`` per connection attempt.
+
+Runs on the event-loop thread. ``LiveConnection.open`` connects with both auth headers, waits for
+``connected``, sends ``start`` and waits for the ``streaming`` ack (no audio before it); then a
+receiver task decodes every message (never crashing on bad input; payloads over 256 KiB, such as a
+multi-MB ``final_summary``, are decoded in an executor), applies the attempt_id rule and hands events
+to the session's callback. ``ended`` resolves with WHY the connection ended, classified into the
+``app.errors`` tree (``None`` = ended cleanly after ``final_summary``), which the reconnect policy uses.
+
+``await send()`` is the backpressure signal: sends are never cancelled midway; to abort, ``close()``.
+The /health check lives in ``app.transport_health``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+from app.core import protocol
+from app.core.endpoint import Endpoint, auth_headers
+from app.core.messages import (
+    AudioMessage,
+    ErrorEvent,
+    FinalSummaryEvent,
+    ServerEvent,
+    Source,
+    StartMessage,
+    StatusEvent,
+    StatusState,
+    StopMessage,
+)
+from app.errors import (
+    AuthError,
+    CapacityError,
+    ConfigError,
+    ConnectionFailedError,
+    EchoPanelError,
+    ProtocolError,
+)
+
+log = logging.getLogger(__name__)
+
+EXECUTOR_DECODE_BYTES = 256 * 1024
+TOKEN_HINT = "Check the access token (--token, ECHOPANEL_TOKEN or the settings)."
+EventCallback = Callable[[ServerEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class TransportConfig:
+    endpoint: Endpoint
+    token: str = ""
+    binary_audio: bool = True
+    ack_timeout: float = 5.0  # connected + streaming ack, as the macOS client
+    open_timeout: float = 10.0
+    ping_interval: float | None = 20.0
+    ping_timeout: float | None = 20.0
+    max_size: int = 64 * 2**20  # final_summary can be several MB; the contract asks for >= 16 MiB
+
+
+class LiveConnection:
+    """One open, acknowledged connection. Create with ``await LiveConnection.open(...)``."""
+
+    def __init__(self, ws: ClientConnection, config: TransportConfig, start: StartMessage,
+                 on_event: EventCallback) -> None:
+        self._ws = ws
+        self._config = config
+        self.start = start
+        self._on_event = on_event
+        self._problem: EchoPanelError | None = None  # what the server said before closing
+        self.summary_received = False
+        self.dropped_foreign = 0  # messages dropped by the attempt_id rule
+        self.ended: asyncio.Future[EchoPanelError | None] = asyncio.get_running_loop().create_future()
+        self._receiver: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(
+        cls, config: TransportConfig, start: StartMessage, on_event: EventCallback
+    ) -> LiveConnection:
+        """Connect and complete the start handshake. Raises an ``app.errors`` exception on failure."""
+        ws = await _connect(config)
+        conn = cls(ws, config, start, on_event)
+        try:
+            await asyncio.wait_for(conn._handshake(), config.ack_timeout)
+        except TimeoutError:
+            await conn.close()
+            raise ProtocolError(
+                f"The backend at {config.endpoint.ws_url} did not acknowledge the session start within "
+                f"{config.ack_timeout:g} s. Is it an EchoPanel backend, and is it overloaded?"
+            ) from None
+        except BaseException:
+            await conn.close()
+            raise
+        conn._receiver = asyncio.create_task(conn._receive(), name=f"receiver-{start.connection_id[:8]}")
+        return conn
+
+    @property
+    def connection_id(self) -> str:
+        return self.start.connection_id
+
+    @property
+    def is_open(self) -> bool:
+        return not self.ended.done()
+
+    async def send_audio(self, source: Source, pcm: bytes) -> None:
+        """Send one frame; raises ``ConnectionFailedError`` if the socket is gone."""
+        payload = protocol.encode_client(AudioMessage(source, pcm), binary_audio=self._config.binary_audio)
+        await self._send(payload)
+
+    async def send_stop(self) -> None:
+        await self._send(protocol.encode_stop(StopMessage(self.start.session_id)))
+
+    async def close(self) -> None:
+        """Close (idempotent); the receiver then ends and ``ended`` resolves."""
+        await self._ws.close()
+        if self._receiver is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._receiver
+        elif not self.ended.done():
+            self.ended.set_result(ConnectionFailedError("The connection was closed during the handshake."))
+
+    # ------------------------------------------------------------------ internals
+
+    async def _send(self, payload: str | bytes) -> None:
+        try:
+            await self._ws.send(payload)
+        except ConnectionClosed as exc:
+            raise ConnectionFailedError(f"The backend connection closed ({_close_text(exc)}).") from None
+
+    async def _handshake(self) -> None:
+        """Expect ``connected``, send ``start``, expect the ``streaming`` ack; other messages pass through."""
+        connected = False
+        while True:
+            event = await self._recv_event()
+            if isinstance(event, StatusEvent) and event.state == StatusState.CONNECTED and not connected:
+                connected = True
+                await self._send(protocol.encode_start(self.start))
+            elif isinstance(event, StatusEvent) and event.state == StatusState.STREAMING and connected:
+                self._on_event(event)
+                return
+            else:
+                self._note(event)
+                if self._problem is not None:
+                    raise self._problem
+                if protocol.is_for_attempt(event, self.start.attempt_id):
+                    self._on_event(event)
+
+    async def _recv_event(self) -> ServerEvent:
+        try:
+            payload = await self._ws.recv()
+        except ConnectionClosed as exc:
+            raise self._problem or _closed_error(exc, self._config.endpoint) from None
+        return await _decode(payload)
+
+    async def _receive(self) -> None:
+        outcome: EchoPanelError | None = None
+        try:
+            async for payload in self._ws:
+                event = await _decode(payload)
+                if not protocol.is_for_attempt(event, self.start.attempt_id):
+                    self.dropped_foreign += 1
+                    log.debug("dropped a message for attempt %s", event.ids.attempt_id)
+                    continue
+                self._note(event)
+                try:
+                    self._on_event(event)
+                except Exception:  # a consumer bug must not kill the connection
+                    log.exception("session callback failed on %s", type(event).__name__)
+            outcome = self._outcome(None)
+        except ConnectionClosed as exc:
+            outcome = self._outcome(exc)
+        except Exception as exc:
+            log.exception("receiver failed")
+            outcome = ConnectionFailedError(f"The connection failed: {type(exc).__name__}: {exc}")
+        finally:
+            if not self.ended.done():
+                self.ended.set_result(outcome)
+
+    def _note(self, event: ServerEvent) -> None:
+        """Remember what a following close means: auth, protocol or capacity trouble."""
+        if isinstance(event, FinalSummaryEvent):
+            self.summary_received = True
+        elif isinstance(event, ErrorEvent):
+            self._problem = ProtocolError(f"The backend reported an error: {event.message}")
+        elif isinstance(event, StatusEvent) and event.state == StatusState.ERROR:
+            self._problem = _status_error(event.message)
+
+    def _outcome(self, exc: ConnectionClosed | None) -> EchoPanelError | None:
+        code = self._ws.close_code if exc is None else _code(exc)
+        if code == 1008:
+            return self._problem if isinstance(self._problem, AuthError) else AuthError(
+                f"The backend refused the connection (policy violation, close 1008). {TOKEN_HINT}")
+        if self._problem is not None:
+            return self._problem
+        if self.summary_received:
+            return None
+        return _closed_error(exc, self._config.endpoint, code)
+
+
+async def _connect(config: TransportConfig) -> ClientConnection:
+    endpoint = config.endpoint
+    try:
+        return await connect(
+            endpoint.ws_url,
+            additional_headers=list(auth_headers(config.token)),
+            max_size=config.max_size,
+            ping_interval=config.ping_interval,
+            ping_timeout=config.ping_timeout,
+            open_timeout=config.open_timeout,
+            compression=None,  # audio does not compress; deflate would only cost CPU
+            proxy=None if endpoint.is_local else True,
+        )
+    except InvalidStatus as exc:
+        status = exc.response.status_code
+        if status in (401, 403):
+            raise AuthError(f"The backend refused the token (HTTP {status}). {TOKEN_HINT}") from None
+        if status == 404:
+            raise ConfigError(
+                f"No EchoPanel live listener at {endpoint.ws_url} (HTTP 404). Check the URL."
+            ) from None
+        raise ConnectionFailedError(f"The backend rejected the WebSocket upgrade (HTTP {status}).") from None
+    except InvalidURI as exc:
+        raise ConfigError(f"Invalid backend URL {endpoint.ws_url}: {exc}") from None
+    except InvalidHandshake as exc:
+        raise ProtocolError(f"{endpoint.ws_url} did not answer as a WebSocket server: {exc}") from None
+    except (OSError, TimeoutError) as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise ConnectionFailedError(f"Cannot reach the backend at {endpoint.ws_url}: {reason}.") from None
+
+
+async def _decode(payload: str | bytes) -> ServerEvent:
+    if len(payload) > EXECUTOR_DECODE_BYTES:  # a multi-MB summary: keep the loop responsive
+        return await asyncio.get_running_loop().run_in_executor(None, protocol.decode_server, payload)
+    return protocol.decode_server(payload)
+
+
+def _status_error(message: str) -> EchoPanelError:
+    lowered = message.lower()
+    if "unauthorized" in lowered:
+        return AuthError(f"The backend refused the token ({message}). {TOKEN_HINT}")
+    if "capacity" in lowered:
+        return CapacityError(f"{message or 'Server at capacity'}. Retrying later.")
+    return ConnectionFailedError(f"The backend reported: {message or 'an unspecified error'}.")
+
+
+def _code(exc: ConnectionClosed) -> int | None:
+    return exc.rcvd.code if exc.rcvd is not None else None
+
+
+def _close_text(exc: ConnectionClosed) -> str:
+    if exc.rcvd is None:
+        return "no close frame: the connection was lost"
+    return f"code {exc.rcvd.code}" + (f", {exc.rcvd.reason}" if exc.rcvd.reason else "")
+
+
+def _closed_error(
+    exc: ConnectionClosed | None, endpoint: Endpoint, code: int | None = None
+) -> EchoPanelError:
+    what = _close_text(exc) if exc is not None else f"code {code}"
+    return ConnectionFailedError(f"The connection to {endpoint.ws_url} was lost ({what}).")

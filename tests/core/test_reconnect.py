@@ -1,0 +1,79 @@
+"""Reconnect policy: capped exponential backoff with jitter (seeded), attempt limit, classification."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from app.core.reconnect import AttemptCounter, ReconnectPolicy, Retry, backoff_delays, classify
+from app.errors import (
+    AuthError,
+    BackendNotReadyError,
+    CapacityError,
+    ConfigError,
+    ConnectionFailedError,
+    ProtocolError,
+)
+
+
+def test_without_jitter_delays_double_up_to_the_cap_and_stop_at_max_attempts() -> None:
+    policy = ReconnectPolicy(base_seconds=0.5, factor=2.0, cap_seconds=3.0, jitter=0.0, max_attempts=6)
+    assert list(backoff_delays(policy, random.Random(1))) == [0.5, 1.0, 2.0, 3.0, 3.0, 3.0]
+
+
+def test_jitter_stays_within_its_band_and_never_exceeds_the_cap() -> None:
+    policy = ReconnectPolicy(base_seconds=1.0, factor=2.0, cap_seconds=8.0, jitter=0.25, max_attempts=40)
+    delays = list(backoff_delays(policy, random.Random(7)))
+    assert len(delays) == 40
+    for n, delay in enumerate(delays):
+        nominal = min(8.0, 2.0**n)
+        assert 0.75 * nominal - 1e-9 <= delay <= nominal <= 8.0
+    assert len(set(delays)) == 40  # jitter really varies the delays (no thundering herd)
+
+
+def test_seeded_rng_gives_reproducible_delays() -> None:
+    policy = ReconnectPolicy()
+    assert list(backoff_delays(policy, random.Random(3))) == list(backoff_delays(policy, random.Random(3)))
+    assert list(backoff_delays(policy, random.Random(3))) != list(backoff_delays(policy, random.Random(4)))
+
+
+def test_counter_exhausts_and_only_a_stable_connection_resets_it() -> None:
+    policy = ReconnectPolicy(
+        jitter=0.0, max_attempts=3, base_seconds=1.0, cap_seconds=10.0, stable_after_seconds=20.0
+    )
+    counter = AttemptCounter(policy, random.Random(0))
+    assert counter.next_delay() == 1.0
+    counter.connection_streamed(2.0)  # acked then died quickly: no reset (the macOS counter bug)
+    assert counter.next_delay() == 2.0
+    assert counter.next_delay() == 4.0
+    assert counter.next_delay() is None
+    counter.connection_streamed(25.0)
+    assert counter.attempt == 0
+    assert counter.next_delay() == 1.0
+    assert counter.total == 4
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (ConnectionFailedError("dropped"), Retry.RETRY),
+        (BackendNotReadyError("loading"), Retry.RETRY),
+        (CapacityError("Server at capacity"), Retry.RETRY),
+        (ConnectionRefusedError(), Retry.RETRY),
+        (TimeoutError(), Retry.RETRY),
+        (AuthError("Unauthorized"), Retry.TERMINAL),
+        (ProtocolError("Unsupported audio format"), Retry.TERMINAL),
+        (ConfigError("bad url"), Retry.TERMINAL),
+        (RuntimeError("bug"), Retry.TERMINAL),
+    ],
+)
+def test_classification(error: BaseException, expected: Retry) -> None:
+    assert classify(error) is expected
+
+
+def test_policy_rejects_nonsense() -> None:
+    with pytest.raises(ValueError):
+        ReconnectPolicy(base_seconds=0)
+    with pytest.raises(ValueError):
+        ReconnectPolicy(jitter=1.5)

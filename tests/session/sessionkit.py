@@ -1,0 +1,200 @@
+"""Helpers for the session tests: test signals, WAV files, a session runner, a scripted WebSocket server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import wave
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from websockets.asyncio.server import Server, ServerConnection, serve
+
+from app.capture_base import AudioSource
+from app.core.endpoint import parse_endpoint
+from app.core.messages import Source
+from app.core.reconnect import ReconnectPolicy
+from app.core.session_state import SessionEnded, SessionEvent
+from app.replay import ReplaySource
+from app.session import Session
+from app.session_config import SessionConfig
+
+RATE = 16_000
+AMPLITUDE = 0.3  # below half scale: int16 -> float -> int16 in the framer is then exact
+
+
+def bursts(seconds: float, freq: float, on: float = 0.8, off: float = 0.5, lead: float = 0.3,
+           seed: int = 0) -> tuple[npt.NDArray[np.int16], list[float]]:
+    """Tone bursts separated by silence (each burst is one simulated-recognizer segment).
+
+    Returns the samples and the start time of every burst. A little noise makes every frame unique,
+    so a sample-exact comparison cannot pass by accident.
+    """
+    n = int(seconds * RATE)
+    t = np.arange(n) / RATE
+    gate = np.zeros(n, dtype=bool)
+    starts: list[float] = []
+    at = lead
+    while at + on <= seconds:
+        gate[int(at * RATE): int((at + on) * RATE)] = True
+        starts.append(at)
+        at += on + off
+    rng = np.random.default_rng(seed)
+    signal = np.where(gate, AMPLITUDE * np.sin(2 * np.pi * freq * t), 0.0) + rng.normal(0, 0.001, n)
+    return np.round(signal * 32767).astype(np.int16), starts
+
+
+def write_wav(path: Path, samples: npt.NDArray[np.int16], rate: int = RATE) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.astype("<i2").tobytes())
+    return path
+
+
+def session_config(url: str, **overrides: Any) -> SessionConfig:
+    base: dict[str, Any] = {
+        "reconnect": ReconnectPolicy(base_seconds=0.2, cap_seconds=1.0, max_attempts=10, jitter=0.1),
+        "summary_timeout": 15.0,
+    }
+    base.update(overrides)
+    return SessionConfig(endpoint=parse_endpoint(url), **base)
+
+
+def replay_sources(files: dict[Source, Path], realtime: bool = True) -> list[AudioSource]:
+    return [ReplaySource(src, path, realtime=realtime) for src, path in files.items()]
+
+
+@dataclass
+class Run:
+    session: Session
+    events: list[SessionEvent] = field(default_factory=list)
+    ended: SessionEnded | None = None
+
+    def of(self, kind: type[Any]) -> list[Any]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+async def run_session(config: SessionConfig, sources: Sequence[AudioSource], *,
+                      during: Callable[[Run], Awaitable[None]] | None = None, timeout: float = 60.0) -> Run:
+    """Run a session to its end; ``during`` runs alongside (e.g. to kill a backend or stop early)."""
+    run = Run(Session(config, sources))
+    run.session.add_listener(run.events.append)
+    task = run.session.start()
+    helper = asyncio.create_task(during(run)) if during else None
+    async with asyncio.timeout(timeout):
+        run.ended = await task
+        if helper is not None:
+            await helper
+    return run
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, step: float = 0.02) -> None:
+    """Poll a condition on the loop (an event, not a timing assertion)."""
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(step)
+
+
+# --------------------------------------------------------------------------- scripted server
+
+Script = Callable[["Peer"], Awaitable[None]]
+
+
+@dataclass
+class Peer:
+    """One accepted connection of the scripted server, with helpers for writing scripts."""
+
+    ws: ServerConnection
+    index: int
+    start: dict[str, Any] = field(default_factory=dict)
+    audio_before_ack: int = 0
+    audio_frames: int = 0
+
+    async def send(self, obj: Any) -> None:
+        await self.ws.send(obj if isinstance(obj, str | bytes) else json.dumps(obj))
+
+    def ids(self) -> dict[str, str]:
+        return {k: self.start.get(k, "") for k in ("session_id", "attempt_id", "connection_id")}
+
+    async def handshake(self, ack_delay: float = 0.0) -> None:
+        """connected, wait for start, (optionally hold the ack while counting early audio), ack."""
+        await self.send({"type": "status", "state": "connected", "message": "Connected, waiting for start"})
+        while True:
+            msg = await self.ws.recv()
+            if isinstance(msg, bytes):
+                self.audio_before_ack += 1
+                continue
+            obj = json.loads(msg)
+            if obj.get("type") == "start":
+                self.start = obj
+                break
+            if obj.get("type") == "audio":
+                self.audio_before_ack += 1
+        if ack_delay:
+            try:
+                async with asyncio.timeout(ack_delay):
+                    async for _ in self.ws:
+                        self.audio_before_ack += 1
+            except TimeoutError:
+                pass
+        await self.send({"type": "status", "state": "streaming", "message": "Streaming",
+                         "client_features": self.start.get("client_features"), **self.ids()})
+
+    async def until_stop(self) -> bool:
+        """Read audio until ``stop``; False if the client went away first."""
+        try:
+            async for msg in self.ws:
+                if isinstance(msg, bytes):
+                    self.audio_frames += 1
+                    continue
+                obj = json.loads(msg)
+                if obj.get("type") == "stop":
+                    return True
+                self.audio_frames += 1
+        except Exception:
+            return False
+        return False
+
+    async def summary(self, transcript: Sequence[dict[str, Any]] = ()) -> None:
+        data = {"session_id": self.start.get("session_id"), "transcript": list(transcript)}
+        await self.send({"type": "final_summary", "markdown": "# Summary", **self.ids(), "json": data})
+        await self.ws.close(1000)
+
+
+class ScriptedServer:
+    """A websockets server whose N-th connection runs ``scripts[min(N, len-1)]``."""
+
+    def __init__(self, scripts: Sequence[Script]) -> None:
+        self.scripts = list(scripts)
+        self.peers: list[Peer] = []
+        self.errors: list[BaseException] = []
+        self._server: Server | None = None
+
+    async def __aenter__(self) -> ScriptedServer:
+        self._server = await serve(self._handle, "127.0.0.1", 0, max_size=None, ping_interval=None)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        port = next(iter(self._server.sockets)).getsockname()[1]
+        return f"ws://127.0.0.1:{port}/ws/live-listener"
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        peer = Peer(ws, len(self.peers))
+        self.peers.append(peer)
+        try:
+            await self.scripts[min(peer.index, len(self.scripts) - 1)](peer)
+        except Exception as exc:  # recorded for the test; the client's behaviour is what is asserted
+            self.errors.append(exc)
