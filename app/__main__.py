@@ -1,0 +1,7 @@
+"""``python -m app``: see ``app.main.run``."""
+
+import sys
+
+from app.main import run
+
+sys.exit(run())

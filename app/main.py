@@ -1,0 +1,201 @@
+"""Composition root: ``python -m app`` (and the frozen app) run ``run()``.
+
+    python -m app                          the desktop app
+    python -m app --headless ARGS...       no window: app.headless (never imports Qt)
+    python -m app --self-test [--screenshot PREFIX]   render every lamp state offscreen and check it
+
+GUI order: logging (rotating file in the user log dir + stderr) -> QApplication -> error reporter
+(sys.excepthook + asyncio handler) -> qasync loop -> stores, controller, window, shell (tray,
+settings) -> run until quit -> ordered shutdown: stop the session (flush + summary wait) ->
+stop the built-in backend -> quit the loop. Qt is imported only inside the GUI paths.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import os
+import sys
+from pathlib import Path
+
+from app import __version__
+
+LOG_NAME = "echopanel-companion.log"
+LOG_BYTES = 1_000_000
+LOG_BACKUPS = 3
+APP_NAME = "EchoPanel Companion"
+
+log = logging.getLogger("app")
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "--headless":
+        from app.headless import main as headless_main  # no Qt on this path
+
+        return headless_main(args[1:])
+    options = _parser().parse_args(args)
+    os.environ.setdefault("QT_API", "pyside6")  # before qasync is imported: never PyQt
+    if options.self_test:
+        return _self_test(options.screenshot)
+    return _run_gui(options)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="echopanel-companion",
+        description="Stream meeting audio to an EchoPanel backend and watch its load. "
+        "Run with --headless --help for the command-line mode.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--self-test", action="store_true", help="render every lamp state offscreen and exit")
+    parser.add_argument("--screenshot", metavar="PREFIX", help="with --self-test: save PREFIX-<state>.png")
+    parser.add_argument("--minimized", action="store_true", help="start in the tray (if there is one)")
+    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    return parser
+
+
+def setup_logging(level: str, log_dir: Path | None = None) -> Path | None:
+    """Rotating file in the per-user log dir plus stderr; returns the file path (None if unwritable)."""
+    root = logging.getLogger()
+    root.setLevel(level)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stderr = logging.StreamHandler()
+    stderr.setFormatter(fmt)
+    root.addHandler(stderr)
+    if log_dir is None:
+        import platformdirs
+
+        log_dir = Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+    path = log_dir / LOG_NAME
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+        )
+    except OSError as exc:
+        log.warning("cannot write the log file %s (%s); logging to stderr only", path, exc)
+        return None
+    handler.setFormatter(fmt)
+    root.addHandler(handler)
+    return path
+
+
+def _ensure_display() -> None:
+    """Without any display, fall back to offscreen rendering (self-test, CI)."""
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
+    ):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+
+def _self_test(prefix: str | None) -> int:
+    _ensure_display()
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        from app.ui.self_test import run_self_test
+
+        return run_self_test(prefix)
+    except Exception as exc:  # the smoke test needs a reason, not a silent crash
+        print(f"self-test: FAIL {type(exc).__name__}: {exc}", file=sys.stderr)
+        log.exception("self-test crashed")
+        return 1
+
+
+def resources_dir() -> Path:
+    """``resources/`` next to the package, or inside the PyInstaller bundle."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    return Path(bundle) / "resources" if bundle else Path(__file__).resolve().parent.parent / "resources"
+
+
+def _run_gui(options: argparse.Namespace) -> int:
+    log_path = setup_logging(options.log_level)
+    log.info("EchoPanel Companion %s starting (log file: %s)", __version__, log_path)
+    import asyncio
+    import gc
+    import signal
+
+    import qasync
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui import qt_messages
+    from app.ui.binding import bind
+    from app.ui.builtin import BuiltinBackend
+    from app.ui.controller import SessionController
+    from app.ui.devices import list_devices
+    from app.ui.error_hook import ErrorReporter
+    from app.ui.secrets import TokenStore
+    from app.ui.session_adapter import session_factory
+    from app.ui.settings_store import SettingsStore, default_qsettings
+    from app.ui.shell import DesktopShell
+    from app.ui.window import MainWindow
+
+    qt_messages.install()
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName("EchoPanel")
+    app.setDesktopFileName("io.echopanel.Companion")  # matches the installed .desktop entry (Wayland)
+    app.setQuitOnLastWindowClosed(False)  # the tray keeps running; quitting is explicit
+    icon = QIcon()
+    for png in sorted((resources_dir() / "app" / "png").glob("*.png")):
+        icon.addFile(str(png))
+    app.setWindowIcon(icon)
+
+    window = MainWindow()
+    reporter = ErrorReporter(log_path, parent=lambda: window)
+    reporter.install()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    reporter.install_loop(loop)
+
+    builtin = BuiltinBackend()
+    shell: DesktopShell | None = None
+
+    def current_shell() -> DesktopShell:
+        assert shell is not None, "the shell is built before any session can start"
+        return shell
+
+    factory = session_factory(lambda: current_shell().settings(), lambda: current_shell().token(), builtin)
+    controller = SessionController(
+        factory,
+        backend_label=lambda: current_shell().backend_label(),
+        selected_sources=lambda: current_shell().selected_sources(),
+        parent=window,
+    )
+    bind(window, controller)
+    shell = DesktopShell(window, controller, SettingsStore(default_qsettings()), TokenStore(), list_devices)
+    quit_requested = asyncio.Event()
+    shell.quit_requested.connect(quit_requested.set)
+    app.aboutToQuit.connect(quit_requested.set)  # session logout, SIGTERM via Qt
+    # Ctrl+C in a terminal: Python handles signals only when it runs, so wake it twice a second.
+    signal.signal(signal.SIGINT, lambda *_: quit_requested.set())
+    signal.signal(signal.SIGTERM, lambda *_: quit_requested.set())  # logout / kill: flush, stop, summary
+    wake = QTimer()
+    wake.start(500)
+    wake.timeout.connect(lambda: None)
+    shell.show_initial(minimized=options.minimized)
+    if os.environ.get("ECHOPANEL_REPORT_FIRST_SHOW"):  # packaging/bundle.sh --measure times start-up by it
+        QTimer.singleShot(0, lambda: print("first-window-shown", file=sys.stderr, flush=True))
+    # Start-up objects (modules, Qt wrappers) live until exit: freeze them so that a full garbage
+    # collection mid-session scans only what the session allocates (a 30 ms pause otherwise).
+    gc.freeze()
+
+    async def main_task() -> None:
+        log.info("ready")  # the loop runs: the packaging smoke test and tests wait for this line
+        await quit_requested.wait()
+        log.info("shutting down: stopping the session")
+        shell.save_geometry()
+        window.hide()
+        await controller.shutdown()
+        log.info("stopping the built-in backend")
+        await asyncio.get_running_loop().run_in_executor(None, builtin.stop)
+        shell.hide_tray()
+
+    with loop:
+        loop.run_until_complete(main_task())
+    reporter.uninstall()
+    log.info("EchoPanel Companion stopped")
+    return 0

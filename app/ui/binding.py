@@ -1,0 +1,30 @@
+"""Connect the controller's signals to the window's plain-value setters, and the window's
+intents back to the controller. The only place that knows both."""
+
+from __future__ import annotations
+
+from app.ui.controller import SessionController
+from app.ui.message_bar import Severity
+from app.ui.window import MainWindow
+
+
+def bind(window: MainWindow, controller: SessionController) -> None:
+    controller.level_changed.connect(window.set_level)
+    controller.sources_changed.connect(window.set_sources)
+    controller.chart_sampled.connect(window.add_chart_sample)
+    controller.connection_changed.connect(window.set_connection)
+    controller.transcript_changed.connect(window.set_transcript)
+    controller.cards_changed.connect(window.set_cards)
+    controller.entities_changed.connect(window.set_entities)
+    controller.document_changed.connect(window.set_document)
+    controller.throttling_changed.connect(window.set_throttling)
+    controller.message.connect(lambda text, severity: window.show_message(text, Severity(severity)))
+    controller.running_changed.connect(lambda running: _clear_chart_on_start(window, running))
+    window.start_stop_requested.connect(controller.toggle)
+    window.throttling_toggled.connect(controller.set_throttling)
+    window.set_throttling(controller.throttling())
+
+
+def _clear_chart_on_start(window: MainWindow, running: bool) -> None:
+    if running:
+        window.chart.clear()  # a new session starts a new 60 s history

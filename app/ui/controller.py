@@ -1,0 +1,289 @@
+"""The Qt <-> asyncio seam: owns the running session, polls its snapshot on timers and exposes
+Signals that fire only when what they carry changed.
+
+Execution context: everything here runs on the Qt main thread, which is also the asyncio loop
+thread (qasync). The session is plain asyncio and knows nothing about Qt; widgets know nothing
+about the session. Cadence (STYLE 9): ~30 Hz for the lamp, meters and connection line, 2 Hz for
+text (transcript, cards, entities, summary) and chart samples; a status or metrics event from the
+session triggers an immediate lamp poll, so the light does not wait for the next tick. No timer
+runs while no session exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance
+
+from app.core.backpressure import Level
+from app.core.session_state import (
+    ServerMetrics,
+    ServerStatus,
+    SessionEnded,
+    SessionEvent,
+    SessionFailed,
+    SessionSnapshot,
+    SessionWarning,
+    StopOutcome,
+    SummaryReady,
+)
+from app.errors import EchoPanelError
+from app.ui.message_bar import Severity
+from app.ui.present import chart_values, connection_view, export_document, is_running, source_views
+
+log = logging.getLogger(__name__)
+
+FAST_INTERVAL_MS = 33
+SLOW_INTERVAL_MS = 500
+STOP_WAIT_SECONDS = 60.0  # the summary can take a while after stop (CONTRACT 4.3)
+
+EventListener = Callable[[SessionEvent], None]
+
+
+class SessionHandle(Protocol):
+    """What the controller needs from a session (``app.main`` adapts ``app.session.Session``)."""
+
+    def snapshot(self) -> SessionSnapshot: ...
+
+    async def run(self) -> None:
+        """Run until stopped or failed; raise ``EchoPanelError`` for a user-visible failure."""
+
+    async def stop(self) -> None:
+        """Flush, send stop, wait for the summary; return when the session has ended."""
+
+    def set_throttling(self, enabled: bool) -> None: ...
+
+
+SessionFactory = Callable[[EventListener], SessionHandle]
+ReceiveProbe = Callable[[float, SessionEvent], None]
+
+
+class SessionController(QObject):
+    level_changed = Signal(object, str)  # Level, reason
+    sources_changed = Signal(object)  # tuple[SourceView, ...]
+    chart_sampled = Signal(float, object)  # t (monotonic s), dict[source, fill | None]
+    connection_changed = Signal(object)  # ConnectionView
+    transcript_changed = Signal(object)  # tuple[TranscriptSegment, ...]
+    cards_changed = Signal(object)  # CardsEvent | None
+    entities_changed = Signal(object)  # EntitiesEvent | None
+    document_changed = Signal(object)  # ExportDocument | None
+    message = Signal(str, object)  # text, Severity
+    running_changed = Signal(bool)
+    throttling_changed = Signal(bool)
+
+    def __init__(
+        self,
+        factory: SessionFactory | None,
+        backend_label: Callable[[], str] = lambda: "Built-in backend",
+        selected_sources: Callable[[], frozenset[str]] = lambda: frozenset({"system", "mic"}),
+        clock: Callable[[], float] = time.monotonic,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._factory = factory
+        self._backend_label = backend_label
+        self._selected_sources = selected_sources
+        self._clock = clock
+        self._session: SessionHandle | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping: asyncio.Task[None] | None = None
+        self._running = False
+        self._throttling = False
+        self._selected: frozenset[str] = frozenset()
+        self._last: dict[str, object] = {}
+        self._poll_pending = False
+        self._received_at: float | None = None
+        self.receive_probe: ReceiveProbe | None = None
+        self._fast = QTimer(self)
+        self._fast.setInterval(FAST_INTERVAL_MS)
+        self._fast.timeout.connect(self.poll_fast)
+        self._slow = QTimer(self)
+        self._slow.setInterval(SLOW_INTERVAL_MS)
+        self._slow.timeout.connect(self.poll_slow)
+
+    # ------------------------------------------------------------------ commands
+
+    def is_running(self) -> bool:
+        return self._running
+
+    def throttling(self) -> bool:
+        return self._throttling
+
+    def toggle(self) -> None:
+        if self._running:
+            self.stop()
+        else:
+            self.start()
+
+    def start(self) -> None:
+        """Create and run a session. A factory error (bad settings, no device) becomes a message."""
+        if self._running or self._factory is None:
+            return
+        try:
+            session = self._factory(self._on_event)
+        except EchoPanelError as exc:
+            self.message.emit(str(exc), Severity.ERROR)
+            return
+        session.set_throttling(self._throttling)
+        self._session = session
+        self._selected = self._selected_sources()
+        self._last.clear()
+        self._set_running(True)
+        self._task = asyncio.ensure_future(self._run(session))
+        self._fast.start()
+        self._slow.start()
+        self.poll_fast()
+        self.poll_slow()
+
+    def stop(self) -> None:
+        """Ask the running session to stop (flush, stop, summary); returns at once."""
+        if self._session is None or self._stopping is not None:
+            return
+        self._stopping = asyncio.ensure_future(self._stop(self._session))
+
+    async def shutdown(self, timeout: float = STOP_WAIT_SECONDS) -> None:
+        """Stop the session (if any) and wait for it to end: the first step of the ordered shutdown."""
+        self.stop()
+        pending = [t for t in (self._stopping, self._task) if t is not None and not t.done()]
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=timeout)
+            for task in still:
+                task.cancel()
+            if still:
+                await asyncio.wait(still, timeout=5.0)
+        self._fast.stop()
+        self._slow.stop()
+
+    def set_throttling(self, enabled: bool) -> None:
+        """Live: applies to the running session at once and to every later one."""
+        if enabled == self._throttling:
+            return
+        self._throttling = enabled
+        if self._session is not None:
+            self._session.set_throttling(enabled)
+        self.throttling_changed.emit(enabled)
+
+    # ------------------------------------------------------------------ polling
+
+    def poll_fast(self) -> None:
+        self._poll_pending = False
+        try:
+            if self._session is not None:
+                self.apply_fast(self._session.snapshot())
+        finally:
+            self._received_at = None
+
+    @property
+    def received_at(self) -> float | None:
+        """While a poll runs: ``perf_counter()`` of the first server status/metrics it reflects that
+        arrived since the previous poll, else ``None``. What the UI benchmark measures latency from."""
+        return self._received_at
+
+    def poll_slow(self) -> None:
+        if self._session is not None:
+            self.apply_slow(self._session.snapshot())
+
+    def apply_snapshot(self, snap: SessionSnapshot) -> None:
+        """Push one snapshot through both cadences (the self-test and tests drive this directly)."""
+        self.apply_fast(snap)
+        self.apply_slow(snap)
+
+    def apply_fast(self, snap: SessionSnapshot) -> None:
+        level = snap.level
+        if self._changed("level", (level.level, level.reason)):
+            self.level_changed.emit(level.level, level.reason)
+        self._emit_if_changed("sources", source_views(snap, self._selected), self.sources_changed)
+        view = connection_view(snap, self._backend_label(), self._running)
+        self._emit_if_changed("connection", view, self.connection_changed)
+
+    def apply_slow(self, snap: SessionSnapshot) -> None:
+        self.chart_sampled.emit(self._clock(), chart_values(snap))
+        if self._changed("transcript", (snap.session_id, snap.transcript_revision)):
+            self.transcript_changed.emit(snap.transcript)
+        self._emit_if_changed("cards", snap.cards, self.cards_changed)
+        self._emit_if_changed("entities", snap.entities, self.entities_changed)
+        content = (snap.session_id, snap.transcript_revision, snap.cards, snap.entities)
+        if self._changed("document-content", (*content, snap.summary_markdown)):  # only when it can differ
+            self._emit_if_changed("document", export_document(snap), self.document_changed)
+
+    def _changed(self, key: str, value: object) -> bool:
+        if key in self._last and self._last[key] == value:
+            return False
+        self._last[key] = value
+        return True
+
+    def _emit_if_changed(self, key: str, value: object, signal: SignalInstance) -> None:
+        if self._changed(key, value):
+            signal.emit(value)
+
+    # ------------------------------------------------------------------ session lifecycle
+
+    async def _run(self, session: SessionHandle) -> None:
+        try:
+            await session.run()
+        except EchoPanelError as exc:
+            self.message.emit(str(exc), Severity.ERROR)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("session crashed")
+            self.message.emit(
+                "The session stopped on an internal error; details are in the log.", Severity.ERROR
+            )
+        finally:
+            self._finish(session)
+
+    async def _stop(self, session: SessionHandle) -> None:
+        try:
+            await session.stop()
+        except EchoPanelError as exc:
+            self.message.emit(str(exc), Severity.ERROR)
+        except Exception:  # the same failure ends the run task, which reports it once
+            log.debug("stop ended on an error; the session task reports it", exc_info=True)
+        finally:
+            self._stopping = None
+
+    def _finish(self, session: SessionHandle) -> None:
+        self._fast.stop()
+        self._slow.stop()
+        self._set_running(False)
+        snap = session.snapshot()
+        self._last.pop("connection", None)  # repaint the connection line with running=False
+        self.apply_snapshot(snap)
+        if is_running(snap):  # the session ended without settling its state: show idle
+            self.level_changed.emit(Level.IDLE, "Not streaming")
+        self._session = None
+        self._task = None
+
+    def _set_running(self, running: bool) -> None:
+        if running != self._running:
+            self._running = running
+            self.running_changed.emit(running)
+
+    def _on_event(self, event: SessionEvent) -> None:
+        """Session events arrive on the loop thread; lamp-relevant ones trigger an immediate poll."""
+        if isinstance(event, ServerStatus | ServerMetrics):
+            now = time.perf_counter()
+            if self._received_at is None:
+                self._received_at = now
+            if self.receive_probe is not None:
+                self.receive_probe(now, event)
+            if not self._poll_pending:
+                self._poll_pending = True
+                QTimer.singleShot(0, self.poll_fast)
+        elif isinstance(event, SessionFailed):
+            self.message.emit(event.message, Severity.ERROR)
+        elif isinstance(event, SessionWarning):
+            self.message.emit(event.message, Severity.WARNING)
+        elif isinstance(event, SummaryReady):
+            self.message.emit("The final summary arrived: see the Summary tab.", Severity.INFO)
+        elif isinstance(event, SessionEnded) and event.outcome is StopOutcome.NO_SUMMARY:
+            self.message.emit(
+                event.message
+                or "The session ended but the backend sent no summary; the live notes are kept.",
+                Severity.WARNING,
+            )

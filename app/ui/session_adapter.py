@@ -1,0 +1,122 @@
+"""Adapts ``app.session.Session`` to the controller's ``SessionHandle``, resolving the settings at
+Start: the backend (starting the built-in one, off the UI thread, when it is chosen), the endpoint,
+the audio sources and the session config. No Qt here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable, Sequence
+
+from app.capture_base import AudioSource
+from app.core.endpoint import parse_endpoint
+from app.core.session_state import ConnectionState, SessionSnapshot
+from app.core.settings import DeviceRef, Settings
+from app.errors import EchoPanelError
+from app.session import Session
+from app.session_config import SessionConfig
+from app.ui.builtin import BuiltinBackend
+from app.ui.controller import EventListener, SessionFactory, SessionHandle
+
+log = logging.getLogger(__name__)
+
+BUILTIN_HEALTH_WAIT_SECONDS = 90.0  # the built-in recognizer may still be loading its model
+
+SourcesFactory = Callable[[Settings], Sequence[AudioSource]]
+
+
+def live_sources(settings: Settings) -> list[AudioSource]:
+    """Live capture for the chosen sources and devices (PortAudio is loaded only here)."""
+    from app.capture import LiveSource
+    from app.core.devices import DeviceKey
+    from app.core.messages import Source
+
+    def key(ref: DeviceRef | None) -> DeviceKey | None:
+        return DeviceKey(ref.name, ref.host_api) if ref is not None else None
+
+    devices = {Source.MIC: key(settings.mic_device), Source.SYSTEM: key(settings.system_device)}
+    return [LiveSource(source, devices[source]) for source in settings.sources.sources]
+
+
+class AppSession:
+    """One Start..Stop. ``run()`` resolves the settings, then runs the real session to its end."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        token: str,
+        listener: EventListener,
+        builtin: BuiltinBackend,
+        sources: SourcesFactory,
+    ) -> None:
+        self._settings = settings
+        self._token = token
+        self._listener = listener
+        self._builtin = builtin
+        self._sources = sources
+        self._throttle = settings.adaptive_throttling
+        self._session: Session | None = None
+        self._stop_requested = False
+        self._before = SessionSnapshot(state=ConnectionState.CHECKING, detail="Preparing the session")
+
+    def snapshot(self) -> SessionSnapshot:
+        return self._session.snapshot() if self._session is not None else self._before
+
+    def set_throttling(self, enabled: bool) -> None:
+        self._throttle = enabled
+        if self._session is not None:
+            self._session.set_throttle(enabled)
+
+    async def run(self) -> None:
+        try:
+            session = await self._prepare()
+        except EchoPanelError as exc:
+            self._before = SessionSnapshot(state=ConnectionState.FAILED, detail=str(exc), error=str(exc))
+            raise
+        if session is None:  # stopped before it began
+            self._before = SessionSnapshot(state=ConnectionState.STOPPED, detail="Stopped before streaming")
+            return
+        self._session = session
+        await session.start()  # start(), not run(): Session.stop() awaits that same task
+
+    async def stop(self) -> None:
+        self._stop_requested = True
+        if self._session is not None:
+            await self._session.stop()
+
+    async def _prepare(self) -> Session | None:
+        settings = self._settings
+        health_wait = 30.0
+        if settings.uses_builtin_backend:
+            self._before = dataclasses.replace(self._before, detail="Starting the built-in backend")
+            url = await asyncio.get_running_loop().run_in_executor(None, self._builtin.ensure_started)
+            health_wait = BUILTIN_HEALTH_WAIT_SECONDS
+        else:
+            url = settings.backend_url
+        endpoint = parse_endpoint(url)
+        if self._stop_requested:
+            return None
+        config = dataclasses.replace(
+            SessionConfig.from_settings(settings, endpoint, self._token),
+            throttle=self._throttle,
+            health_wait_seconds=health_wait,
+        )
+        sources = list(self._sources(settings))
+        log.info("starting a session: %s, sources %s", endpoint.ws_url, [s.source.value for s in sources])
+        return Session(config, sources, listener=self._listener)
+
+
+def session_factory(
+    settings: Callable[[], Settings],
+    token: Callable[[], str],
+    builtin: BuiltinBackend,
+    sources: SourcesFactory = live_sources,
+) -> SessionFactory:
+    """What ``SessionController`` calls on Start: reads the current settings and token then."""
+
+    def make(listener: EventListener) -> SessionHandle:
+        return AppSession(settings(), token(), listener, builtin, sources)
+
+    return make

@@ -1,0 +1,54 @@
+"""QSettings at the edge (STYLE 10): the typed ``Settings`` go through ``settings_to_dict`` /
+``settings_from_dict`` and nothing else touches QSettings. Window geometry lives under the
+``window/`` prefix, which the settings schema leaves to the UI. Never a token: that is
+``app.ui.secrets``' job.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from app.core.settings import UI_STATE_PREFIX, Settings, settings_from_dict, settings_to_dict
+
+log = logging.getLogger(__name__)
+
+ORGANIZATION = "EchoPanel"
+APPLICATION = "EchoPanel Companion"
+GEOMETRY_KEY = f"{UI_STATE_PREFIX}geometry"
+STATE_KEY = f"{UI_STATE_PREFIX}state"
+
+
+def default_qsettings() -> QSettings:
+    """The per-user native store (registry, plist or ~/.config ini)."""
+    return QSettings(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+
+
+class SettingsStore:
+    def __init__(self, qsettings: QSettings) -> None:
+        self._qs = qsettings
+
+    def load(self) -> tuple[Settings, list[str]]:
+        """The stored settings and the problems found reading them (bad values fall back to defaults)."""
+        data = {key: self._qs.value(key) for key in self._qs.allKeys()}
+        settings, problems = settings_from_dict(data)
+        for problem in problems:
+            log.warning("settings: %s", problem)
+        return settings, problems
+
+    def save(self, settings: Settings) -> None:
+        for key, value in settings_to_dict(settings).items():
+            self._qs.setValue(key, value)
+        self._qs.sync()
+
+    def load_geometry(self) -> QByteArray | None:
+        value = self._qs.value(GEOMETRY_KEY)
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def save_geometry(self, geometry: QByteArray) -> None:
+        self._qs.setValue(GEOMETRY_KEY, geometry)
+        self._qs.sync()
+
+    def file_name(self) -> str:
+        return self._qs.fileName()

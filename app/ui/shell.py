@@ -1,0 +1,185 @@
+"""The desktop shell: current settings and token, the settings dialog, the tray, window geometry.
+
+Owns the user's choices and where they are kept (``SettingsStore`` for QSettings, ``TokenStore``
+for the keyring) and applies changes: adaptive throttling live through the controller, everything
+else at the next Start. The session factory reads ``settings()`` / ``token()`` when Start is pressed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QSystemTrayIcon
+
+from app.core.backpressure import Level
+from app.core.settings import Settings, SourceSelection
+from app.ui.controller import SessionController
+from app.ui.message_bar import Severity
+from app.ui.secrets import TokenStore
+from app.ui.settings_dialog import SettingsDialog
+from app.ui.settings_store import SettingsStore
+from app.ui.sources import DeviceLister, DeviceLists
+from app.ui.tray import LevelTray, NotificationGate
+from app.ui.window import MainWindow
+
+log = logging.getLogger(__name__)
+
+
+class DesktopShell(QObject):
+    """Emits ``quit_requested`` when the user asks to quit (the composition root shuts down in order)."""
+
+    quit_requested = Signal()
+    settings_applied = Signal(object)  # Settings
+
+    def __init__(
+        self,
+        window: MainWindow,
+        controller: SessionController,
+        store: SettingsStore,
+        tokens: TokenStore,
+        devices: DeviceLister,
+        tray_available: bool | None = None,
+        gate: NotificationGate | None = None,
+    ) -> None:
+        super().__init__(window)
+        self.window = window
+        self.controller = controller
+        self._store = store
+        self._tokens = tokens
+        self._devices = devices
+        self._dialog: SettingsDialog | None = None
+        self._settings, problems = store.load()
+        if tray_available is None:
+            tray_available = QSystemTrayIcon.isSystemTrayAvailable()
+        self.tray = (
+            LevelTray(window.tray_actions(), window.bring_to_front, window, gate) if tray_available else None
+        )
+        window.set_hide_on_close(self.tray is not None)
+        self._show_settings_in_window()
+        controller.set_throttling(self._settings.adaptive_throttling)
+        window.set_throttling(self._settings.adaptive_throttling)
+        controller.throttling_changed.connect(self._throttling_changed)
+        controller.level_changed.connect(self._level_changed)
+        window.settings_requested.connect(self.open_settings)
+        window.quit_requested.connect(self.quit_requested)
+        window.source_picker.changed.connect(self._sources_picked)
+        if problems:
+            window.show_message("Some saved settings were reset: " + " ".join(problems), Severity.WARNING)
+
+    # ------------------------------------------------------------------ state the session factory reads
+
+    def settings(self) -> Settings:
+        return self._settings
+
+    def token(self) -> str:
+        return self._tokens.get()
+
+    def backend_label(self) -> str:
+        return "Built-in backend" if self._settings.uses_builtin_backend else self._settings.backend_url
+
+    def selected_sources(self) -> frozenset[str]:
+        return frozenset(s.value for s in self._settings.sources.sources)
+
+    # ------------------------------------------------------------------ window lifecycle
+
+    def show_initial(self, minimized: bool = False) -> None:
+        """Show the window, unless asked to start in the tray (and there is one)."""
+        geometry = self._store.load_geometry()
+        if geometry is not None:
+            self.window.restoreGeometry(geometry)
+        if self.tray is not None and (minimized or self._settings.start_minimized_to_tray):
+            return  # stays in the tray until the user opens it
+        self.window.show()
+
+    def save_geometry(self) -> None:
+        self._store.save_geometry(self.window.saveGeometry())
+
+    def hide_tray(self) -> None:
+        if self.tray is not None:
+            self.tray.hide()
+
+    # ------------------------------------------------------------------ settings
+
+    def open_settings(self) -> None:
+        if self._dialog is not None:
+            self._dialog.raise_()
+            return
+        dialog = SettingsDialog(
+            self._settings,
+            self._tokens.get(),
+            self._tokens.describe(),
+            self._list_devices(),
+            session_running=self.controller.is_running(),
+            tray_available=self.tray is not None,
+            parent=self.window,
+        )
+        dialog.accepted.connect(lambda: self.apply(dialog.settings(), dialog.token()))
+        dialog.finished.connect(self._dialog_closed)
+        self._dialog = dialog
+        dialog.open()  # window-modal without a nested event loop (qasync)
+
+    def dialog(self) -> SettingsDialog | None:
+        return self._dialog
+
+    def apply(self, settings: Settings, token: str) -> None:
+        """Persist and apply: throttling now, the rest at the next Start."""
+        before = self._settings
+        token_changed = token != self._tokens.get()
+        self._set_settings(settings)
+        self._tokens.set(token)
+        self.controller.set_throttling(settings.adaptive_throttling)
+        if self.controller.is_running() and (token_changed or _needs_restart(before, settings)):
+            self.window.show_message("Saved. The new backend/source settings apply at the next Start.")
+        if not self._tokens.persistent and token:
+            self.window.show_message(self._tokens.describe(), Severity.WARNING)
+
+    def _set_settings(self, settings: Settings) -> None:
+        self._settings = settings
+        self._store.save(settings)
+        self._show_settings_in_window()
+        self.settings_applied.emit(settings)
+
+    def _dialog_closed(self) -> None:
+        if self._dialog is not None:
+            self._dialog.deleteLater()
+        self._dialog = None
+
+    def _show_settings_in_window(self) -> None:
+        s = self._settings
+        picker = self.window.source_picker
+        picker.set_choice(s.sources.value)
+        picker.set_devices(self._list_devices(), s.mic_device, s.system_device)
+        self.window.backend_label.setText(f"Backend: {self.backend_label()}")
+
+    def _sources_picked(self) -> None:
+        picker = self.window.source_picker
+        self._set_settings(
+            replace(
+                self._settings,
+                sources=SourceSelection(picker.current_choice()),
+                mic_device=picker.current_mic(),
+                system_device=picker.current_system(),
+            )
+        )
+
+    def _throttling_changed(self, enabled: bool) -> None:
+        if enabled != self._settings.adaptive_throttling:
+            self._set_settings(replace(self._settings, adaptive_throttling=enabled))
+
+    def _level_changed(self, level: Level, reason: str) -> None:
+        if self.tray is not None:
+            self.tray.set_level(level, reason, notify=self._settings.notify_on_overload)
+
+    def _list_devices(self) -> DeviceLists:
+        try:
+            return self._devices()
+        except Exception as exc:  # a device query must never break the window; say what happened
+            log.warning("could not list audio devices: %s", exc)
+            return DeviceLists()
+
+
+def _needs_restart(before: Settings, after: Settings) -> bool:
+    fields = ("backend_url", "sources", "mic_device", "system_device", "audio_encoding")
+    return any(getattr(before, f) != getattr(after, f) for f in fields)

@@ -1,0 +1,105 @@
+"""``python -m app`` end to end in subprocesses: the self-test, the headless dispatch without Qt,
+and the GUI's start + ordered shutdown on Ctrl+C with its log file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STATES = ("idle", "normal", "buffering", "overloaded", "unknown")
+
+
+def app_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(
+        HOME=str(tmp_path),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        **extra,
+    )
+    return env
+
+
+def test_self_test_renders_every_state_without_a_display(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "--self-test", "--screenshot", str(tmp_path / "shot")],
+        cwd=ROOT,
+        env=app_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines[:5]] == [f"self-test {s}" for s in STATES]
+    assert all(": OK " in line for line in lines[:5])
+    assert lines[-1] == "self-test: all states rendered"
+    assert "propagateSizeHints" not in done.stderr
+    for state in STATES:
+        assert (tmp_path / f"shot-{state}.png").stat().st_size > 10_000
+
+
+def test_headless_path_never_imports_qt(tmp_path):
+    code = (
+        "import sys\n"
+        "from app.main import run\n"
+        "rc = run(['--headless', '--help'])\n"
+        "print('rc', rc, 'qt', any(m.startswith(('PySide6', 'qasync')) for m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=app_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "rc 0 qt False", done.stdout + done.stderr
+    assert "--replay-system" in done.stdout  # headless's own help, not the GUI's
+
+
+@pytest.mark.slow
+def test_gui_starts_and_shuts_down_in_order_on_ctrl_c(tmp_path):
+    env = app_env(tmp_path, QT_QPA_PLATFORM="offscreen")
+    log = tmp_path / "state" / "EchoPanel Companion" / "log" / "echopanel-companion.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (log.exists() and "ready" in log.read_text()):
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "the app did not become ready within 60 s"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, output
+    text = log.read_text()
+    order = [
+        text.index(s)
+        for s in (
+            "ready",
+            "shutting down: stopping the session",
+            "stopping the built-in backend",
+            "EchoPanel Companion stopped",
+        )
+    ]
+    assert order == sorted(order)
+    assert "Traceback" not in output

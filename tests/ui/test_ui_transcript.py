@@ -1,0 +1,125 @@
+"""Transcript pane: partials are replaced in place by the final; autoscroll pauses while the user
+reads back and resumes at the bottom."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.session_state import TranscriptSegment
+from app.ui.transcript import TranscriptPane, format_timestamp
+
+
+def final(text: str, t0: float, source: str = "mic") -> TranscriptSegment:
+    return TranscriptSegment(source, text, t0, t0 + 1.5, True)
+
+
+def partial(text: str, t0: float, source: str = "mic") -> TranscriptSegment:
+    return TranscriptSegment(source, text, t0, t0 + 1.0, False)
+
+
+@pytest.fixture
+def pane(qtbot):
+    widget = TranscriptPane()
+    qtbot.addWidget(widget)
+    widget.resize(500, 200)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def test_partial_is_replaced_in_place_by_its_final(pane):
+    pane.set_segments([final("good morning", 0.0), partial("let us", 2.0)])
+    pane.set_segments([final("good morning", 0.0), partial("let us begin the", 2.0)])
+    lines = pane.plain_text().splitlines()
+    assert lines == ["[00:00] Mic: good morning", "[00:02] Mic: let us begin the …"]
+    pane.set_segments([final("good morning", 0.0), final("let us begin the review", 2.0)])
+    lines = pane.plain_text().splitlines()
+    assert lines == ["[00:00] Mic: good morning", "[00:02] Mic: let us begin the review"]
+
+
+def test_one_partial_per_source_and_sources_are_tagged(pane):
+    pane.set_segments(
+        [final("hello", 1.0, "system"), partial("yes", 2.0, "mic"), partial("so", 3.0, "system")]
+    )
+    assert pane.plain_text().splitlines() == [
+        "[00:01] System: hello",
+        "[00:02] Mic: yes …",
+        "[00:03] System: so …",
+    ]
+
+
+def test_new_session_rerenders_from_scratch(pane):
+    pane.set_segments([final("old", 0.0)])
+    pane.set_segments([final("new", 0.0)])
+    assert pane.plain_text() == "[00:00] Mic: new"
+
+
+def test_timestamps():
+    assert format_timestamp(0) == "00:00"
+    assert format_timestamp(75.9) == "01:15"
+    assert format_timestamp(3725) == "1:02:05"
+
+
+def _many(n: int) -> list[TranscriptSegment]:
+    return [final(f"sentence number {i} of the meeting", i * 2.0) for i in range(n)]
+
+
+def test_autoscroll_follows_then_pauses_when_scrolled_up_and_resumes_at_bottom(pane, qtbot):
+    bar = pane.view.verticalScrollBar()
+    pane.set_segments(_many(40))
+    assert bar.maximum() > 0
+    assert bar.value() == bar.maximum()  # following: at the bottom
+    assert pane.is_following()
+
+    bar.setValue(0)  # the user scrolls back
+    assert not pane.is_following()
+    pane.set_segments([*_many(60), partial("still talking", 200.0)])
+    assert bar.value() == 0  # stayed where the user is reading
+    assert not pane.is_following()
+    assert "still talking" in pane.plain_text()
+
+    bar.setValue(bar.maximum())  # back to the bottom: following again
+    assert pane.is_following()
+    pane.set_segments(_many(80))
+    assert bar.value() == bar.maximum()
+
+
+def test_jump_to_latest_resumes_following(pane):
+    bar = pane.view.verticalScrollBar()
+    pane.set_segments(_many(40))
+    bar.setValue(0)
+    assert not pane.is_following()
+    assert pane.jump_button.isVisibleTo(pane)
+    pane.jump_button.click()
+    assert pane.is_following()
+    assert bar.value() == bar.maximum()
+    assert not pane.jump_button.isVisibleTo(pane)
+
+
+def test_a_late_final_from_a_lagging_source_rewrites_only_from_where_it_lands(pane):
+    head = [final(f"line {i}", i * 2.0) for i in range(30)]
+    pane.set_segments(head)
+    first_block = pane.view.document().findBlockByNumber(0)
+    first_block.setUserState(42)  # survives only if the block is not rewritten
+    late = final("late system line", 55.0, "system")
+    pane.set_segments([*head[:28], late, *head[28:], partial("next", 61.0)])
+    lines = pane.plain_text().splitlines()
+    assert lines[27:] == [
+        "[00:54] Mic: line 27",
+        "[00:55] System: late system line",
+        "[00:56] Mic: line 28",
+        "[00:58] Mic: line 29",
+        "[01:01] Mic: next …",
+    ]
+    assert len(lines) == 32
+    assert pane.view.document().findBlockByNumber(0).userState() == 42
+
+
+def test_line_breaks_inside_a_segment_stay_on_one_line(pane):
+    pane.set_segments([final("two\nlines", 0.0), final("after", 1.0)])
+    pane.set_segments([final("two\nlines", 0.0), final("after", 1.0), final("third", 2.0)])
+    assert pane.plain_text().splitlines() == [
+        "[00:00] Mic: two lines",
+        "[00:01] Mic: after",
+        "[00:02] Mic: third",
+    ]
