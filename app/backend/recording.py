@@ -5,6 +5,14 @@ source) and ``{source}.processed.wav`` (exactly the audio the recognizer consume
 ``connection.json`` with the start time that orders a session's connections. Ids are made safe for
 file names (characters outside ``[A-Za-z0-9._-]`` become ``_``).
 
+Provenance: ``{source}.processed.jsonl`` has one line per chunk the recognizer consumed,
+``{"start": B0, "end": B1, "t": T}``: the chunk is bytes ``[B0, B1)`` of ``{source}.wav`` (the
+connection's received stream of that source) and ``T`` is ``time.monotonic()`` when it was consumed,
+so processed audio can be traced back to what the client sent, and when. The worker tags each chunk
+with the bytes still queued behind it (``ProcessedAudio``): a source's queue is always the newest part
+of what was received (puts append, drops and takes remove the oldest), so the chunk ends that many
+bytes before the end of the received stream. Untagged chunks are recorded in the WAV only.
+
 WAVs are 16 kHz mono int16, written incrementally: the header's sizes are patched on close, and data
 is flushed about once a second, so a connection killed mid-way still leaves a readable file;
 ``read_recording`` trusts the file length over a header that was never finalised.
@@ -16,8 +24,10 @@ import json
 import re
 import struct
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +36,28 @@ SAMPLE_RATE = 16_000
 HEADER_BYTES = 44
 FLUSH_BYTES = 32_000  # flush to the OS about once a second of audio
 META_FILE = "connection.json"
+PROVENANCE_SUFFIX = ".processed.jsonl"
+
+
+class ProcessedAudio(bytes):
+    """A chunk the recognizer consumed, tagged with ``queued_after``: how many bytes of the same
+    source were still queued behind it when it was taken (what places it in the received stream)."""
+
+    queued_after: int
+
+    def __new__(cls, pcm: bytes, queued_after: int) -> ProcessedAudio:
+        chunk = super().__new__(cls, pcm)
+        chunk.queued_after = queued_after
+        return chunk
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessedRange:
+    """One provenance line: bytes ``[start, end)`` of the received stream, consumed at monotonic ``t``."""
+
+    start: int
+    end: int
+    t: float
 
 
 def safe_name(text: str) -> str:
@@ -68,9 +100,13 @@ class WavWriter:
 class ConnectionRecorder:
     """The recordings of one connection; a no-op when ``record_dir`` is None."""
 
-    def __init__(self, record_dir: Path | None, session_id: str, connection_id: str) -> None:
+    def __init__(self, record_dir: Path | None, session_id: str, connection_id: str,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._dir: Path | None = None
         self._writers: dict[str, WavWriter] = {}
+        self._logs: dict[str, TextIO] = {}
+        self._received: dict[str, int] = {}  # bytes received per source: the end of its received stream
+        self._clock = clock
         self._closed = False
         if record_dir is None:
             return
@@ -90,10 +126,16 @@ class ConnectionRecorder:
         return self._dir
 
     def received(self, source: str, pcm: bytes) -> None:
+        self._received[source] = self._received.get(source, 0) + len(pcm)
         self._write(f"{safe_name(source)}.wav", pcm)
 
     def processed(self, source: str, pcm: bytes) -> None:
+        """Record consumed audio; a ``ProcessedAudio`` chunk also gets its provenance line."""
         self._write(f"{safe_name(source)}.processed.wav", pcm)
+        queued_after = getattr(pcm, "queued_after", None)
+        if isinstance(queued_after, int):
+            end = self._received.get(source, 0) - queued_after
+            self._log(source, end - len(pcm), end)
 
     def close(self) -> None:
         """Finalise every file; later writes are ignored (they would otherwise restart a file)."""
@@ -101,6 +143,18 @@ class ConnectionRecorder:
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()
+        for log in self._logs.values():
+            log.close()
+        self._logs.clear()
+
+    def _log(self, source: str, start: int, end: int) -> None:
+        if self._dir is None or self._closed or start < 0:
+            return
+        log = self._logs.get(source)
+        if log is None:  # line-buffered: about ten lines a second per source
+            log = self._logs[source] = (self._dir / f"{safe_name(source)}{PROVENANCE_SUFFIX}").open(
+                "w", encoding="utf-8", buffering=1)
+        log.write(json.dumps({"start": start, "end": end, "t": round(self._clock(), 6)}) + "\n")
 
     def _write(self, name: str, pcm: bytes) -> None:
         if self._dir is None or self._closed:
@@ -160,3 +214,18 @@ def read_recording(
     parts = [read_wav(folder / name) for folder in connection_folders(Path(record_dir), session_id)
              if (folder / name).is_file()]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
+
+
+def read_provenance(folder: Path, source: str) -> list[ProcessedRange]:
+    """One connection's provenance lines for ``source`` (empty if none), tolerating a cut-off last line."""
+    path = Path(folder) / f"{safe_name(source)}{PROVENANCE_SUFFIX}"
+    if not path.is_file():
+        return []
+    out: list[ProcessedRange] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            item = json.loads(line)
+            out.append(ProcessedRange(int(item["start"]), int(item["end"]), float(item["t"])))
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut off by a killed process
+    return out

@@ -5,6 +5,9 @@ processed, runs them through the recognizer stream, then waits until the step ha
 ``min_rtf`` x the audio's duration: that wait IS the simulated recognizer's cost, and a floor for
 pocketsphinx during scheduled overload episodes. A recognizer slower than real time thus fills the
 queue and the queue drops the oldest audio (queues.py).
+
+``on_processed`` receives each step's audio as a ``ProcessedAudio`` tagged with the bytes still queued
+behind it, which is what lets the recorder place the chunk in the received stream (provenance).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 
 from app.backend.queues import BYTES_PER_SECOND, SessionQueues
 from app.backend.recognizers import Final, RecognizerStream
+from app.backend.recording import ProcessedAudio
 
 PULL_BYTES = 3_200  # 100 ms per step
 STATS_WINDOW_SECONDS = 10.0
@@ -115,7 +119,8 @@ class SourceWorker:
             stream.close()
 
     async def _step(self, stream: RecognizerStream, pcm: bytes) -> None:
-        self._on_processed(pcm)
+        # no await since the take: the queue still holds exactly what was queued behind this chunk
+        self._on_processed(ProcessedAudio(pcm, self._queues.queue(self.source).queue_bytes))
         audio_seconds = len(pcm) / BYTES_PER_SECOND
         started = self._clock()
         finals = await stream.process(pcm)
