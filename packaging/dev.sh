@@ -41,14 +41,29 @@ ensure_apt() {
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 
+find_python() {
+  # The first interpreter that really runs and is 3.11-3.13 (a pyenv shim can exist and still fail).
+  local c
+  for c in python3 python3.13 python3.12 python3.11; do
+    if "$c" -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 14)))' >/dev/null 2>&1; then
+      command -v "$c"; return 0
+    fi
+  done
+  return 1
+}
+
 ensure_venv() {
   local extra=$1 stamp="$VENV/.installed-$1"
   if [ ! -x "$PY" ]; then
     local base
-    base=$(command -v python3.13 || command -v python3.12 || command -v python3.11 || command -v python3)
-    "$base" -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 14)))' || {
-      log "Python 3.11-3.13 is needed; found $("$base" --version)"; exit 1; }
-    "$base" -m venv "$VENV" || { log "python3 -m venv failed: apt-get install python3-venv"; exit 1; }
+    base=$(find_python) || { ensure_apt python3 python3-venv && base=$(find_python); } \
+      || { log "Python 3.11, 3.12 or 3.13 is needed (apt-get install python3 python3-venv)"; exit 1; }
+    if ! "$base" -m venv "$VENV" >/dev/null 2>&1; then
+      # Debian splits venv/ensurepip into python3-venv.
+      rm -rf "$VENV"
+      ensure_apt python3-venv || { log "python3 -m venv failed: apt-get install python3-venv"; exit 1; }
+      "$base" -m venv "$VENV"
+    fi
   fi
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     log "installing the project into .venv ($extra)"
