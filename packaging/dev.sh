@@ -65,6 +65,9 @@ ensure_venv() {
       "$base" -m venv "$VENV"
     fi
   fi
+  # A dev install also serves `run`: it is the same project plus the test tools.
+  [ "$extra" = run ] && [ -f "$VENV/.installed-dev" ] && [ ! pyproject.toml -nt "$VENV/.installed-dev" ] \
+    && stamp="$VENV/.installed-dev"
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     log "installing the project into .venv ($extra)"
     "$PY" -m pip install -q --upgrade pip
@@ -76,10 +79,9 @@ ensure_venv() {
 cmd=${1:-help}; shift || true
 case "$cmd" in
   run)
-    ensure_apt $RUN_PKGS || true
-    ensure_venv run
+    # Say there is no display before spending minutes on installs that cannot lead to a window.
     headless=0
-    for a in "$@"; do case "$a" in --headless|--help|-h|--self-test) headless=1 ;; esac; done
+    for a in "$@"; do case "$a" in --headless|--help|-h|--self-test|--version) headless=1 ;; esac; done
     if [ $headless = 0 ] && [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] \
         && [ -z "${QT_QPA_PLATFORM:-}" ] && [ "$(uname)" = Linux ]; then
       log "no display found (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open."
@@ -87,6 +89,8 @@ case "$cmd" in
       log "or start a virtual display: xvfb-run -a packaging/dev.sh run"
       exit 2
     fi
+    ensure_apt $RUN_PKGS || true
+    ensure_venv run
     exec "$PY" -m app "$@"
     ;;
   test)
