@@ -24,7 +24,9 @@ Rules (thresholds are ``BackpressureConfig`` fields):
   down. A new connection starts a fresh server session (empty queues), so for the first
   ``stale_seconds`` the last level stands while waiting for the first metrics. ``idle``: no session.
 * Drops are session-wide and the server pins ``dropped_recent`` on whichever source came first in the
-  tick, so they are attributed to the fullest fresh source above 0.85 fill, else to the reported one.
+  tick, so they are shared by the fresh sources above 0.85 fill, in proportion to how far above it
+  each queue is (a queue only drops when full; two full queues share equally), else blamed on the
+  reported source. (The throttle's time map needs exact per-source counts: ``app.core.drop_blame``.)
   They are counted in chunks (20 ms frames), converted with the ratio a ``backpressure`` status gave
   (``dropped_seconds`` / ``dropped_frames``), else with ``FRAME_SECONDS``.
 """
@@ -39,6 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from app.core.drop_blame import DropCounter
 from app.core.messages import FRAME_SECONDS, MetricsEvent, Source, StatusEvent, StatusState
 
 if TYPE_CHECKING:  # session_state imports this module; the states are compared by their string values
@@ -151,7 +154,7 @@ class BackpressureModel:
         self._calm_since: float | None = None  # all fresh sources < clear_below, no drops, since
         self._quiet_since: float | None = None  # all fresh sources <= buffering_above, no drops, since
         self._tracks: dict[str, _Track] = {}
-        self._known_total_frames: int | None = None  # server's session-wide count on this connection
+        self._drop_counter = DropCounter()  # the server's session-wide count, on this connection
         self._seconds_per_frame = FRAME_SECONDS
         self._dropped_total = 0.0
         self._reported = Level.IDLE
@@ -169,7 +172,7 @@ class BackpressureModel:
         if self._connection in _LIVE and not was_live:
             # A (re)connection is a brand-new server session: empty queues, drop count from 0.
             self._streaming_since = now
-            self._known_total_frames = None
+            self._drop_counter = DropCounter()
             self._calm_since = self._quiet_since = None
             for track in self._tracks.values():
                 track.metrics_at = None
@@ -184,7 +187,7 @@ class BackpressureModel:
         track = self._tracks.setdefault(name, _Track())
         self._read_load(track, ev)
         track.metrics_at = now
-        new_frames = self._count_new_drops(ev.dropped_total, ev.dropped_recent)
+        new_frames = self._drop_counter.new_frames(ev.dropped_total, ev.dropped_recent)
         dropped = new_frames > 0 or (ev.dropped_recent or 0) > 0
         if new_frames > 0:
             self._record_drop(now, new_frames * self._seconds_per_frame, name)
@@ -260,19 +263,6 @@ class BackpressureModel:
             track.backlog = backlog if backlog is not None else fill * max_backlog
         track.rtf = _finite(ev.realtime_factor, 0.0, 1e6)
 
-    def _count_new_drops(self, total: int | None, recent: int | None) -> int:
-        """Frames dropped since we last heard, from the session total if given (it de-duplicates
-        against ``backpressure`` statuses), else from ``dropped_recent``."""
-        known = self._known_total_frames
-        if total is not None and total >= 0:
-            new = total if known is None or total < known else total - known
-            self._known_total_frames = total
-            return new
-        if recent is not None and recent > 0:
-            self._known_total_frames = (known or 0) + recent
-            return recent
-        return 0
-
     def _status_drops(self, ev: StatusEvent, source: str | None, now: float) -> bool:
         """Account a ``backpressure`` status; True unless it repeats a total we already counted."""
         frames, seconds = ev.dropped_frames, _finite(ev.dropped_seconds, 0.0, 1e9)
@@ -280,27 +270,29 @@ class BackpressureModel:
             self._seconds_per_frame = min(max(seconds / frames, 0.001), 1.0)
         if frames is None:
             return True  # cannot tell new from repeated: believe the server
-        new = self._count_new_drops(frames, None)
+        new = self._drop_counter.new_frames(frames, None)  # the total de-duplicates against metrics
         if new > 0:
             self._record_drop(now, new * self._seconds_per_frame, source)
             self._calm_since = self._quiet_since = None
         return new > 0
 
     def _record_drop(self, now: float, seconds: float, reported: str | None) -> None:
-        target = self._drop_target(now, reported)
-        track = self._tracks.setdefault(target, _Track())
-        track.drops.append((now, seconds))
-        track.dropped_total += seconds
+        for target, share in self._drop_shares(now, reported).items():
+            track = self._tracks.setdefault(target, _Track())
+            track.drops.append((now, seconds * share))
+            track.dropped_total += seconds * share
         self._dropped_total += seconds
 
-    def _drop_target(self, now: float, reported: str | None) -> str:
-        high = [(t.fill, n) for n, t in self._fresh(now) if t.fill > self._cfg.buffering_above]
+    def _drop_shares(self, now: float, reported: str | None) -> dict[str, float]:
+        above = self._cfg.buffering_above
+        high = {n: t.fill - above for n, t in self._fresh(now) if t.fill > above}
         if high:
-            return max(high)[1]
+            weight = sum(high.values())
+            return {n: w / weight for n, w in high.items()}
         if reported:
-            return reported
+            return {reported: 1.0}
         known = sorted(self._tracks, key=lambda n: self._tracks[n].fill)
-        return known[-1] if known else Source.SYSTEM.value
+        return {known[-1] if known else Source.SYSTEM.value: 1.0}
 
     def _update_calm(self, now: float, dropped: bool) -> None:
         fills = [t.fill for _, t in self._fresh(now)]

@@ -10,20 +10,26 @@ of the next ``next_frames`` call, nothing held, skipped or shed, so the session'
 1. Silence is skipped (``mode`` SKIP_SILENCE from ``buffering`` up, or while more than
    ``skip_when_held_seconds`` is held): frames the VAD (``app.core.vad``) calls silence, outside
    200 ms of lookahead and 300 ms of hangover around speech, are not sent; counted per source.
+   Skipping ends once the level is back to normal, every source's send budget affords real time
+   again and less than a fifth of that is held, not counting the frames that only wait for their
+   VAD lookahead: those are not a backlog.
 2. Audio is held on the client instead of being dropped by the server: each source's send budget
    follows AIMD on its own server queue, matched to the backend's observed drain rate
-   (``app.core.send_rate``: consumed = sent - delta(queue bytes) - drops, EWMA-smoothed).
+   (``app.core.send_rate``: consumed = sent - delta(queue bytes) - drops, EWMA-smoothed; "sent"
+   counts the frames the session really sent, via ``time_map.record_sent``).
 3. Under ``overloaded`` (mode MIC_FIRST) system audio is held entirely while a microphone is
    streamed: the microphone keeps the backend's capacity.
 4. The local backlog holds at most ``backlog_seconds`` over all sources; when full it sheds silence
    first, then the oldest system audio, then the oldest microphone audio, every frame counted.
-5. Catching up after recovery never exceeds ``catchup_rate`` (1.5x): the rate grows back additively,
-   so the server queue is not refilled at once and the light does not bounce back to red.
+5. Catching up after recovery never exceeds ``catchup_rate`` (1.5x): the rate grows back up to the
+   measured drain while that is fresh, then multiplicatively while the server queue stays near
+   empty, so a backlog drains in seconds without refilling the server queue at once.
 
 Mode changes and rate cuts happen at most once per dwell time, so a backend hovering at a threshold
 cannot make the policy oscillate; toggling ``enabled`` mid-stream loses or duplicates no frame.
-``time_map`` (``app.core.timemap``) keeps transcript times true: the session records each frame it
-sends, the policy the server's drops; ``to_capture_time`` maps ``t0``/``t1`` back to capture time.
+``time_map`` (``app.core.timemap``) keeps transcript times true, throttling on or off: the session
+records each frame it sends, the policy the server's drops, blamed per source (``app.core.drop_blame``:
+the server counts them session-wide); ``to_capture_time`` maps ``t0``/``t1`` back to capture time.
 """
 
 from __future__ import annotations
@@ -37,8 +43,9 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from app.core.backpressure import Level, LevelReport
+from app.core.drop_blame import DropBlame
 from app.core.messages import FRAME_BYTES, FRAME_SECONDS, MetricsEvent, Source
-from app.core.send_rate import QUEUE_BYTES_MAX, DropCounter, RateConfig, SendRate, queue_bytes
+from app.core.send_rate import QUEUE_BYTES_MAX, RateConfig, SendRate, queue_bytes
 from app.core.timemap import TimeMap
 from app.core.vad import EnergyVad, SpeechTagger, VadConfig, VoiceDetector
 
@@ -125,10 +132,8 @@ class _Lane(Generic[F]):
     budget: SendRate
     held: deque[_Held[F]] = field(default_factory=deque)
     tagger: SpeechTagger[_Held[F]] | None = None  # created when first needed (enabled)
-    new_drops: int = 0  # server drops attributed to this source since its last metrics
     maybe_silent: int = 0  # upper bound of held frames decided silent (0: no need to scan)
-    sent_on_connection: int = 0
-    sent: int = 0
+    sent: int = 0  # released by the policy (the session's client buffer may still hold them)
     skipped: int = 0
     shed: int = 0
 
@@ -150,8 +155,7 @@ class ThrottlePolicy(Generic[F]):
         self._capacity = max(1, round(cfg.backlog_seconds / FRAME_SECONDS))
         self._lanes: dict[str, _Lane[F]] = {}
         self._level = Level.NORMAL
-        self._drops = DropCounter()
-        self._fills: dict[str, float] = {}
+        self._blame = DropBlame()
         self._enabled = enabled
         self._mode = ThrottleMode.LIVE if enabled else ThrottleMode.OFF
         self._mode_since = clock()
@@ -196,32 +200,28 @@ class ThrottlePolicy(Generic[F]):
         self._update_mode(self._clock())
 
     def on_metrics(self, ev: MetricsEvent) -> None:
-        """Every metrics message: server-drop bookkeeping, drain estimate and (enabled) an AIMD step."""
+        """Every metrics message: server drops blamed per source and booked in the time map, the
+        drain estimate (from frames really sent) and, enabled, an AIMD step."""
         source = ev.source or Source.SYSTEM.value
         queue = queue_bytes(ev)
         fill = ev.fill_ratio
         if (fill is None or not math.isfinite(fill)) and queue is not None:
             fill = queue / (ev.queue_bytes_max or QUEUE_BYTES_MAX)
-        if fill is not None and math.isfinite(fill):
-            self._fills[source] = fill
-        new = self._drops.new_frames(ev.dropped_total, ev.dropped_recent)
-        if new:
-            self._lane(self._drop_target(source)).new_drops += new
         lane = self._lane(source)
-        if queue is None:
-            return  # the drops wait for a metrics message that says where the queue stands
-        drops, lane.new_drops = lane.new_drops, 0
-        self.time_map.record_server_drops(source, drops, round(queue / FRAME_BYTES))
-        now = self._clock()
-        lane.budget.on_queue(now, lane.sent_on_connection, queue, fill or 0.0, drops, adapt=self._enabled)
+        sent = {name: self.time_map.sent_frames(name) for name in self._lanes}
+        queued = None if queue is None else round(queue / FRAME_BYTES)
+        drops = self._blame.on_metrics(source, self._clock(), dropped_total=ev.dropped_total,
+                                       dropped_recent=ev.dropped_recent, queued=queued, fill=fill, sent=sent)
+        if queue is None or queued is None:
+            return  # the drops stay owed until a metrics message says where the queue stands
+        self.time_map.record_server_drops(source, drops, queued)
+        lane.budget.on_queue(self._clock(), sent[source], queue, fill or 0.0, drops, adapt=self._enabled)
 
     def new_connection(self) -> None:
         """A new connection: the server's clock, queues and drop counts restart."""
         self.time_map.new_connection()
-        self._drops = DropCounter()
-        self._fills.clear()
+        self._blame.new_connection()
         for lane in self._lanes.values():
-            lane.new_drops = lane.sent_on_connection = 0
             lane.budget.restart()
 
     # ------------------------------------------------------------------------------ outputs
@@ -232,7 +232,7 @@ class ThrottlePolicy(Generic[F]):
         if not self._enabled:
             out = [item.frame for lane in self._ordered() for item in lane.held]
             for lane in self._lanes.values():
-                self._count_sent(lane, len(lane.held))
+                lane.sent += len(lane.held)
                 lane.held.clear()
             return out
         self._update_mode(now)
@@ -251,7 +251,7 @@ class ThrottlePolicy(Generic[F]):
                     break
                 else:
                     lane.held.popleft()
-                    self._count_sent(lane, 1)
+                    lane.sent += 1
                     out.append(head.frame)
         return out
 
@@ -266,7 +266,7 @@ class ThrottlePolicy(Generic[F]):
                 if skipping and item.keep is False:
                     lane.skipped += 1
                 else:
-                    self._count_sent(lane, 1)
+                    lane.sent += 1
                     out.append(item.frame)
         return out
 
@@ -306,11 +306,6 @@ class ThrottlePolicy(Generic[F]):
     def _has_mic(self) -> bool:
         return Source.MIC.value in self._lanes
 
-    @staticmethod
-    def _count_sent(lane: _Lane[F], frames: int) -> None:
-        lane.sent += frames
-        lane.sent_on_connection += frames
-
     def _decide(self, lane: _Lane[F], item: _Held[F], keep: bool) -> None:
         item.keep = keep
         lane.maybe_silent += not keep
@@ -326,9 +321,19 @@ class ThrottlePolicy(Generic[F]):
         held = self.config.skip_when_held_seconds
         if self._mode is not ThrottleMode.LIVE:
             held /= 5  # hysteresis: keep skipping until the backlog is nearly gone
-        if self._level.severity > 0 or self.backlog_seconds() > held:
+        if self._level.severity > 0 or self._waiting_seconds() > held:
             return ThrottleMode.SKIP_SILENCE
+        slow = any(lane.budget.effective < 1.0 for lane in self._lanes.values())
+        if self._mode is not ThrottleMode.LIVE and slow:
+            return ThrottleMode.SKIP_SILENCE  # sending silence below real time only rebuilds a backlog
         return ThrottleMode.LIVE
+
+    def _waiting_seconds(self) -> float:
+        """Held audio that is a backlog: frames whose VAD decision still waits for its lookahead are
+        not (each source holds up to 0.2 s of them while silence is skipped)."""
+        lanes = self._lanes.values()
+        frames = sum(max(0, len(lane.held) - (lane.tagger.pending if lane.tagger else 0)) for lane in lanes)
+        return frames * FRAME_SECONDS
 
     def _update_mode(self, now: float) -> None:
         target = self._target_mode()
@@ -370,16 +375,11 @@ class ThrottlePolicy(Generic[F]):
         lane.held, lane.maybe_silent, lane.shed = kept, silent, lane.shed + gone
         return gone
 
-    def _drop_target(self, reported: str) -> str:
-        """The server pins drops on the first source of its tick: blame the fullest queue above 0.85."""
-        full = [(fill, source) for source, fill in self._fills.items() if fill > 0.85]
-        return max(full)[1] if full else reported
-
     def _text(self) -> str:
         if not self._enabled:
             return ""
         parts = ["microphone only"] if self._mode is ThrottleMode.MIC_FIRST else []
-        held = self.backlog_seconds()
+        held = self._waiting_seconds()
         busy = [lane.budget.effective for lane in self._lanes.values() if lane.held]
         rate = max(busy, default=1.0)
         if held >= 0.1 and rate > 1.0 and self._level is Level.NORMAL:

@@ -183,6 +183,11 @@ class SpeechTagger(Generic[T]):
         keep = self._gate.push(speech)
         return None if keep is None else (self._pending.popleft(), keep)
 
+    @property
+    def pending(self) -> int:
+        """Items pushed whose decision still waits for their lookahead (at most ``lookahead`` frames)."""
+        return len(self._pending)
+
     def flush(self) -> list[tuple[T, bool]]:
         """Decide the pending items as if the stream ended here; the gate starts afresh."""
         decided = [(self._pending.popleft(), keep) for keep in self._gate.flush()]

@@ -14,7 +14,7 @@ SOURCES = {"system", "mic"}
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
-def test_short_overload_run_reports_both_runs_and_throttling_keeps_at_least_as_much_speech(
+def test_short_overload_run_shows_throttling_cuts_server_drops_and_keeps_more_speech(
     tmp_path: Path,
 ) -> None:
     cmd = [sys.executable, "-m", "app.bench", "overload", "--seconds", "24", "--episode", "6,14",
@@ -38,4 +38,7 @@ def test_short_overload_run_reports_both_runs_and_throttling_keeps_at_least_as_m
     assert sum(off["server_dropped_seconds"].values()) > 0.5
     assert off["lag_max_seconds"] > 1.0
     assert 0.0 < off["speech_preserved_ratio"] <= 1.0
-    assert on["speech_preserved_ratio"] >= off["speech_preserved_ratio"]
+    # throttling must do something measurable, not merely "no worse": fewer server drops, more speech
+    assert sum(on["server_dropped_seconds"].values()) < sum(off["server_dropped_seconds"].values())
+    assert on["speech_preserved_ratio"] > off["speech_preserved_ratio"]
+    assert on["client_backlog_max_seconds"] <= on["client_backlog_bound_seconds"]

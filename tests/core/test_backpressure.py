@@ -362,6 +362,29 @@ def test_two_source_rearm_quirk_no_flapping_and_recovery(model: BackpressureMode
     assert recovery.index(Level.NORMAL) == 5
 
 
+def test_drops_are_shared_by_every_full_source(model: BackpressureModel, clock: FakeClock) -> None:
+    """Both queues full: the session-wide drops pinned on the first source of the server's pass are
+    shared by both sources (before: all blamed on "system", the larger name), in proportion to how
+    far above the buffering threshold each queue is."""
+    feed(model, clock, 1, metrics("mic", 1.0, dropped_total=0), metrics("system", 1.0, dropped_total=0))
+    total = 0
+    for _ in range(10):
+        total += 40
+        feed(model, clock, 1, metrics("mic", 1.0, dropped_total=total, dropped_recent=40),
+             metrics("system", 1.0, dropped_total=total, dropped_recent=0))
+    report = model.report()
+    loads = {s.source: s for s in report.sources}
+    assert loads["mic"].dropped_total_seconds == pytest.approx(4.0)
+    assert loads["system"].dropped_total_seconds == pytest.approx(4.0)
+    assert report.dropped_total_seconds == pytest.approx(8.0)
+    feed(model, clock, 1, metrics("mic", 0.90, dropped_total=total + 30, dropped_recent=30),
+         metrics("system", 1.0, dropped_total=total + 30, dropped_recent=0))
+    loads = {s.source: s for s in model.report().sources}
+    # weights 0.05 (mic at 90 %) and 0.15 (system full): 1/4 and 3/4 of 0.6 s
+    assert loads["mic"].dropped_total_seconds == pytest.approx(4.0 + 0.15)
+    assert loads["system"].dropped_total_seconds == pytest.approx(4.0 + 0.45)
+
+
 def test_drop_seconds_use_the_ratio_a_status_gives(model: BackpressureModel, clock: FakeClock) -> None:
     model.on_metrics(metrics(fill=0.99))
     model.on_status(StatusEvent("backpressure", dropped_frames=10, dropped_seconds=0.4))

@@ -6,8 +6,9 @@ import itertools
 
 import pytest
 
+from app.core.drop_blame import DropCounter
 from app.core.messages import FRAME_BYTES, MetricsEvent
-from app.core.send_rate import DropCounter, RateConfig, SendRate, queue_bytes
+from app.core.send_rate import RateConfig, SendRate, queue_bytes
 
 SECOND_BYTES = 32_000
 
@@ -93,20 +94,101 @@ def test_additive_increase_only_when_the_budget_binds_and_never_past_catchup() -
     assert r.effective == 1.5
 
 
-def test_rate_hovering_queue_cuts_at_most_once_per_dwell() -> None:
-    """A queue hovering around the threshold, sampled twice a second, alternating high and low."""
+@pytest.mark.parametrize("low_bytes", [30000, 0])  # hovering at the threshold; flipping full/empty
+def test_rate_hovering_queue_flips_at_most_once_per_dwell(low_bytes: int) -> None:
+    """A queue hovering around the threshold, sampled twice a second, alternating high and low
+    (low = just under the threshold, or empty, which invites the multiplicative increase)."""
     r = SendRate(RateConfig(rate_dwell_seconds=2.0, min_rate=0.01))
-    cut_times = []
+    changes: list[tuple[float, int]] = []  # (time, +1 increase / -1 decrease)
     for step in range(60):
         now = step * 0.5
         high = step % 2 == 0
-        before = r.cuts
-        r.take()
-        r.on_queue(now, step * 25, 36000 if high else 30000, 0.56 if high else 0.47, 0, adapt=True)
-        if r.cuts > before:
-            cut_times.append(now)
-    assert len(cut_times) >= 5
-    assert all(b - a >= 2.0 for a, b in itertools.pairwise(cut_times))
+        before = r.rate
+        r.refill(now)
+        while r.take():
+            pass  # the budget binds: the policy would send more if it could
+        queue = 36000 if high else low_bytes
+        r.on_queue(now, step * 25, queue, queue / 64000, 0, adapt=True)
+        if r.rate != before:
+            changes.append((now, 1 if r.rate > before else -1))
+    cuts = [t for t, d in changes if d < 0]
+    assert len(cuts) >= 5
+    assert all(b - a >= 2.0 for a, b in itertools.pairwise(cuts))
+    flips = [b for a, b in itertools.pairwise(changes) if a[1] != b[1]]  # reversals of direction
+    assert all(b[0] - a[0] >= 2.0 for a, b in itertools.pairwise(flips))
+
+
+def simulate(r: SendRate, capacity: float, seconds: int, start: float = 0.0, queue: float = 0.0,
+             sent: int = 0) -> tuple[list[float], float, int]:
+    """Send as fast as the budget allows (a backlog is always waiting) into a 2 s drop-oldest queue
+    drained at ``capacity`` x real time; metrics once a second. The rate after each second."""
+    rates = []
+    for second in range(1, seconds + 1):
+        now = start + second
+        frames = 0
+        for tick in range(50):
+            r.refill(now - 1 + (tick + 1) * 0.02)
+            while r.take():
+                frames += 1
+        sent += frames
+        queue += (frames / 50 - capacity) * SECOND_BYTES
+        drops = max(0, round((queue - 64000) / FRAME_BYTES))
+        queue = min(max(queue, 0.0), 64000.0)
+        r.on_queue(now, sent, queue, queue / 64000, drops, adapt=True)
+        rates.append(r.rate)
+    return rates, queue, sent
+
+
+def test_increases_stop_at_a_fresh_drain_estimate() -> None:
+    """During an overload the rate is cut to 0.85 x drain and then climbs back only to the drain
+    (before: +0.05/s to about 1x and a new cut every ~10 s, a sawtooth that builds lag)."""
+    r = SendRate()
+    rates, _, _ = simulate(r, capacity=0.625, seconds=45)
+    assert r.drain == pytest.approx(0.625, abs=0.03)
+    assert r.cuts <= 3
+    assert max(rates[10:]) <= 0.625 + 0.03
+
+
+def test_stale_drain_estimate_is_raised_and_the_rate_climbs_back_quickly() -> None:
+    """After the overload the backend drains at 2x: the queue empties, the estimate stops being fresh
+    (and rises to what is observed), and the rate grows multiplicatively to the catch-up rate."""
+    r = SendRate()
+    _, queue, sent = simulate(r, capacity=0.625, seconds=45)
+    assert r.rate <= 0.65
+    after, _, _ = simulate(r, capacity=2.0, seconds=20, start=45.0, queue=queue, sent=sent)
+    assert r.drain is not None and r.drain >= 1.4  # before: frozen at 0.62
+    assert after.index(1.5) <= 6  # 1.5x within 6 s (before: +0.05/s, never above 1.2 in 20 s)
+    assert after == sorted(after)  # no cut on the way up
+    assert not r.drain_fresh(65.0)
+
+
+def test_an_unused_low_budget_returns_to_real_time_but_not_beyond() -> None:
+    """A source cut during the overload that then only had silence to skip never binds its budget;
+    once its queue is empty and the estimate stale, the rate returns to 1x, so that source's audio
+    is not held when it flows again (before: it stayed at the cut rate)."""
+    r = SendRate()
+    _, queue, sent = simulate(r, capacity=0.625, seconds=20)
+    assert r.rate <= 0.65
+    rates = []
+    for second in range(21, 31):  # nothing to send: the queue empties, no frame waits for tokens
+        queue = max(0.0, queue - 2.0 * SECOND_BYTES)
+        r.on_queue(float(second), sent, queue, queue / 64000, 0, adapt=True)
+        rates.append(r.rate)
+    assert rates[-1] == 1.0
+    assert rates.index(1.0) <= 7
+
+
+def test_a_busy_sample_after_a_stale_spell_replaces_the_estimate() -> None:
+    r = SendRate()
+    _, queue, sent = simulate(r, capacity=0.8, seconds=15)  # busy: fresh estimate 0.8
+    _, queue, sent = simulate(r, capacity=2.0, seconds=10, start=15.0, queue=queue, sent=sent)
+    assert r.drain == pytest.approx(1.5)  # idle at 1.5x: a lower bound, no longer fresh
+    estimates = []
+    for second in range(25, 28):  # a new overload at 0.5x
+        _, queue, sent = simulate(r, capacity=0.5, seconds=1, start=second, queue=queue, sent=sent)
+        estimates.append(r.drain)
+    # the first busy sample is taken as is (a blend would say 0.8 and need ~8 s to get near 0.5)
+    assert estimates[1] == pytest.approx(0.5, abs=0.05)
 
 
 def test_restart_forgets_the_queue_sample_but_keeps_the_rate() -> None:
@@ -138,3 +220,5 @@ def test_config_validation() -> None:
         RateConfig(min_rate=2.0)
     with pytest.raises(ValueError):
         RateConfig(decrease_factor=1.0)
+    with pytest.raises(ValueError):
+        RateConfig(increase_factor=0.9)

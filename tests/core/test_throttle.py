@@ -309,13 +309,21 @@ def test_level_flapping_changes_the_mode_at_most_once_per_dwell() -> None:
 def test_server_hovering_at_the_threshold_does_not_flap_the_policy() -> None:
     sim = make(drain=0.98)  # a backend just short of real time: its queue creeps up and hovers
     changes, mode = [], sim.policy.state().mode
+    rate = sim.policy.state().sources[0].rate if sim.policy.state().sources else 1.0
+    moves: list[tuple[float, int]] = []  # (time, +1 rate increase / -1 cut)
     for _ in range(1200):
         sim.run(0.1)
-        if sim.policy.state().mode is not mode:
-            mode = sim.policy.state().mode
+        state = sim.policy.state()
+        if state.mode is not mode:
+            mode = state.mode
             changes.append(sim.clock.now)
+        if state.sources[0].rate != rate:
+            moves.append((sim.clock.now, 1 if state.sources[0].rate > rate else -1))
+            rate = state.sources[0].rate
     assert len(changes) <= 4  # a slow sawtooth of the backlog, not a flutter
     assert all(b - a >= 3.0 for a, b in itertools.pairwise(changes))
+    flips = [b for a, b in itertools.pairwise(moves) if a[1] != b[1]]  # rate reversals
+    assert all(b[0] - a[0] >= 2.0 for a, b in itertools.pairwise(flips))  # once per rate dwell at most
     assert set(sim.levels) == {Level.NORMAL}
     assert sim.server.dropped_total == 0
 
@@ -440,3 +448,111 @@ def test_policy_runs_its_own_vad_when_no_decision_is_given() -> None:
     assert set(range(100, 150)) <= set(indices)  # the whole burst (frames 100-149)
     assert min(indices) >= 100 - 10 and max(indices) <= 149 + 15  # plus at most lookahead/hangover
     assert policy.state().skipped_seconds["mic"] >= 4.0 - 0.5
+
+
+# --------------------------------------------------------------------------- round-2 regressions
+
+
+def test_skip_silence_ends_after_an_episode_with_two_sources() -> None:
+    """Each source holds 0.2 s waiting for the VAD's lookahead while silence is skipped; with two
+    sources that is 0.4 s, which is no backlog and must not keep the policy skipping forever."""
+    sim = make(drain=4.0, auto_level=False)
+    words = lambda s, i: (i // 50) % 3 != 2  # noqa: E731  (1 s words, 0.5 s pauses)
+    sim.policy.on_level(level(Level.BUFFERING))
+    sim.run(10.0, sources=(MIC, SYSTEM), speech=words)
+    assert sim.policy.state().mode is ThrottleMode.SKIP_SILENCE
+    sim.policy.on_level(level(Level.NORMAL))
+    sim.run(80.0, sources=(MIC, SYSTEM), speech=words)
+    state = sim.policy.state()
+    assert state.mode is ThrottleMode.LIVE
+    assert state.text == "sending live"
+    skipped = sum(state.skipped_seconds.values())
+    sim.run(5.0, sources=(MIC, SYSTEM), speech=words)
+    assert sum(sim.policy.state().skipped_seconds.values()) == skipped  # silence is sent again
+    assert sim.policy.backlog_seconds() == 0.0  # and nothing waits for the lookahead: no lag floor
+
+
+def test_time_map_splits_server_drops_between_two_full_sources() -> None:
+    """Throttling off, both sources into a backend at half speed: both queues full, each dropping
+    half of what arrives. The server pins the session-wide drop count on the first source of its
+    pass; the map must book each source's own drops, or one source's times run late and the other's
+    early by the same growing amount."""
+    sim = make(drain=0.5, enabled=False)
+    sim.run(60.0, sources=(MIC, SYSTEM))
+    assert sim.server.dropped_total * TICK > 50.0
+    for source in (MIC, SYSTEM):
+        errors = []
+        for k, f in enumerate(sim.server.processed[source]):
+            mapped = sim.policy.to_capture_time(source, k * TICK)
+            assert mapped is not None
+            errors.append(mapped - f.capture_time)
+        magnitudes = sorted(abs(e) for e in errors)
+        assert magnitudes[len(errors) // 2] < 0.5, source  # the median; before: 7 s on each source
+        assert magnitudes[-1] < 1.5, source  # within about the metrics interval everywhere
+
+
+def test_drain_estimate_counts_frames_sent_not_frames_released() -> None:
+    """The session's client buffer sits between the policy and the socket: frames the policy released
+    may still wait there (reconnect gap, catch-up). Only real sends (``time_map.record_sent``) count."""
+    clock = FakeClock()
+    policy: ThrottlePolicy[Frame] = ThrottlePolicy(clock=clock)  # off: releases everything at once
+    downstream: deque[Frame] = deque()
+    for tick in range(1, 501):  # 10 s: released at 1x, sent at 0.5x, server queue steady at 1 s
+        clock.now = tick * TICK
+        policy.push(Frame(MIC, bytes(640), tick * TICK, tick))
+        downstream.extend(policy.next_frames())
+        if tick % 2 == 0:
+            policy.time_map.record_sent(downstream.popleft())
+        if tick % 50 == 0:
+            policy.on_metrics(MetricsEvent(source="mic", queue_bytes=32000, queue_bytes_max=64000,
+                                           queue_fill_ratio=0.5, dropped_total=0, dropped_recent=0))
+    estimate = policy.state().sources[0].drain_estimate
+    assert estimate == pytest.approx(0.5, abs=0.02)  # before: 1.0, the release rate
+
+
+def test_recovers_within_15_s_after_an_episode_with_dense_speech() -> None:
+    """Dense speech (4 s words, 1 s pauses) on two sources, a backend at 0.625x for 20 s, then 2x:
+    during the episode the rate stays at the measured drain (no sawtooth up to 1x and back); after
+    it the rate climbs to the 1.5x catch-up rate and the backlog is gone well within 15 s."""
+    sim = make(drain=2.0)
+    dense = lambda s, i: (i // 50) % 5 != 4  # noqa: E731
+    sources = (MIC, SYSTEM)
+    sim.run(10.0, sources=sources, speech=dense)
+    sim.server.drain = 0.625
+    rates: list[float] = []
+    for _ in range(20):
+        sim.run(1.0, sources=sources, speech=dense)
+        rates.append(max(s.rate for s in sim.policy.state().sources))
+    assert max(rates[8:]) <= 0.7  # once measured, increases stop at the drain (before: up to 0.98)
+    held = sim.policy.backlog_seconds()
+    assert held > 4.0  # a real backlog to catch up on
+    sim.server.drain = 2.0
+    recovered = None
+    peak = 0.0
+    for second in range(1, 31):
+        sim.run(1.0, sources=sources, speech=dense)
+        peak = max(peak, max(s.rate for s in sim.policy.state().sources))
+        if recovered is None and sim.policy.backlog_seconds() < 0.5:
+            recovered = second
+    assert peak == pytest.approx(1.5)  # the catch-up rate is reached (before: about 1.05)
+    assert recovered is not None and recovered <= 15
+    assert sim.policy.state().mode is ThrottleMode.LIVE  # and silence is sent again
+    assert sim.server.dropped_total * TICK < 3.0
+
+
+def test_sparse_speech_episode_does_not_flip_between_live_and_skipping() -> None:
+    """Sparse speech into a backend at 0.625x: skipping silence keeps the backlog near zero, but
+    going live on a budget below real time would rebuild it at once (silence is sent), so the policy
+    stays skipping until the budget affords real time (before: live/skipping every 3 s)."""
+    sim = make(drain=2.0)
+    sparse = lambda s, i: (i // 50) % 3 == 0  # noqa: E731  (1 s words, 2 s pauses)
+    sim.run(10.0, sources=(MIC, SYSTEM), speech=sparse)
+    sim.server.drain = 0.625
+    modes, mode = [], sim.policy.state().mode
+    for _ in range(600):
+        sim.run(0.1, sources=(MIC, SYSTEM), speech=sparse)
+        if sim.policy.state().mode is not mode:
+            mode = sim.policy.state().mode
+            modes.append(mode)
+    assert modes == [ThrottleMode.SKIP_SILENCE]
+    assert sim.policy.backlog_seconds() < 1.5 and sim.server.dropped_total == 0

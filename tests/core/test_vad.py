@@ -95,8 +95,11 @@ def test_tagger_returns_items_with_their_decisions_in_order() -> None:
     raw = [False, False, False, True, False, False]
     out = [tagger.push(i, b"", speech) for i, speech in enumerate(raw)]
     assert out == [None, None, (0, False), (1, True), (2, True), (3, True)]
+    assert tagger.pending == 2  # items 4 and 5 wait for their lookahead
     assert tagger.flush() == [(4, False), (5, False)]
+    assert tagger.pending == 0
     assert tagger.push(6, bytes(640)) is None  # a fresh gate after the flush; the detector ran
+    assert tagger.pending == 1
 
 
 # --------------------------------------------------------------------------- EnergyVad
