@@ -132,7 +132,7 @@ or, if it prints none, `--self-test`'s first state line ("self-test idle:"), whi
 main window is shown and rendered. The clock is this harness's own, so bootloader and interpreter
 start-up are included. stdout is a pty so the self-test line is not block-buffered.
 """
-import os, pty, select, statistics, subprocess, sys, tempfile, time
+import os, pty, select, shutil, statistics, subprocess, sys, tempfile, time
 
 exe, runs = sys.argv[1], int(sys.argv[2])
 times, markers = [], set()
@@ -162,6 +162,7 @@ for _ in range(runs):
                     markers.add(marker.decode())
     proc.wait(timeout=60)
     os.close(master)
+    shutil.rmtree(home, ignore_errors=True)  # the app's config, logs and caches from this run
     if seen is None:
         err = bufs[proc.stderr.fileno()].decode(errors="replace")
         sys.exit(f"startup: the app showed no window line; exit {proc.returncode}; stderr:\n{err[-2000:]}")

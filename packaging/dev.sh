@@ -17,7 +17,8 @@ cd "$ROOT"
 RUN_PKGS="libportaudio2 libasound2-plugins libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1
   libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
   libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libx11-xcb1 fonts-dejavu-core"
-TEST_PKGS="pulseaudio pulseaudio-utils espeak-ng sox xvfb xauth binutils desktop-file-utils appstream"
+TEST_PKGS="pulseaudio pulseaudio-utils espeak-ng sox xvfb xauth binutils desktop-file-utils appstream
+  gnome-keyring dbus-daemon"
 
 log() { printf 'dev.sh: %s\n' "$*" >&2; }
 

@@ -1,0 +1,1 @@
+"""See ``cryptography.__doc__``: the subset SecretStorage needs."""
