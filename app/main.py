@@ -6,8 +6,9 @@
 
 GUI order: logging (rotating file in the user log dir + stderr) -> QApplication -> error reporter
 (sys.excepthook + asyncio handler) -> qasync loop -> stores, controller, window, shell (tray,
-settings) -> run until quit -> ordered shutdown: stop the session (flush + summary wait) ->
-stop the built-in backend -> quit the loop. Qt is imported only inside the GUI paths.
+settings) -> run until quit -> ordered shutdown: stop the session (flush + summary wait, the window
+kept up and a "Quit now" dialog if the wait lasts) -> stop the built-in backend -> quit the loop.
+Qt is imported only inside the GUI paths. Without a display (Linux) the GUI path exits 2 with a hint.
 """
 
 from __future__ import annotations
@@ -82,12 +83,33 @@ def setup_logging(level: str, log_dir: Path | None = None) -> Path | None:
     return path
 
 
+DISPLAY_VARIABLES = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+
+
+def _no_display() -> bool:
+    """Linux with no display server named and no Qt platform chosen (an SSH session, a container)."""
+    return sys.platform.startswith("linux") and not any(os.environ.get(name) for name in DISPLAY_VARIABLES)
+
+
 def _ensure_display() -> None:
     """Without any display, fall back to offscreen rendering (self-test, CI)."""
-    if sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
-    ):
+    if _no_display():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+
+def _command() -> str:
+    """How the user started us, for hints: the frozen executable's name or ``python -m app``."""
+    return Path(sys.executable).name if getattr(sys, "frozen", False) else "python -m app"
+
+
+def no_display_message() -> str:
+    """What to print instead of letting Qt abort with a misleading xcb plugin error."""
+    cmd = _command()
+    return (
+        f"{APP_NAME}: no display found (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open.\n"
+        f"  Stream without a window:  {cmd} --headless --duration 30 --events -\n"
+        f"  Or use a virtual display: xvfb-run -a {cmd}"
+    )
 
 
 def _self_test(prefix: str | None) -> int:
@@ -110,6 +132,9 @@ def resources_dir() -> Path:
 
 
 def _run_gui(options: argparse.Namespace) -> int:
+    if _no_display():  # Qt would abort (SIGABRT) with a misleading message about xcb-cursor0
+        print(no_display_message(), file=sys.stderr)
+        return 2
     log_path = setup_logging(options.log_level)
     log.info("EchoPanel Companion %s starting (log file: %s)", __version__, log_path)
     import asyncio
@@ -131,6 +156,7 @@ def _run_gui(options: argparse.Namespace) -> int:
     from app.ui.session_adapter import session_factory
     from app.ui.settings_store import SettingsStore, default_qsettings
     from app.ui.shell import DesktopShell
+    from app.ui.shutdown import finish_session
     from app.ui.window import MainWindow
 
     qt_messages.install()
@@ -166,13 +192,20 @@ def _run_gui(options: argparse.Namespace) -> int:
         parent=window,
     )
     bind(window, controller)
-    shell = DesktopShell(window, controller, SettingsStore(default_qsettings()), TokenStore(), list_devices)
+    shell = DesktopShell(
+        window, controller, SettingsStore(default_qsettings()), TokenStore(), list_devices, log_path=log_path
+    )
     quit_requested = asyncio.Event()
     shell.quit_requested.connect(quit_requested.set)
     app.aboutToQuit.connect(quit_requested.set)  # session logout, SIGTERM via Qt
+    def on_signal(*_: object) -> None:
+        if quit_requested.is_set():  # a second Ctrl+C while the summary is awaited: quit now
+            controller.abort()
+        quit_requested.set()
+
     # Ctrl+C in a terminal: Python handles signals only when it runs, so wake it twice a second.
-    signal.signal(signal.SIGINT, lambda *_: quit_requested.set())
-    signal.signal(signal.SIGTERM, lambda *_: quit_requested.set())  # logout / kill: flush, stop, summary
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)  # logout / kill: flush, stop, summary
     wake = QTimer()
     wake.start(500)
     wake.timeout.connect(lambda: None)
@@ -188,8 +221,10 @@ def _run_gui(options: argparse.Namespace) -> int:
         await quit_requested.wait()
         log.info("shutting down: stopping the session")
         shell.save_geometry()
+        # The window stays up while the summary is awaited; a dialog offers "Quit now" if it lasts.
+        if await finish_session(controller, window):
+            log.info("quit now: the summary wait was abandoned")
         window.hide()
-        await controller.shutdown()
         log.info("stopping the built-in backend")
         await asyncio.get_running_loop().run_in_executor(None, builtin.stop)
         shell.hide_tray()

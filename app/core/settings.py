@@ -242,6 +242,36 @@ def settings_from_dict(d: Mapping[str, object]) -> tuple[Settings, list[str]]:
     return Settings(**values), problems
 
 
+def stale_keys(d: Mapping[str, object]) -> list[str]:
+    """Stored keys this version neither reads nor writes and the UI does not own (``window/``): left by
+    older versions (v0's ``server/token``) or typed in by hand. The storage edge deletes them on save,
+    so a migration's removals reach the file and the "unknown setting" warning is shown once.
+
+    Empty for data a newer version wrote: its extra keys are its own and must survive a run of this one.
+    """
+    if stored_version(d) > SCHEMA_VERSION:
+        return []
+    return sorted(str(k) for k in d if k not in KNOWN_KEYS and not str(k).startswith(UI_STATE_PREFIX))
+
+
+def needs_rewrite(d: Mapping[str, object]) -> bool:
+    """Whether stored settings should be saved again right after loading: an older (or unreadable)
+    schema version, or stale keys. Never for nothing stored (a first start keeps no file) nor for a newer
+    version's data, which this one must not rewrite."""
+    version = stored_version(d)
+    if not d or version > SCHEMA_VERSION:
+        return False
+    return version < SCHEMA_VERSION or bool(stale_keys(d))
+
+
+def stored_version(d: Mapping[str, object]) -> int:
+    """The schema version ``d`` says it has: 0 when absent, -1 when unreadable."""
+    try:
+        return parse_version(d.get(SCHEMA_KEY, 0))
+    except ValueError:
+        return -1
+
+
 def _read_device(
     data: Mapping[str, object], name_key: str, api_key: str, problems: list[str]
 ) -> DeviceRef | None:

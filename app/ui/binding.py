@@ -13,6 +13,7 @@ def bind(window: MainWindow, controller: SessionController) -> None:
     controller.sources_changed.connect(window.set_sources)
     controller.chart_sampled.connect(window.add_chart_sample)
     controller.connection_changed.connect(window.set_connection)
+    controller.server_status_changed.connect(window.set_server_status)
     controller.transcript_changed.connect(window.set_transcript)
     controller.cards_changed.connect(window.set_cards)
     controller.entities_changed.connect(window.set_entities)

@@ -1,5 +1,11 @@
 """A 60-second chart of queue fill ratio per source, painted with QPainter (QtCharts is not in
-PySide6-Essentials), with dashed threshold lines at 0.70 (clears), 0.85 (buffering), 0.95 (overloaded).
+PySide6-Essentials).
+
+The y axis runs 0 to 1.0 (labelled on the left); the three thresholds (0.70 clears, 0.85 buffering,
+0.95 overloaded) are dotted lines labelled on the right edge, in a smaller font and spread apart
+so their labels never overlap however short the chart; the bands above 0.85 and 0.95 are tinted
+amber and red (the lamp's colours, faint) so the zones read at a glance. Series differ by line
+style as well as colour.
 
 History is bounded: samples older than the window are pruned and each series holds at most
 ``MAX_SAMPLES`` points (drop oldest), so a long session never grows memory.
@@ -8,19 +14,60 @@ History is bounded: samples older than the window are pruned and each series hol
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QPainter, QPainterPath, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from app.core.backpressure import Level
+from app.ui.level_style import style_for
+from app.ui.present import BUFFERING_FILL, CLEAR_FILL, OVERLOADED_FILL
 
 WINDOW_SECONDS = 60.0
 MAX_SAMPLES = 60 * 20  # 20 samples/s for 60 s, far above the controller's sampling rate
-THRESHOLDS = ((0.70, "0.70"), (0.85, "0.85"), (0.95, "0.95"))
+AXIS_TICKS = ((0.0, "0"), (0.5, "0.5"), (1.0, "1.0"))
+THRESHOLDS = (  # value, label, the zone it opens (None: the line where the level clears)
+    (CLEAR_FILL, f"{CLEAR_FILL:.2f}", None),
+    (BUFFERING_FILL, f"{BUFFERING_FILL:.2f}", Level.BUFFERING),
+    (OVERLOADED_FILL, f"{OVERLOADED_FILL:.2f}", Level.OVERLOADED),
+)
+BAND_ALPHA = 38  # the zone tints: visible, but the lines stay the thing to read
+BUFFERING_BAND = OVERLOADED_FILL - BUFFERING_FILL  # the amber band's height, as a share of the plot
+SMALL_FONT_SCALE = 0.85
 SERIES_STYLE = {  # source -> (palette role, pen style, legend label): line style differs, not just colour
     "system": (QPalette.ColorRole.Highlight, Qt.PenStyle.SolidLine, "System audio"),
     "mic": (QPalette.ColorRole.Link, Qt.PenStyle.DashLine, "Microphone"),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class AxisLabel:
+    text: str
+    rect: QRectF  # where it is drawn, in widget coordinates
+    value: float  # the fill ratio it labels
+    threshold: bool = False  # a threshold label (right edge, small font), else the axis (left)
+
+
+def spread(centres: Sequence[float], gap: float, low: float, high: float) -> list[float]:
+    """Move label centres (top to bottom, ascending) apart so neighbours are at least ``gap`` apart,
+    staying within [``low``, ``high``] where the room allows: pushed down in order, then back up
+    from ``high`` if the last one ran out of room. Centres already far enough apart stay put."""
+    out = [min(max(c, low), high) for c in centres]
+    for i in range(1, len(out)):  # push down
+        out[i] = max(out[i], out[i - 1] + gap)
+    if out and out[-1] > high:  # no room below: push back up from the bottom
+        out[-1] = high
+        for i in range(len(out) - 2, -1, -1):
+            out[i] = min(out[i], out[i + 1] - gap)
+    return out
+
+
+def _tint(level: Level) -> QColor:
+    colour = QColor(style_for(level).colour)
+    colour.setAlpha(BAND_ALPHA)
+    return colour
 
 
 class FillChart(QWidget):
@@ -52,29 +99,50 @@ class FillChart(QWidget):
         return list(self._series.get(source, ()))
 
     def sizeHint(self) -> QSize:
-        return QSize(420, 170)
+        return QSize(420, 190)
 
     def minimumSizeHint(self) -> QSize:
         return QSize(220, 110)
 
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        pal = self.palette()
-        metrics = painter.fontMetrics()
-        left = metrics.horizontalAdvance("0.95") + 10.0
-        plot = QRectF(left, 6.0, self.width() - left - 8.0, self.height() - metrics.height() * 2 - 14.0)
-        painter.fillRect(plot, pal.color(QPalette.ColorRole.Base))
-        painter.setPen(QPen(pal.color(QPalette.ColorRole.Mid), 1))
-        painter.drawRect(plot)
-        self._paint_thresholds(painter, plot)
-        painter.save()
-        painter.setClipRect(plot)
-        for source, series in self._series.items():
-            self._paint_series(painter, plot, source, series)
-        painter.restore()
-        self._paint_axis_and_legend(painter, plot)
-        painter.end()
+    # ------------------------------------------------------------------ geometry
+
+    def small_font(self) -> QFont:
+        font = QFont(self.font())
+        if font.pointSizeF() > 0:
+            font.setPointSizeF(font.pointSizeF() * SMALL_FONT_SCALE)
+        else:
+            font.setPixelSize(max(8, round(font.pixelSize() * SMALL_FONT_SCALE)))
+        return font
+
+    def plot_rect(self) -> QRectF:
+        """The data area: room on the left for the axis, on the right for the thresholds, below for
+        the time axis and the legend, and half a label above so "1.0" is not cut off."""
+        metrics = QFontMetricsF(self.font())
+        small = QFontMetricsF(self.small_font())
+        left = max(metrics.horizontalAdvance(text) for _, text in AXIS_TICKS) + 10.0
+        right = max(small.horizontalAdvance(text) for _, text, _ in THRESHOLDS) + 10.0
+        top = metrics.height() / 2 + 2.0
+        bottom = metrics.height() * 2 + 10.0
+        width, height = self.width() - left - right, self.height() - top - bottom
+        return QRectF(left, top, max(1.0, width), max(1.0, height))
+
+    def axis_labels(self) -> list[AxisLabel]:
+        """Every y label as drawn: the 0 / 0.5 / 1.0 axis on the left, the thresholds on the right."""
+        plot = self.plot_rect()
+        h = QFontMetricsF(self.font()).height()
+        labels = [
+            AxisLabel(text, QRectF(0, self._y(plot, value) - h / 2, plot.left() - 5, h), value)
+            for value, text in AXIS_TICKS
+        ]
+        small_h = QFontMetricsF(self.small_font()).height()
+        ordered = sorted(THRESHOLDS, reverse=True)  # top (0.95) to bottom
+        centres = spread([self._y(plot, v) for v, _, _ in ordered], small_h, small_h / 2, self.height())
+        width = self.width() - plot.right() - 4
+        labels += [
+            AxisLabel(text, QRectF(plot.right() + 4, y - small_h / 2, width, small_h), value, threshold=True)
+            for (value, text, _), y in zip(ordered, centres, strict=True)
+        ]
+        return labels
 
     def _y(self, plot: QRectF, value: float) -> float:
         return plot.bottom() - value * plot.height()
@@ -82,24 +150,57 @@ class FillChart(QWidget):
     def _x(self, plot: QRectF, t: float) -> float:
         return plot.right() - (self._now - t) / WINDOW_SECONDS * plot.width()
 
-    def _paint_thresholds(self, painter: QPainter, plot: QRectF) -> None:
+    # ------------------------------------------------------------------ painting
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         pal = self.palette()
-        pen = QPen(pal.color(QPalette.ColorRole.PlaceholderText), 1, Qt.PenStyle.DotLine)
-        label_h = painter.fontMetrics().height()
-        last_label_y = float("-inf")
-        for value, label in sorted(THRESHOLDS, reverse=True):
-            y = self._y(plot, value)
-            painter.setPen(pen)
-            painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
-            if y - last_label_y < label_h:
-                continue  # a short chart: keep the line, drop the label it would overlap
-            last_label_y = y
-            painter.setPen(pal.color(QPalette.ColorRole.WindowText))
-            painter.drawText(
-                QRectF(0, y - 8, plot.left() - 4, 16),
-                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                label,
+        plot = self.plot_rect()
+        painter.fillRect(plot, pal.color(QPalette.ColorRole.Base))
+        self._paint_zones(painter, plot)
+        painter.save()
+        painter.setClipRect(plot)
+        for source, series in self._series.items():
+            self._paint_series(painter, plot, source, series)
+        painter.restore()
+        painter.setPen(QPen(pal.color(QPalette.ColorRole.Mid), 1))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(plot)
+        self._paint_y_labels(painter)
+        self._paint_time_axis_and_legend(painter, plot)
+        painter.end()
+
+    def _paint_zones(self, painter: QPainter, plot: QRectF) -> None:
+        """Tinted bands above 0.85 and 0.95, dotted threshold lines, a faint 0.5 grid line."""
+        painter.fillRect(
+            QRectF(plot.left(), self._y(plot, OVERLOADED_FILL), plot.width(), plot.height() * BUFFERING_BAND),
+            _tint(Level.BUFFERING),
+        )
+        painter.fillRect(
+            QRectF(plot.left(), plot.top(), plot.width(), self._y(plot, OVERLOADED_FILL) - plot.top()),
+            _tint(Level.OVERLOADED),
+        )
+        grid = QColor(self.palette().color(QPalette.ColorRole.Mid))
+        grid.setAlpha(90)
+        painter.setPen(QPen(grid, 1))
+        y = self._y(plot, 0.5)
+        painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
+        for value, _, zone in THRESHOLDS:
+            colour = (
+                style_for(zone).colour if zone is not None else self.palette().color(QPalette.ColorRole.Mid)
             )
+            painter.setPen(QPen(colour, 1, Qt.PenStyle.DotLine))
+            y = self._y(plot, value)
+            painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
+
+    def _paint_y_labels(self, painter: QPainter) -> None:
+        painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        for label in self.axis_labels():
+            painter.setFont(self.small_font() if label.threshold else self.font())
+            align = Qt.AlignmentFlag.AlignLeft if label.threshold else Qt.AlignmentFlag.AlignRight
+            painter.drawText(label.rect, align | Qt.AlignmentFlag.AlignVCenter, label.text)
+        painter.setFont(self.font())
 
     def _paint_series(
         self, painter: QPainter, plot: QRectF, source: str, series: deque[tuple[float, float]]
@@ -118,7 +219,7 @@ class FillChart(QWidget):
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(path)
 
-    def _paint_axis_and_legend(self, painter: QPainter, plot: QRectF) -> None:
+    def _paint_time_axis_and_legend(self, painter: QPainter, plot: QRectF) -> None:
         pal = self.palette()
         metrics = painter.fontMetrics()
         y = plot.bottom() + 4
@@ -141,3 +242,4 @@ class FillChart(QWidget):
             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
             metrics.elidedText(label, Qt.TextElideMode.ElideRight, int(max(0.0, plot.right() - x))),
         )
+

@@ -4,9 +4,12 @@ Signals that fire only when what they carry changed.
 Execution context: everything here runs on the Qt main thread, which is also the asyncio loop
 thread (qasync). The session is plain asyncio and knows nothing about Qt; widgets know nothing
 about the session. Cadence (STYLE 9): ~30 Hz for the lamp, meters and connection line, 2 Hz for
-text (transcript, cards, entities, summary) and chart samples; a status or metrics event from the
-session triggers an immediate lamp poll, so the light does not wait for the next tick. No timer
-runs while no session exists.
+text (transcript, cards, entities, summary, the server's last status) and chart samples; a status
+or metrics event from the session triggers an immediate lamp poll, so the light does not wait for
+the next tick. No timer runs while no session exists.
+
+The injected ``clock`` must be the session's clock (both ``time.monotonic`` in the app): it stamps
+chart samples and says how old a stale source's numbers are (``SourceLoad.updated_at``).
 """
 
 from __future__ import annotations
@@ -33,7 +36,14 @@ from app.core.session_state import (
 )
 from app.errors import EchoPanelError
 from app.ui.message_bar import Severity
-from app.ui.present import chart_values, connection_view, export_document, is_running, source_views
+from app.ui.present import (
+    chart_values,
+    connection_view,
+    export_document,
+    is_running,
+    server_status_line,
+    source_views,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +77,7 @@ class SessionController(QObject):
     sources_changed = Signal(object)  # tuple[SourceView, ...]
     chart_sampled = Signal(float, object)  # t (monotonic s), dict[source, fill | None]
     connection_changed = Signal(object)  # ConnectionView
+    server_status_changed = Signal(str)  # "Server: <state> — <message>", "" when none
     transcript_changed = Signal(object)  # tuple[TranscriptSegment, ...]
     cards_changed = Signal(object)  # CardsEvent | None
     entities_changed = Signal(object)  # EntitiesEvent | None
@@ -92,6 +103,8 @@ class SessionController(QObject):
         self._task: asyncio.Task[None] | None = None
         self._stopping: asyncio.Task[None] | None = None
         self._running = False
+        self._finishing = False  # while the ended session's last snapshot is applied
+        self._closing = False  # shutdown began: no new session may start
         self._throttling = False
         self._selected: frozenset[str] = frozenset()
         self._last: dict[str, object] = {}
@@ -121,7 +134,7 @@ class SessionController(QObject):
 
     def start(self) -> None:
         """Create and run a session. A factory error (bad settings, no device) becomes a message."""
-        if self._running or self._factory is None:
+        if self._running or self._factory is None or self._closing:
             return
         try:
             session = self._factory(self._on_event)
@@ -146,7 +159,9 @@ class SessionController(QObject):
         self._stopping = asyncio.ensure_future(self._stop(self._session))
 
     async def shutdown(self, timeout: float = STOP_WAIT_SECONDS) -> None:
-        """Stop the session (if any) and wait for it to end: the first step of the ordered shutdown."""
+        """Stop the session (if any) and wait for it to end: the first step of the ordered shutdown.
+        ``abort()`` cuts the wait short. No session starts once this was called."""
+        self._closing = True
         self.stop()
         pending = [t for t in (self._stopping, self._task) if t is not None and not t.done()]
         if pending:
@@ -157,6 +172,12 @@ class SessionController(QObject):
                 await asyncio.wait(still, timeout=5.0)
         self._fast.stop()
         self._slow.stop()
+
+    def abort(self) -> None:
+        """Quit now: cancel the summary wait and the session (what ``shutdown`` would do at its timeout)."""
+        for task in (self._stopping, self._task):
+            if task is not None and not task.done():
+                task.cancel()
 
     def set_throttling(self, enabled: bool) -> None:
         """Live: applies to the running session at once and to every later one."""
@@ -196,12 +217,19 @@ class SessionController(QObject):
         level = snap.level
         if self._changed("level", (level.level, level.reason)):
             self.level_changed.emit(level.level, level.reason)
-        self._emit_if_changed("sources", source_views(snap, self._selected), self.sources_changed)
-        view = connection_view(snap, self._backend_label(), self._running)
+        views = source_views(snap, self._selected, self._clock())
+        self._emit_if_changed("sources", views, self.sources_changed)
+        view = connection_view(snap, self._backend_label(), self._view_running(snap))
         self._emit_if_changed("connection", view, self.connection_changed)
+
+    def _view_running(self, snap: SessionSnapshot) -> bool:
+        """Running while the session task runs, or while the snapshot's state says so (the self-test and
+        tests push snapshots without a session); never for the last snapshot of a session that ended."""
+        return self._running or (not self._finishing and is_running(snap))
 
     def apply_slow(self, snap: SessionSnapshot) -> None:
         self.chart_sampled.emit(self._clock(), chart_values(snap))
+        self._emit_if_changed("server-status", server_status_line(snap), self.server_status_changed)
         if self._changed("transcript", (snap.session_id, snap.transcript_revision)):
             self.transcript_changed.emit(snap.transcript)
         self._emit_if_changed("cards", snap.cards, self.cards_changed)
@@ -253,9 +281,14 @@ class SessionController(QObject):
         self._set_running(False)
         snap = session.snapshot()
         self._last.pop("connection", None)  # repaint the connection line with running=False
-        self.apply_snapshot(snap)
+        self._finishing = True
+        try:
+            self.apply_snapshot(snap)
+        finally:
+            self._finishing = False
         if is_running(snap):  # the session ended without settling its state: show idle
             self.level_changed.emit(Level.IDLE, "Not streaming")
+            self._emit_if_changed("server-status", "", self.server_status_changed)
         self._session = None
         self._task = None
 

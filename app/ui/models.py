@@ -21,6 +21,8 @@ class SourceView:
     dropped_recent_seconds: float = 0.0
     dropped_total_seconds: float = 0.0
     client_dropped_seconds: float = 0.0  # shed by our own bounded buffer
+    fresh: bool = True  # False: the server stopped sending metrics; the numbers are the last known ones
+    age_seconds: float | None = None  # when stale: whole seconds since those numbers arrived, if known
 
     @property
     def title(self) -> str:

@@ -5,7 +5,9 @@ Kept apart from the controller so the mapping is tested without a session or a w
 
 from __future__ import annotations
 
-from app.core.backpressure import SourceLoad
+import re
+
+from app.core.backpressure import BackpressureConfig, Level, SourceLoad
 from app.core.export import ExportDocument
 from app.core.messages import FRAME_SECONDS, Source
 from app.core.session_state import ConnectionState, SessionSnapshot
@@ -22,9 +24,27 @@ RUNNING_STATES = frozenset(
 )
 
 
-def source_views(snap: SessionSnapshot, selected: frozenset[str] = frozenset()) -> tuple[SourceView, ...]:
+_THRESHOLDS = BackpressureConfig()
+BUFFERING_FILL = _THRESHOLDS.buffering_above  # 0.85: the fill bar turns amber here...
+OVERLOADED_FILL = _THRESHOLDS.overloaded_above  # 0.95: ...and red here
+CLEAR_FILL = _THRESHOLDS.clear_below  # 0.70: the level clears below this
+STATUS_TEXT_LIMIT = 160  # a server message is one line; longer text is cut (the log has it whole)
+
+
+def fill_zone(fill_ratio: float) -> Level:
+    """The colour zone of a queue fill: green < 0.85 <= amber < 0.95 <= red."""
+    if fill_ratio >= OVERLOADED_FILL:
+        return Level.OVERLOADED
+    return Level.BUFFERING if fill_ratio >= BUFFERING_FILL else Level.NORMAL
+
+
+def source_views(
+    snap: SessionSnapshot, selected: frozenset[str] = frozenset(), now: float | None = None
+) -> tuple[SourceView, ...]:
     """One view per known source (system first, then mic). ``selected``: the sources the user chose,
-    shown as active before the first metrics arrive."""
+    shown as active before the first metrics arrive. ``now``: the current time on the session's clock
+    (``SourceLoad.updated_at``'s), used to say how old stale numbers are; whole seconds, so a stale
+    view changes at most once a second."""
     loads: dict[str, SourceLoad] = {load.source: load for load in snap.level.sources}
     views = []
     for source in (Source.SYSTEM, Source.MIC):
@@ -36,6 +56,7 @@ def source_views(snap: SessionSnapshot, selected: frozenset[str] = frozenset()) 
         if load is None or load.updated_at <= 0:
             views.append(SourceView(name, active, None, None, 0.0, 0.0, client_dropped))
             continue
+        age = None if load.fresh or now is None else float(max(0, int(now - load.updated_at)))
         views.append(
             SourceView(
                 name,
@@ -45,6 +66,8 @@ def source_views(snap: SessionSnapshot, selected: frozenset[str] = frozenset()) 
                 load.dropped_recent_seconds,
                 load.dropped_total_seconds,
                 client_dropped,
+                fresh=load.fresh,
+                age_seconds=age,
             )
         )
     return tuple(views)
@@ -62,8 +85,27 @@ def is_running(snap: SessionSnapshot) -> bool:
     return snap.state in RUNNING_STATES
 
 
+def server_status_line(snap: SessionSnapshot) -> str:
+    """The server's last ``status`` while a session runs, every state with its message (CONTRACT
+    section 6): "Server: overloaded — Source system queue 97 % full". Unknown states are shown verbatim;
+    "" when no session runs or the server has sent no status yet."""
+    status = snap.last_status
+    if status is None or not is_running(snap):
+        return ""
+    state = _one_line(status.state) or "(no state)"
+    message = _one_line(status.message)
+    return f"Server: {state} — {message}" if message else f"Server: {state}"
+
+
+def _one_line(text: str) -> str:
+    """Server text for a one-line label: whitespace runs collapsed, cut at ``STATUS_TEXT_LIMIT``."""
+    flat = re.sub(r"\s+", " ", text if isinstance(text, str) else str(text)).strip()
+    return flat if len(flat) <= STATUS_TEXT_LIMIT else flat[: STATUS_TEXT_LIMIT - 1] + "…"
+
+
 def connection_view(snap: SessionSnapshot, backend: str, running: bool) -> ConnectionView:
-    """Elapsed time rounded to whole seconds, so the view changes at most once a second."""
+    """Elapsed time rounded to whole seconds, so the view changes at most once a second. What
+    throttling is doing is shown only while ``running`` (the last note is no news after Stop)."""
     detail = snap.detail
     if snap.state is ConnectionState.FAILED and snap.error and not detail:
         detail = snap.error
@@ -74,7 +116,7 @@ def connection_view(snap: SessionSnapshot, backend: str, running: bool) -> Conne
         backend=backend,
         elapsed_seconds=float(int(snap.elapsed_seconds)),
         reconnects=snap.reconnects,
-        throttle_note=snap.throttle_note,
+        throttle_note=snap.throttle_note if running else "",
     )
 
 

@@ -2,10 +2,11 @@
 there is no display), drive it through idle, normal, buffering, overloaded and unknown, and check
 that each state rendered.
 
-The states come from the real ``BackpressureModel`` fed synthetic status/metrics events on a
-stepped clock, and reach the window through the real controller and binding, so this exercises
-the same path as a live session minus the network. One line per state on stdout; exit 0 when all
-pass, 1 with the reason otherwise. The packaging smoke test runs this against the frozen binary.
+The states come from the real ``BackpressureModel`` fed synthetic status/metrics events once a
+second on a stepped clock (the controller shares that clock, as it shares ``time.monotonic`` with a
+live session), and reach the window through the real controller and binding, so this exercises the
+same path as a live session minus the network. One line per state on stdout; exit 0 when all pass,
+1 with the reason otherwise. The packaging smoke test runs this against the frozen binary.
 """
 
 from __future__ import annotations
@@ -29,14 +30,18 @@ from app.ui.level_style import LAMP_COLOURS, Lamp, style_for
 from app.ui.window import MainWindow
 
 WINDOW_SIZE = (1100, 760)
+SECONDS_PER_STEP = 8  # simulated seconds per state: enough chart history to draw a line
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
+    """One state: what the server sends every second while it lasts (nothing: metrics stop)."""
+
     name: str
     expected: Level
-    report: LevelReport
     state: ConnectionState
+    metrics: tuple[MetricsEvent, ...] = ()
+    status: StatusEvent | None = None
 
 
 class SteppedClock:
@@ -62,31 +67,69 @@ def _metrics(source: Source, fill: float, dropped_total: int = 0, dropped_recent
     )
 
 
-def level_steps() -> Iterator[Step]:
-    """idle -> normal -> buffering -> overloaded -> unknown, from the real model on a stepped clock."""
-    clock = SteppedClock()
+STEPS = (
+    Step("idle", Level.IDLE, ConnectionState.IDLE),
+    Step(
+        "normal",
+        Level.NORMAL,
+        ConnectionState.STREAMING,
+        (_metrics(Source.SYSTEM, 0.30), _metrics(Source.MIC, 0.20)),
+        StatusEvent("streaming", "Streaming"),
+    ),
+    Step(
+        "buffering",
+        Level.BUFFERING,
+        ConnectionState.STREAMING,
+        (_metrics(Source.SYSTEM, 0.90), _metrics(Source.MIC, 0.25)),
+        StatusEvent(
+            "buffering", "Buffering system audio: queue 90% full, 1.8s behind", "system", backlog_seconds=1.8
+        ),
+    ),
+    Step(
+        "overloaded",
+        Level.OVERLOADED,
+        ConnectionState.STREAMING,
+        (_metrics(Source.SYSTEM, 0.97, 60, 60), _metrics(Source.MIC, 0.30, 60)),
+        StatusEvent(
+            "overloaded",
+            "Server overloaded: system queue 97% full, 1.9s behind",
+            "system",
+            backlog_seconds=1.95,
+        ),
+    ),
+    Step("unknown", Level.UNKNOWN, ConnectionState.STREAMING),  # the server goes silent
+)
+
+
+Second = tuple[LevelReport, StatusEvent | None]
+
+
+def level_steps(
+    clock: SteppedClock, seconds: int = SECONDS_PER_STEP
+) -> Iterator[tuple[Step, Iterator[Second]]]:
+    """Each step with its simulated seconds: each advances ``clock`` by 1 s, feeds the step's events to
+    the real model and gives its report (and the server's last status). Consume a step's seconds
+    before asking for the next step."""
     model = BackpressureModel(clock)
-    yield Step("idle", Level.IDLE, model.report(), ConnectionState.IDLE)
-    model.on_connection(ConnectionState.STREAMING)
-    clock.now += 1.0
-    model.on_metrics(_metrics(Source.SYSTEM, 0.30))
-    model.on_metrics(_metrics(Source.MIC, 0.20))
-    yield Step("normal", Level.NORMAL, model.report(), ConnectionState.STREAMING)
-    clock.now += 1.0
-    model.on_metrics(_metrics(Source.SYSTEM, 0.90))
-    model.on_metrics(_metrics(Source.MIC, 0.25))
-    model.on_status(StatusEvent("buffering", "Buffering", source="system", backlog_seconds=1.8))
-    yield Step("buffering", Level.BUFFERING, model.report(), ConnectionState.STREAMING)
-    clock.now += 1.0
-    model.on_status(StatusEvent("overloaded", "Overloaded", source="system", backlog_seconds=1.95))
-    model.on_metrics(_metrics(Source.SYSTEM, 0.97, dropped_total=60, dropped_recent=60))
-    model.on_metrics(_metrics(Source.MIC, 0.30, dropped_total=60))
-    yield Step("overloaded", Level.OVERLOADED, model.report(), ConnectionState.STREAMING)
-    clock.now += 6.0  # no metrics for longer than the staleness limit
-    yield Step("unknown", Level.UNKNOWN, model.report(), ConnectionState.STREAMING)
+    last: list[StatusEvent | None] = [None]
+
+    def run(step: Step) -> Iterator[Second]:
+        if step.state is not ConnectionState.IDLE:
+            model.on_connection(step.state)
+        for _ in range(seconds):
+            clock.now += 1.0
+            for event in step.metrics:
+                model.on_metrics(event)
+            if step.status is not None:
+                model.on_status(step.status)
+                last[0] = step.status
+            yield model.report(), last[0]
+
+    for step in STEPS:
+        yield step, run(step)
 
 
-def snapshot_for(step: Step, index: int) -> SessionSnapshot:
+def snapshot_for(step: Step, index: int, report: LevelReport, status: StatusEvent | None) -> SessionSnapshot:
     if step.state is ConnectionState.IDLE:
         return SessionSnapshot()
     finals = tuple(
@@ -103,14 +146,15 @@ def snapshot_for(step: Step, index: int) -> SessionSnapshot:
         state=step.state,
         session_id="self-test-session",
         elapsed_seconds=12.0 * index,
-        level=step.report,
+        level=report,
+        last_status=status,
         sources={Source.SYSTEM: counters, Source.MIC: counters},
         transcript=transcript,
         transcript_revision=index,
     )
 
 
-def check_render(window: MainWindow, step: Step) -> tuple[QImage, str]:
+def check_render(window: MainWindow, step: Step, report: LevelReport) -> tuple[QImage, str]:
     """Grab the window; return the image and "" or the reason it is wrong."""
     image = window.grab().toImage()
     if image.isNull() or image.width() < 200 or image.height() < 200:
@@ -122,9 +166,23 @@ def check_render(window: MainWindow, step: Step) -> tuple[QImage, str]:
     style = style_for(step.expected)
     if lamp.level() is not step.expected or lamp.label_text() != style.label:
         return image, f"lamp shows {lamp.label_text()!r}, expected {style.label!r}"
-    if step.report.reason not in lamp.accessibleDescription():
+    if report.reason not in lamp.accessibleDescription():
         return image, f"accessible description {lamp.accessibleDescription()!r} lacks the reason"
-    return image, lamp_colour_problem(lamp, step.expected)
+    return image, controls_problem(window, step) or lamp_colour_problem(lamp, step.expected)
+
+
+def controls_problem(window: MainWindow, step: Step) -> str:
+    """ "" if the controls match the state: Stop and locked source pickers while streaming."""
+    running = step.state is not ConnectionState.IDLE
+    button = window.start_button.text()
+    if button != ("Stop" if running else "Start"):
+        return f"the start/stop button says {button!r} while {step.state.value}"
+    if window.source_picker.isEnabled() == running:
+        return f"the source pickers are {'enabled' if running else 'disabled'} while {step.state.value}"
+    stale = step.expected is Level.UNKNOWN
+    if any(panel.is_stale() != stale for panel in window.panels.values() if panel.view() is not None):
+        return f"the source panels {'do not ' if stale else ''}show stale numbers in {step.name}"
+    return ""
 
 
 def lamp_colour_problem(light: TrafficLight, level: Level) -> str:
@@ -155,24 +213,22 @@ def run_self_test(screenshot_prefix: str | None, out: Callable[[str], None] = pr
     qt_messages.install()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = MainWindow()
-    chart_clock = SteppedClock()
-    controller = SessionController(None, clock=chart_clock, parent=window)
+    clock = SteppedClock()
+    controller = SessionController(None, clock=clock, parent=window)
     bind(window, controller)
     window.resize(*WINDOW_SIZE)
     window.show()
     failures = 0
-    for index, step in enumerate(level_steps()):
-        if step.report.level is not step.expected:
-            got = step.report
-            out(f"self-test {step.name}: FAIL the model reported {got.level.value}: {got.reason}")
+    for index, (step, seconds) in enumerate(level_steps(clock)):
+        report = LevelReport(Level.IDLE, "")
+        for report, status in seconds:  # one snapshot per simulated second, as a live session polls
+            controller.apply_snapshot(snapshot_for(step, index, report, status))
+        if report.level is not step.expected:
+            out(f"self-test {step.name}: FAIL the model reported {report.level.value}: {report.reason}")
             failures += 1
             continue
-        snap = snapshot_for(step, index)
-        for _ in range(8):  # a few seconds of chart samples so the chart draws a line
-            chart_clock.now += 1.0
-            controller.apply_snapshot(snap)
         app.processEvents()
-        image, problem = check_render(window, step)
+        image, problem = check_render(window, step, report)
         saved = ""
         if screenshot_prefix:
             path = Path(f"{screenshot_prefix}-{step.name}.png")
@@ -185,7 +241,7 @@ def run_self_test(screenshot_prefix: str | None, out: Callable[[str], None] = pr
             out(f"self-test {step.name}: FAIL {problem}")
         else:
             label = window.lamp.label_text()
-            out(f"self-test {step.name}: OK lamp={label!r} reason={step.report.reason!r}{saved}")
+            out(f"self-test {step.name}: OK lamp={label!r} reason={report.reason!r}{saved}")
     window.hide()
     window.deleteLater()
     app.processEvents()

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QSystemTrayIcon
 
+from app import __version__
 from app.core.backpressure import Level
 from app.core.settings import Settings, SourceSelection
+from app.ui.about import AboutDialog, AboutInfo, UrlOpener
 from app.ui.controller import SessionController
 from app.ui.message_bar import Severity
 from app.ui.secrets import TokenStore
@@ -42,6 +46,7 @@ class DesktopShell(QObject):
         devices: DeviceLister,
         tray_available: bool | None = None,
         gate: NotificationGate | None = None,
+        log_path: Path | None = None,
     ) -> None:
         super().__init__(window)
         self.window = window
@@ -49,7 +54,10 @@ class DesktopShell(QObject):
         self._store = store
         self._tokens = tokens
         self._devices = devices
+        self._log_path = log_path
         self._dialog: SettingsDialog | None = None
+        self._about: AboutDialog | None = None
+        self.open_url: UrlOpener = QDesktopServices.openUrl  # how About opens the log folder
         self._settings, problems = store.load()
         if tray_available is None:
             tray_available = QSystemTrayIcon.isSystemTrayAvailable()
@@ -63,6 +71,7 @@ class DesktopShell(QObject):
         controller.throttling_changed.connect(self._throttling_changed)
         controller.level_changed.connect(self._level_changed)
         window.settings_requested.connect(self.open_settings)
+        window.about_requested.connect(self.open_about)
         window.quit_requested.connect(self.quit_requested)
         window.source_picker.changed.connect(self._sources_picked)
         if problems:
@@ -122,6 +131,28 @@ class DesktopShell(QObject):
 
     def dialog(self) -> SettingsDialog | None:
         return self._dialog
+
+    def open_about(self) -> None:
+        """Help > About: version, log and settings locations, the backend in use."""
+        if self._about is not None:
+            self._about.raise_()
+            return
+        backend = self.backend_label()
+        if self._settings.uses_builtin_backend:
+            backend += " (the reference backend, running inside this app)"
+        info = AboutInfo(__version__, self._log_path, self._store.file_name(), backend)
+        about = AboutDialog(info, lambda url: self.open_url(url), parent=self.window)
+        about.finished.connect(self._about_closed)
+        self._about = about
+        about.open()
+
+    def about_dialog(self) -> AboutDialog | None:
+        return self._about
+
+    def _about_closed(self) -> None:
+        if self._about is not None:
+            self._about.deleteLater()
+        self._about = None
 
     def apply(self, settings: Settings, token: str) -> None:
         """Persist and apply: throttling now, the rest at the next Start."""

@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
     start_stop_requested = Signal()
     settings_requested = Signal()
     quit_requested = Signal()
+    about_requested = Signal()
     throttling_toggled = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -95,6 +96,9 @@ class MainWindow(QMainWindow):
         self.throttle_action.toggled.connect(self.throttling_toggled)
         self.show_action = QAction("Show &window", self)
         self.show_action.triggered.connect(self.bring_to_front)
+        self.about_action = QAction(f"&About {APP_TITLE}", self)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.about_action.triggered.connect(self.about_requested)
         for action in (self.start_stop_action, self.settings_action, self.quit_action):
             action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
             self.addAction(action)
@@ -118,8 +122,15 @@ class MainWindow(QMainWindow):
         self.connection_label = QLabel()
         self.connection_label.setObjectName("connectionLine")
         self.connection_label.setWordWrap(True)
+        self.server_status_label = QLabel()
+        self.server_status_label.setObjectName("serverStatusLine")
+        self.server_status_label.setWordWrap(True)
+        self.server_status_label.setVisible(False)
         self.throttle_label = QLabel()
         self.throttle_label.setWordWrap(True)
+        lines = (self.connection_label, self.server_status_label, self.throttle_label, self.reason_label)
+        for label in lines:
+            label.setTextFormat(Qt.TextFormat.PlainText)  # server text is never rendered as HTML
         self.panels = {name: SourcePanel(name) for name in ("system", "mic")}
         self.chart = FillChart()
         self.transcript = TranscriptPane()
@@ -145,6 +156,7 @@ class MainWindow(QMainWindow):
         status = QVBoxLayout()
         status.addWidget(self.source_picker)
         status.addWidget(self.connection_label)
+        status.addWidget(self.server_status_label)
         status.addWidget(self.throttle_label)
         panels = QHBoxLayout()
         for panel in self.panels.values():
@@ -185,6 +197,8 @@ class MainWindow(QMainWindow):
         session.addAction(self.settings_action)
         session.addSeparator()
         session.addAction(self.quit_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.about_action)
 
     def tray_actions(self) -> tuple[QAction | None, ...]:
         """The actions the tray menu shows (``None`` = separator)."""
@@ -225,6 +239,11 @@ class MainWindow(QMainWindow):
         self.start_stop_action.setText(text)
         self.start_button.setText(text.replace("&", ""))
         self.source_picker.setEnabled(not view.running)
+
+    def set_server_status(self, text: str) -> None:
+        """The server's last status line ("Server: overloaded — ..."); hidden when ""."""
+        self.server_status_label.setText(text)
+        self.server_status_label.setVisible(bool(text))
 
     def set_transcript(self, segments: Sequence[TranscriptSegment]) -> None:
         self.transcript.set_segments(segments)

@@ -19,8 +19,10 @@ from app.core.settings import (
     DeviceRef,
     Settings,
     SourceSelection,
+    needs_rewrite,
     settings_from_dict,
     settings_to_dict,
+    stale_keys,
 )
 from app.errors import ConfigError
 
@@ -305,6 +307,29 @@ def test_bad_schema_version_is_reported(version: object) -> None:
     assert problems[0].startswith("schema_version = ")
 
 
+def test_stale_keys_are_what_the_migration_left_behind_but_never_window_state() -> None:
+    v0 = {"server/url": "ws://h/ws", "server/token": "s3cret", "window/geometry": b"..", "oops": 1}
+    assert stale_keys(v0) == ["oops", "server/token", "server/url"]
+    assert needs_rewrite(v0)
+    current = {**settings_to_dict(CUSTOM), "window/geometry": b".."}
+    assert stale_keys(current) == [] and not needs_rewrite(current)
+    assert stale_keys({**current, "server/token": "x"}) == ["server/token"]
+    assert needs_rewrite({**current, "server/token": "x"})
+
+
+def test_only_older_or_unreadable_versions_need_a_rewrite() -> None:
+    current = settings_to_dict(Settings())
+    assert needs_rewrite({**current, "schema_version": 0})
+    assert needs_rewrite({**current, "schema_version": "bogus"})
+    assert not needs_rewrite({})  # a first start writes no file
+
+
+def test_a_newer_versions_keys_are_not_stale() -> None:
+    newer = {**settings_to_dict(Settings()), "schema_version": SCHEMA_VERSION + 1, "fancy/new": 1}
+    assert stale_keys(newer) == []
+    assert not needs_rewrite(newer)
+
+
 # --------------------------------------------------------------------------- leniency, property-based
 
 values = st.recursive(
@@ -326,3 +351,7 @@ def test_arbitrary_dicts_never_raise(d: dict[str, object]) -> None:
     assert all(isinstance(p, str) and p for p in problems)
     # Whatever was read is valid and survives its own round trip.
     assert settings_from_dict(settings_to_dict(got)) == (got, [])
+    # What a rewrite leaves (the stale keys gone, every key written) reads back without problems.
+    cleaned = {k: v for k, v in d.items() if k not in stale_keys(d)}
+    if not any("newer version" in p for p in problems):
+        assert not needs_rewrite({**cleaned, **settings_to_dict(got)})

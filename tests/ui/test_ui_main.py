@@ -103,3 +103,20 @@ def test_gui_starts_and_shuts_down_in_order_on_ctrl_c(tmp_path):
     ]
     assert order == sorted(order)
     assert "Traceback" not in output
+
+
+def test_gui_without_a_display_explains_and_exits_2(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "app"],
+        cwd=ROOT,
+        env=app_env(tmp_path),  # no DISPLAY, WAYLAND_DISPLAY or QT_QPA_PLATFORM
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr  # not 134 (Qt's SIGABRT)
+    first = done.stderr.splitlines()[0]
+    assert "no display found" in first
+    assert "--headless --duration 30 --events -" in done.stderr
+    assert "xvfb-run -a" in done.stderr
+    assert "xcb" not in done.stderr and "Traceback" not in done.stderr

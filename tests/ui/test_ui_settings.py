@@ -206,3 +206,40 @@ def test_window_geometry_is_remembered(qtbot, ini):
     shell2.show_initial()
     assert window2.isVisible()
     assert (window2.width(), window2.height()) == (781, 702)
+
+
+def test_a_v0_token_leaves_the_settings_file_on_the_first_load(qtbot, ini):
+    ini.write_text(
+        "[server]\nurl=ws://127.0.0.1:8000/ws/live-listener\ntoken=supersecret\n"
+        "[audio]\nsource=microphone\n[window]\ngeometry=@ByteArray(keep-me)\n[stray]\nkey=1\n",
+        encoding="utf-8",
+    )
+    window, _shell = make_shell(qtbot, ini, TokenStore(MemoryKeyring()))  # the app's load path
+    text = ini.read_text(encoding="utf-8")
+    assert "supersecret" not in text and "token" not in text
+    assert "[server]" not in text and "stray" not in text
+    assert "keep-me" in text  # window state is the UI's and survives
+    assert "mic" in text and "schema_version=1" in text  # migrated values are written back
+    assert "keyring" in window.message_bar.current_text()  # the user is told once...
+    window2, shell2 = make_shell(qtbot, ini, TokenStore(MemoryKeyring()))
+    assert window2.message_bar.current_text() == ""  # ...and not again at the next start
+    assert shell2.settings().backend_url == "ws://127.0.0.1:8000/ws/live-listener"
+
+
+def test_saving_removes_stale_keys(qtbot, ini):
+    store = SettingsStore(QSettings(str(ini), QSettings.Format.IniFormat))
+    store.save(Settings())
+    raw = QSettings(str(ini), QSettings.Format.IniFormat)
+    raw.setValue("server/token", "late-secret")
+    raw.setValue("window/state", "kept")
+    raw.sync()
+    store2 = SettingsStore(QSettings(str(ini), QSettings.Format.IniFormat))
+    store2.save(replace(Settings(), adaptive_throttling=True))
+    text = ini.read_text(encoding="utf-8")
+    assert "late-secret" not in text and "kept" in text
+
+
+def test_default_store_has_no_fallbacks():
+    from app.ui.settings_store import default_qsettings
+
+    assert default_qsettings().fallbacksEnabled() is False
