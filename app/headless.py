@@ -2,8 +2,10 @@
 
 ``python -m app --headless ...`` (via app.main) or ``python -m app.headless ...``. Every session event
 becomes one JSON object with an ``event`` field (state, status, metrics, transcript, level, reconnect,
-summary, warning, error) and the run closes with ``session_end`` (per-source frames captured, sent and
-dropped by the client, server-reported drops, reconnects, the stop outcome). SIGINT/SIGTERM stop
+summary, warning, error, throttle; see ``app.headless_events``) and the run closes with ``session_end``
+(per-source frames captured, sent, dropped, shed, skipped and never sent by the client,
+server-reported drops, reconnects, the stop outcome). ``--duration`` counts streaming time, from the
+backend's streaming ack. SIGINT/SIGTERM stop
 gracefully (flush, stop, summary); a second signal cancels. Exit 0 on a clean session (summary
 received); otherwise a non-zero code and ONE line on stderr; details go to the log file.
 """
@@ -24,7 +26,7 @@ from typing import IO, Any
 from app.capture_base import AudioSource
 from app.core.endpoint import parse_endpoint
 from app.core.messages import Source
-from app.core.session_state import SessionEnded, StopOutcome
+from app.core.session_state import ConnectionState, SessionEnded, SessionEvent, StateChanged, StopOutcome
 from app.core.settings import AudioEncoding, SourceSelection
 from app.errors import ConfigError, EchoPanelError
 from app.headless_events import event_to_json
@@ -47,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what to capture (default both; with --replay-* only the replayed sources)")
     p.add_argument("--replay-system", type=Path, metavar="WAV", help="replay this WAV as system audio")
     p.add_argument("--replay-mic", type=Path, metavar="WAV", help="replay this WAV as the microphone")
-    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
+    p.add_argument("--duration", type=float, metavar="SECONDS",
+                   help="stop after streaming this long, counted from the backend's streaming ack "
+                        "(model loading, health check and connecting do not count)")
     p.add_argument("--encoding", choices=("binary", "json"), default=None,
                    help="audio frames as binary v1 or JSON (default: binary for local hosts)")
     p.add_argument("--throttle", choices=("on", "off"), default="off", help="adaptive throttling")
@@ -123,7 +127,17 @@ async def _run_session(session: Session, duration: float | None) -> SessionEnded
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows loops
             loop.add_signal_handler(sig, on_signal)
-    timer = loop.call_later(duration, session.request_stop) if duration else None
+    timer: asyncio.TimerHandle | None = None
+
+    def start_clock(event: SessionEvent) -> None:
+        """``--duration`` counts streaming time: from the first streaming ack, not from process start
+        (loading the embedded model can take seconds)."""
+        nonlocal timer
+        if duration and timer is None and isinstance(event, StateChanged) \
+                and event.state is ConnectionState.STREAMING:
+            timer = loop.call_later(duration, session.request_stop)
+
+    session.add_listener(start_clock)
     try:
         return await task
     except asyncio.CancelledError:  # second signal: the session task was cancelled

@@ -1,4 +1,11 @@
-"""Session events as JSON lines for headless mode: one flat object per event, ``event`` names the kind."""
+"""Session events as JSON lines for headless mode: one flat object per event, ``event`` names the kind.
+
+``throttle``: what adaptive throttling does (``enabled``, ``mode``, ``text``, and per source
+``held_seconds`` now, ``shed_seconds`` / ``skipped_seconds`` so far); at most ~2 per second.
+``session_end`` per source: ``captured_frames = sent_frames + dropped_frames (the client's backlog
+bound, oldest first) + shed_frames (throttling's hold was full) + skipped_frames (silence not sent) +
+buffered_frames (never sent: still waiting when the session ended)``.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ from app.core.session_state import (
     SessionWarning,
     StateChanged,
     SummaryReady,
+    ThrottleChanged,
     TranscriptChanged,
 )
 
@@ -49,13 +57,17 @@ def event_to_dict(event: SessionEvent) -> dict[str, Any]:
         body = {"event": "error", "message": event.message, "terminal": event.terminal}
     elif isinstance(event, SessionWarning):
         body = {"event": "warning", "message": event.message}
+    elif isinstance(event, ThrottleChanged):
+        body = {"event": "throttle", "enabled": event.enabled, "mode": event.mode, "text": event.text,
+                "held_seconds": dict(event.held_seconds), "shed_seconds": dict(event.shed_seconds),
+                "skipped_seconds": dict(event.skipped_seconds)}
     elif isinstance(event, SessionEnded):
         body = {
             "event": "session_end", "outcome": event.outcome.value, "message": event.message,
             "sources": {
                 src.value: {"captured_frames": c.captured_frames, "sent_frames": c.sent_frames,
-                            "dropped_frames": c.dropped_frames, "skipped_frames": c.skipped_frames,
-                            "buffered_frames": c.buffered_frames}
+                            "dropped_frames": c.dropped_frames, "shed_frames": c.shed_frames,
+                            "skipped_frames": c.skipped_frames, "buffered_frames": c.buffered_frames}
                 for src, c in event.sources.items()
             },
             "server_dropped_frames": event.server_dropped_frames, "reconnects": event.reconnects,

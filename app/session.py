@@ -4,14 +4,16 @@ Execution contexts (STYLE guideline 1): audio callbacks live inside the sources 
 module runs entirely on the asyncio event-loop thread (no Qt: the UI wraps it); payloads large enough
 to matter are decoded in an executor by the transport. Nothing here blocks the loop.
 
-Lifecycle: ``run()`` = CHECKING (``/health``) -> sources start (audio captured before the ack waits
-in the client buffer) -> CONNECTING (new attempt_id + connection_id, same session_id) -> STREAMING ->
-on a retryable loss RECONNECTING with capped, jittered backoff, audio still buffering; a terminal
-error (auth, protocol) ends the session FAILED without a retry. ``stop()`` -> STOPPING: the sources'
-tails are read and every buffered frame is sent at the catch-up rate BEFORE ``stop``; then the final
-summary is awaited (``summary_timeout``) and MERGED into the transcript, which keeps every earlier
-connection's segments rebased to session time. If the socket is down at stop time, nothing is waited
-for. Consumers poll ``snapshot()`` (immutable) and/or listen to ``SessionEvent``s.
+Lifecycle: ``run()`` = CHECKING (``/health``; unreachable or not ready is retried with the reconnect
+policy) -> sources start (audio captured before the ack waits in the client buffer) -> CONNECTING
+(new attempt_id + connection_id, same session_id) -> STREAMING -> on a retryable loss RECONNECTING
+with capped, jittered backoff, audio still buffering; a terminal error (auth, protocol) ends the
+session FAILED without a retry. ``stop()`` -> STOPPING: the sources' tails are read and every unsent
+frame (throttling's hold included) is sent at the catch-up rate BEFORE ``stop``, within a budget
+(``flush_timeout`` at most; what misses it is counted and reported, and ``stop`` is sent all the
+same); then the final summary is awaited (``summary_timeout``) and MERGED into the transcript, which
+keeps every earlier connection's segments rebased to session time. If the socket is down at stop
+time, nothing is waited for. Consumers poll ``snapshot()`` (immutable) and/or listen to ``SessionEvent``s.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
 import uuid
@@ -38,15 +41,16 @@ from app.core.session_state import (
 )
 from app.errors import ConnectionFailedError, EchoPanelError
 from app.session_config import SessionConfig
-from app.session_intake import Intake
+from app.session_intake import Intake, unsent_note
 from app.session_model import Listener, SessionModel
-from app.session_pipeline import Sender, SourcePipe
+from app.session_pipeline import Sender, SourcePipe, Ticker
 from app.transport import LiveConnection, TransportConfig
 from app.transport_health import check_health
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 LEVEL_REFRESH_SECONDS = 0.25
+SENDER_GRACE_SECONDS = 5.0  # after giving up the flush: time for a write in progress to finish
 
 
 class Session:
@@ -77,6 +81,7 @@ class Session:
         self._task: asyncio.Task[SessionEnded] | None = None
         self._crash: BaseException | None = None
         self._sender_task: asyncio.Task[bool] | None = None
+        self._next_level = -math.inf  # when the tick next refreshes the backpressure level
 
     # ------------------------------------------------------------------ public interface
 
@@ -84,7 +89,8 @@ class Session:
         self._model.listeners.append(listener)
 
     def snapshot(self) -> SessionSnapshot:
-        return self._model.snapshot(self._intake.counters(), self._policy.state().text)
+        state = self._policy.state()
+        return self._model.snapshot(self._intake.counters(state), state.text)
 
     @property
     def ended(self) -> SessionEnded | None:
@@ -96,9 +102,11 @@ class Session:
         return self._policy.enabled
 
     def set_throttle(self, enabled: bool) -> None:
-        """Live setter: takes effect at the next tick; no frame is lost or duplicated by the switch.
-        Announced to the server (``client_vad_enabled``) from the next connection on."""
-        self._policy.enabled = enabled
+        """Live setter: no frame is lost or duplicated by the switch (switched off, what throttling
+        held is sent at the catch-up rate). Announced to the server (``client_vad_enabled``) from the
+        next connection on."""
+        self._intake.set_throttle(enabled)
+        self._model.note_throttle(self._policy.state(), force=True)
 
     def start(self) -> asyncio.Task[SessionEnded]:
         """Run in a task on the current loop; returns it (idempotent)."""
@@ -122,7 +130,7 @@ class Session:
         if self._ended is not None:
             raise RuntimeError("a Session runs once")
         self._model.t0 = self._clock()
-        ticker: asyncio.Task[None] | None = None
+        ticker: Ticker | None = None
         outcome, message = StopOutcome.FAILED, ""
         try:
             if self.config.health_check:
@@ -131,8 +139,8 @@ class Session:
                 outcome, message = StopOutcome.NO_SUMMARY, "Stopped before streaming began."
             else:
                 await self._intake.start(self._warn)
-                ticker = asyncio.create_task(self._tick_loop(), name="session-tick")
-                ticker.add_done_callback(self._on_ticker_done)
+                ticker = Ticker(self.config.tick_seconds, self._tick, self._clock, self._on_tick_failed)
+                ticker.start()
                 outcome, message = await self._connection_loop()
             if self._crash is not None:  # a bug in the tick path: say so instead of a quiet partial run
                 outcome, message = StopOutcome.FAILED, f"Internal error: {self._crash!r} (see the log)."
@@ -153,24 +161,40 @@ class Session:
         assert self._ended is not None
         return self._ended
 
-    def _on_ticker_done(self, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            self._crash = task.exception()
-            log.error("the session tick failed", exc_info=self._crash)
-            self.request_stop()  # the flush cannot complete without the tick: it ends by its budget
+    def _on_tick_failed(self, exc: Exception) -> None:
+        self._crash = exc
+        log.error("the session tick failed", exc_info=exc)
+        self.request_stop()  # the flush cannot complete without the tick: it ends by its budget
 
     # ------------------------------------------------------------------ lifecycle
 
     async def _check_health(self) -> None:
+        """``/health`` until ready. A transient failure (unreachable; still loading after
+        ``health_wait_seconds``) is retried with the reconnect policy, so a restarting backend is
+        waited for, boundedly; a terminal one (a refused token) raises at once."""
         cfg = self.config
-        self._set_state(ConnectionState.CHECKING, f"Checking {cfg.endpoint.health_url}")
+        counter = AttemptCounter(cfg.reconnect, self._rng)
 
         def waiting(reason: str) -> None:
             self._set_state(ConnectionState.CHECKING, f"Backend not ready: {reason}")
 
-        await self._unless_stopped(
-            check_health(cfg.endpoint, cfg.token, wait_seconds=cfg.health_wait_seconds, on_wait=waiting)
-        )
+        while not self._stop_requested.is_set():
+            self._set_state(ConnectionState.CHECKING, f"Checking {cfg.endpoint.health_url}")
+            try:
+                await self._unless_stopped(check_health(
+                    cfg.endpoint, cfg.token, wait_seconds=cfg.health_wait_seconds, on_wait=waiting))
+                return
+            except EchoPanelError as exc:
+                if classify(exc) is Retry.TERMINAL:
+                    raise
+                delay = counter.next_delay()
+                if delay is None and counter.attempt == 0:
+                    raise
+                if delay is None:
+                    raise ConnectionFailedError(f"Gave up after {counter.attempt} retries: {exc}") from None
+                self._set_state(ConnectionState.CHECKING, f"Retrying in {delay:.1f} s "
+                                f"(attempt {counter.attempt} of {cfg.reconnect.max_attempts}): {exc}")
+                await self._wait(self._stop_requested.wait(), delay)
 
     async def _connection_loop(self) -> tuple[StopOutcome, str]:
         counter = AttemptCounter(self.config.reconnect, self._rng)
@@ -218,44 +242,52 @@ class Session:
         self._set_state(ConnectionState.RECONNECTING,
                         f"Reconnecting in {delay:.1f} s (attempt {counter.attempt} of {limit}): {error}")
         self._model.emit(Reconnecting(self._model.elapsed(), counter.attempt, delay, str(error)))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop_requested.wait(), delay)
+        await self._wait(self._stop_requested.wait(), delay)
 
     async def _finish(self, conn: LiveConnection, sender: asyncio.Task[bool]) -> tuple[StopOutcome, str]:
-        """Flush every tail, send ``stop``, wait for the summary."""
+        """Flush what is unsent (throttling's hold included), send ``stop``, wait for the summary.
+
+        The flush may take what the backlog needs at the backend's observed drain rate (see
+        ``Intake.flush_seconds``), at most ``flush_timeout``. What is not sent by then is given up,
+        counted and said so, and ``stop`` is still sent: the backend summarises what it got."""
         self._set_state(ConnectionState.STOPPING, "Sending the last audio")
         await self._intake.stop()
         self._sender.flushing = True
+        self._intake.route(self._clock(), flushing=True)  # the tails and all held audio, into the send path
         self._sender.wake()
-        backlog = max((len(p.buffer) for p in self._pipes), default=0) * 0.02
-        budget = backlog / self.config.pipe.catchup_rate + self.config.flush_timeout
-        done, _ = await asyncio.wait({sender}, timeout=budget)
-        if not done:  # the socket does not drain: close instead of cancelling a send midway
+        budget = min(self.config.flush_timeout, self._intake.flush_seconds(self.config.pipe.catchup_rate))
+        note, stuck = "", False
+        if not await self._wait(sender, budget):
+            note = unsent_note(self._intake.abandon())
+            self._warn(note)
+            self._sender.wake()  # it returns once its write in progress is done
+            if stuck := not await self._wait(sender, SENDER_GRACE_SECONDS):
+                await conn.close()  # the socket does not drain: close instead of cancelling a send midway
+        if not await sender or not conn.is_open:
             await conn.close()
-        flushed = await sender
-        if not flushed or not conn.is_open:
-            await conn.close()
-            return StopOutcome.NO_SUMMARY, "The connection was lost while sending the last audio: no summary."
+            why = ("The backend stopped taking audio while the last of it was sent" if stuck
+                   else "The connection was lost while sending the last audio")
+            return StopOutcome.NO_SUMMARY, f"{note} {why}: no summary.".lstrip()
         self._set_state(ConnectionState.STOPPING, "Waiting for the final summary")
         try:
             await conn.send_stop()
         except ConnectionFailedError as exc:
-            return StopOutcome.NO_SUMMARY, f"{exc} No summary."
+            return StopOutcome.NO_SUMMARY, f"{note} {exc} No summary.".lstrip()
         await self._first(self._model.summary_arrived.wait(), conn.ended, timeout=self.config.summary_timeout)
         lost = conn.ended.result() if conn.ended.done() else None  # before our own close below
         await conn.close()
         if self._model.summary is not None:
-            return StopOutcome.SUMMARY, ""
+            return StopOutcome.SUMMARY, note
         if lost is not None:
-            return StopOutcome.NO_SUMMARY, f"No final summary: {lost} (transcript kept)"
-        return (StopOutcome.NO_SUMMARY,
-                f"No final summary within {self.config.summary_timeout:g} s; the transcript so far is kept.")
+            return StopOutcome.NO_SUMMARY, f"{note} No final summary: {lost} (transcript kept)".lstrip()
+        waited = f"No final summary within {self.config.summary_timeout:g} s; the transcript so far is kept."
+        return StopOutcome.NO_SUMMARY, f"{note} {waited}".lstrip()
 
     async def _end_connection(self, conn: LiveConnection, sender: asyncio.Task[bool]) -> None:
         await conn.close()
         await sender  # returns promptly once the connection has ended; never cancelled mid-send
 
-    async def _shutdown(self, ticker: asyncio.Task[None] | None) -> None:
+    async def _shutdown(self, ticker: Ticker | None) -> None:
         with contextlib.suppress(Exception):
             await self._intake.stop()
         if self._conn is not None:
@@ -266,29 +298,23 @@ class Session:
                 await self._sender_task
         if ticker is not None:
             ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
         self._intake.discard_rest()
 
     # ------------------------------------------------------------------ loop helpers
 
-    async def _tick_loop(self) -> None:
-        """Read captured frames every tick; watch the sources; refresh the level now and then."""
-        tick = self.config.tick_seconds
-        next_tick = next_level = self._clock()
-        while True:
-            now = self._clock()
-            self._intake.route(now, self._sender.flushing)
-            self._sender.wake()  # every tick: the sender keeps no timers of its own
-            all_done = self._intake.watch(self._warn)
-            if all_done and self.config.stop_when_sources_finish and not self._stop_requested.is_set():
-                log.info("every source has finished: stopping")
-                self.request_stop()
-            if now >= next_level:
-                next_level = now + LEVEL_REFRESH_SECONDS
-                self._model.refresh_level()
-            next_tick = max(next_tick + tick, now - tick)  # absolute cadence; no burst after a stall
-            await asyncio.sleep(max(0.0, next_tick - self._clock()))
+    def _tick(self, now: float) -> None:
+        """Every tick: read captured frames, send what is due, watch the sources, refresh the level
+        now and then."""
+        self._intake.route(now, self._sender.flushing)
+        self._sender.on_tick()  # every tick: the sender keeps no timers of its own
+        all_done = self._intake.watch(self._warn)
+        if all_done and self.config.stop_when_sources_finish and not self._stop_requested.is_set():
+            log.info("every source has finished: stopping")
+            self.request_stop()
+        if now >= self._next_level:
+            self._next_level = now + LEVEL_REFRESH_SECONDS
+            self._model.refresh_level()
+            self._model.note_throttle(self._policy.state())
 
     async def _unless_stopped(self, coro: Coroutine[Any, Any, T]) -> T | None:
         task = asyncio.ensure_future(coro)
@@ -299,6 +325,16 @@ class Session:
                 await task
             return None
         return task.result()
+
+    @staticmethod
+    async def _wait(aw: Any, timeout: float) -> bool:
+        """Whether ``aw`` finished within ``timeout``; a coroutine that did not is cancelled, a task
+        is left running."""
+        task = asyncio.ensure_future(aw)
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done and task is not aw:
+            task.cancel()
+        return bool(done)
 
     @staticmethod
     async def _first(*aws: Any, timeout: float | None = None) -> None:
@@ -334,7 +370,9 @@ class Session:
         failed = outcome is StopOutcome.FAILED
         self._set_state(ConnectionState.FAILED if failed else ConnectionState.STOPPED, message)
         m = self._model
-        self._ended = SessionEnded(m.elapsed(), outcome, self._intake.counters(),
+        state = self._policy.state()
+        m.note_throttle(state, force=True)  # the last word on throttling, if it changed since
+        self._ended = SessionEnded(m.elapsed(), outcome, self._intake.counters(state),
                                    m.server_dropped_frames, m.reconnects, message)
         m.emit(self._ended)
 

@@ -14,6 +14,11 @@ DEFAULT_TICK_SECONDS = 0.04
 
 @dataclass(frozen=True, slots=True)
 class SessionConfig:
+    """``pipe.buffer_seconds`` (the setting ``client_backlog_seconds``, default 30) is THE client-side
+    backlog bound, per source: a source's unsent audio, wherever it waits (adaptive throttling's hold
+    + its send buffer), never exceeds it; beyond it the oldest is dropped (counted). Throttling's hold
+    is one pool of that size shared by the sources (see ``app.session_intake``)."""
+
     endpoint: Endpoint
     token: str = ""
     encoding: AudioEncoding = AudioEncoding.AUTO  # AUTO: binary for local hosts, JSON otherwise
@@ -29,7 +34,10 @@ class SessionConfig:
     # app.bench pipeline --tick 0.02 vs 0.04) for at most 20 ms more latency on a 2 s server queue.
     tick_seconds: float = DEFAULT_TICK_SECONDS
     stop_when_sources_finish: bool = True  # replays: end the session when every file has been played
-    flush_timeout: float = 10.0  # extra time allowed to send the tail beyond what the catch-up rate needs
+    # At stop, the longest the flush of unsent audio may take (it needs the backlog at the backend's
+    # observed drain rate); what is not sent by then is given up, counted and reported, and the
+    # summary is still asked for.
+    flush_timeout: float = 30.0
 
     @property
     def binary_audio(self) -> bool:

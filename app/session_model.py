@@ -39,13 +39,16 @@ from app.core.session_state import (
     SourceCounters,
     StateChanged,
     SummaryReady,
+    ThrottleChanged,
     TranscriptChanged,
 )
+from app.core.throttle import ThrottleState
 from app.core.transcript import TranscriptStore
 
 log = logging.getLogger(__name__)
 Listener = Callable[[SessionEvent], None]
 WARNINGS_KEPT = 8
+THROTTLE_EVENT_INTERVAL = 0.5  # at most ~2 ThrottleChanged per second: "holding 4.2 s" changes constantly
 
 
 class SessionModel:
@@ -77,6 +80,8 @@ class SessionModel:
         self.reconnects = 0
         self._drops_before = 0  # server-reported drops of finished connections
         self._drops_now = 0  # on the current connection (the server counts per connection)
+        self._throttle_shown: tuple[bool, str, str] | None = None  # (enabled, mode, text) last emitted
+        self._throttle_at = -float("inf")
 
     # ------------------------------------------------------------------ driven by the session
 
@@ -126,6 +131,24 @@ class SessionModel:
             self._on_level(report)
         if changed:
             self.emit(LevelChanged(self.elapsed(), report))
+
+    def note_throttle(self, state: ThrottleState, *, force: bool = False) -> None:
+        """Emit ``ThrottleChanged`` when throttling's text or mode changed, at most once per
+        ``THROTTLE_EVENT_INTERVAL`` (call it regularly: a change held back goes out with a later call);
+        ``force`` ignores the interval (the last word before the session ends)."""
+        key = (state.enabled, state.mode.value, state.text)
+        now = self._clock()
+        if key == self._throttle_shown or (not force and now - self._throttle_at < THROTTLE_EVENT_INTERVAL):
+            return
+        if self._throttle_shown is None and not state.enabled:
+            return  # throttling off from the start: nothing to say
+        self._throttle_shown, self._throttle_at = key, now
+        self.emit(ThrottleChanged(
+            self.elapsed(), state.enabled, state.mode.value, state.text,
+            held_seconds={s.source: round(s.held_seconds, 2) for s in state.sources},
+            shed_seconds={s.source: round(s.shed_seconds, 2) for s in state.sources},
+            skipped_seconds={s.source: round(s.skipped_seconds, 2) for s in state.sources},
+        ))
 
     def emit(self, event: SessionEvent) -> None:
         for listener in self.listeners:

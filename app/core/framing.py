@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +77,22 @@ def to_int16(x: FloatArray) -> npt.NDArray[np.int16]:
     return y.astype(np.int16)
 
 
+INT16_SCALE = 32768.0  # full scale ±1.0 <-> int16; a power of two, so scaling by it is exact
+_LIMIT_BOUND = float(np.float32(LIMITER_THRESHOLD)) * INT16_SCALE  # the knee on the int16 scale
+
+
+def _to_pcm(y: FloatArray) -> bytes:
+    """``to_int16(soft_limit(y / 32768))`` as pcm_s16le bytes, for ``y`` on the int16 scale (the
+    framer scales while downmixing, where it costs nothing); rounds ``y`` in place.
+
+    Fast path for the common case, everything below the limiter knee (no NaN): round and cast, the
+    same result bit for bit; otherwise the full limiter and clamping."""
+    if y.size and not (y.max() <= _LIMIT_BOUND and y.min() >= -_LIMIT_BOUND):  # NaN fails both
+        return to_int16(soft_limit(y * np.float32(1.0 / INT16_SCALE))).astype("<i2", copy=False).tobytes()
+    np.rint(y, out=y)
+    return y.astype("<i2").tobytes()
+
+
 class Framer:
     """Turns native-rate blocks of one source into ``Frame``s.
 
@@ -97,13 +114,16 @@ class Framer:
         self.source = source
         self.native_rate = float(native_rate)
         self.channels = channels
-        self._mix = np.full(channels, 1.0 / channels, dtype=np.float32)
+        # Downmix weights that also bring the samples to the int16 scale, where the resampler and
+        # the limiter check then work (exact: powers of two), so no separate scaling pass is needed.
+        self._mix = np.full(channels, INT16_SCALE / channels, dtype=np.float32)  # float input
+        self._mix16 = np.full(channels, 1.0 / channels, dtype=np.float32)  # int16 input
         self._resampler: soxr.ResampleStream | None = None
         if self.native_rate != SAMPLE_RATE:
             self._resampler = soxr.ResampleStream(
                 self.native_rate, SAMPLE_RATE, 1, dtype="float32", quality=RESAMPLER_QUALITY
             )
-        self._pending = np.zeros(0, dtype=np.int16)  # < FRAME_SAMPLES samples carried over
+        self._pending = b""  # < FRAME_BYTES of pcm carried over to the next frame
         self._in_pos = 0  # input samples fed since the stream (re)started
         self._out_pos = 0  # output samples already cut into frames, since the stream (re)started
         # (input position, time) of recent blocks; pruned as frames pass them, so it stays tiny.
@@ -123,59 +143,80 @@ class Framer:
         self._anchor_pos.append(self._in_pos)
         self._anchor_time.append(capture_time)
         self._in_pos += mono.size
-        return self._emit(self._resample(mono, last=False), pad=False)
+        if self._resampler is not None:
+            mono = self._resampler.resample_chunk(mono, last=False)
+        return self._emit(mono, pad=False)
+
+    def feed_blocks(self, blocks: Sequence[tuple[AudioBlock, float]]) -> list[Frame]:
+        """``feed`` for several consecutive blocks of one stream (e.g. everything a device delivered
+        since the last tick), with one resampler call: same frames, same capture times, fewer calls
+        (per-call overhead dominates blocks of a few ms)."""
+        if len(blocks) <= 1:
+            return self.feed(*blocks[0]) if blocks else []
+        parts: list[FloatArray] = []
+        for block, capture_time in blocks:
+            mono = self._downmix(block)
+            if mono.size:
+                self._anchor_pos.append(self._in_pos)
+                self._anchor_time.append(capture_time)
+                self._in_pos += mono.size
+                parts.append(mono)
+        if not parts:
+            return []
+        joined = np.concatenate(parts)
+        if self._resampler is not None:
+            joined = self._resampler.resample_chunk(joined, last=False)
+        return self._emit(joined, pad=False)
 
     def flush(self) -> list[Frame]:
         """Emit everything still inside (resampler tail, zero-padded partial frame); reset the stream."""
-        frames = self._emit(self._resample(np.zeros(0, np.float32), last=True), pad=True)
+        tail = np.zeros(0, np.float32)
+        if self._resampler is not None:
+            tail = self._resampler.resample_chunk(tail, last=True)
+        frames = self._emit(tail, pad=True)
         if self._resampler is not None:
             self._resampler.clear()
-        self._pending = np.zeros(0, dtype=np.int16)
+        self._pending = b""
         self._in_pos = self._out_pos = 0
         self._anchor_pos.clear()
         self._anchor_time.clear()
         return frames
 
     # ------------------------------------------------------------------ internals
+    # Few, large numpy calls per block: at a 20-40 ms cadence each call runs on a cold cache and
+    # costs tens of microseconds whatever its size (python -m app.bench pipeline).
 
     def _downmix(self, block: AudioBlock) -> FloatArray:
+        """Mono float32 on the int16 scale, always a new array (the caller's block is never changed)."""
         data = np.asarray(block)
         if data.ndim == 1:
             data = data.reshape(-1, 1)
         if data.ndim != 2 or data.shape[1] != self.channels:
             raise ValueError(f"expected blocks shaped (n, {self.channels}), got {data.shape}")
+        # One call: a matrix-vector product (one BLAS call) is the fastest mean over channels for
+        # small blocks, and converts int16 input on the way. Mono float input is just scaled.
         if data.dtype == np.int16:
-            floats = data.astype(np.float32) * np.float32(1.0 / 32768.0)
+            mono: FloatArray = np.dot(data, self._mix16)
+        elif self.channels == 1:
+            mono = np.multiply(data[:, 0], np.float32(INT16_SCALE), dtype=np.float32)
         else:
-            floats = data.astype(np.float32, copy=False)
-        if self.channels == 1:
-            return np.ascontiguousarray(floats[:, 0])
-        # A matrix-vector product is the fastest mean over channels for small blocks (one BLAS call).
-        mono: FloatArray = np.asarray(floats @ self._mix, dtype=np.float32)
+            mono = np.dot(data.astype(np.float32, copy=False), self._mix)
         return mono
 
-    def _resample(self, mono: FloatArray, *, last: bool) -> FloatArray:
-        if self._resampler is None:
-            return mono
-        out: FloatArray = self._resampler.resample_chunk(mono, last=last)
-        return out
-
     def _emit(self, samples: FloatArray, *, pad: bool) -> list[Frame]:
-        pcm = to_int16(soft_limit(samples.copy()))
-        if self._pending.size:
-            pcm = np.concatenate((self._pending, pcm))
-        whole = pcm.size // FRAME_SAMPLES
-        if pad and pcm.size % FRAME_SAMPLES:
-            pcm = np.concatenate((pcm, np.zeros(FRAME_SAMPLES - pcm.size % FRAME_SAMPLES, np.int16)))
+        raw = self._pending + _to_pcm(samples)
+        whole = len(raw) // FRAME_BYTES
+        if pad and len(raw) % FRAME_BYTES:
+            raw += bytes(FRAME_BYTES - len(raw) % FRAME_BYTES)
             whole += 1
-        raw = pcm[: whole * FRAME_SAMPLES].astype("<i2", copy=False).tobytes()
-        self._pending = pcm[whole * FRAME_SAMPLES :].copy()
+        self._pending = raw[whole * FRAME_BYTES :]
         frames = []
+        source, index = self.source, self._next_index
         for i in range(whole):
-            chunk = raw[i * FRAME_BYTES : (i + 1) * FRAME_BYTES]
-            frames.append(Frame(self.source, chunk, self._time_of_next(), self._next_index))
-            self._next_index += 1
+            frames.append(Frame(source, raw[i * FRAME_BYTES : (i + 1) * FRAME_BYTES], self._time_of_next(),
+                                index + i))
             self._out_pos += FRAME_SAMPLES
+        self._next_index = index + whole
         return frames
 
     def _time_of_next(self) -> float:

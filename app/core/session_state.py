@@ -32,14 +32,25 @@ class StopOutcome(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SourceCounters:
-    """Client-side counts for one source. Seconds = frames × 0.02."""
+    """Client-side counts for one source. Seconds = frames × 0.02.
+
+    Every captured frame is in exactly one bucket: ``captured = sent + dropped + shed + skipped +
+    buffered``. In ``SessionEnded``, ``buffered_frames`` are the frames never sent (left waiting when
+    the session ended: stopped while disconnected, or the flush at stop ran out of time).
+    """
 
     captured_frames: int = 0
     sent_frames: int = 0
-    dropped_frames: int = 0  # shed by the client's own bounded buffers (not the server)
-    buffered_frames: int = 0  # waiting in the client buffer right now (incl. frames throttling holds)
+    dropped_frames: int = 0  # dropped by the client's per-source backlog bound, oldest first (not the server)
+    buffered_frames: int = 0  # waiting on the client right now (send buffer + frames throttling holds)
     send_lag_seconds: float = 0.0  # how far sending is behind capture
     skipped_frames: int = 0  # silence adaptive throttling chose not to send
+    shed_frames: int = 0  # shed by adaptive throttling when its hold was full (silence first)
+
+    @property
+    def lost_frames(self) -> int:
+        """Audio the client itself threw away: backlog drops plus throttling's shedding."""
+        return self.dropped_frames + self.shed_frames
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +141,14 @@ class SummaryReady(SessionEvent):
 
 @dataclass(frozen=True, slots=True)
 class SessionFailed(SessionEvent):
+    """The session ended on an error (always its last failure; it is not retrying any more).
+
+    ``terminal``: the KIND of failure. True: retrying cannot help (authentication, protocol,
+    configuration, audio devices, a bug). False: a transient failure (unreachable, not ready, socket
+    lost) that was retried with the reconnect policy until it gave up, at the health check as on
+    the WebSocket alike.
+    """
+
     message: str
     terminal: bool
 
@@ -137,6 +156,22 @@ class SessionFailed(SessionEvent):
 @dataclass(frozen=True, slots=True)
 class SessionWarning(SessionEvent):
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleChanged(SessionEvent):
+    """What adaptive throttling does changed (text or mode; at most ~2 per second, the latest state).
+
+    ``mode``: ``app.core.throttle.ThrottleMode`` value ("off", "live", "skip_silence", "mic_first").
+    The per-source maps (source name -> seconds) are cumulative for shed and skipped audio.
+    """
+
+    enabled: bool
+    mode: str
+    text: str
+    held_seconds: Mapping[str, float] = field(default_factory=dict)
+    shed_seconds: Mapping[str, float] = field(default_factory=dict)
+    skipped_seconds: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,7 +75,7 @@ class ThrottleMode(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ThrottleConfig:
-    backlog_seconds: float = 30.0  # all sources together (the session passes the setting x sources)
+    backlog_seconds: float = 30.0  # one pool, all sources (session: per-source bound - 0.5 s)
     mode_dwell_seconds: float = 3.0
     skip_when_held_seconds: float = 1.0
     rate: RateConfig = field(default_factory=RateConfig)

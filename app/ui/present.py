@@ -52,7 +52,8 @@ def source_views(
         load = loads.get(name)
         counters = snap.sources.get(source)
         active = name in selected or counters is not None or load is not None
-        client_dropped = counters.dropped_frames * FRAME_SECONDS if counters is not None else 0.0
+        # what the client lost: throttle shedding plus backlog-bound drops
+        client_dropped = counters.lost_frames * FRAME_SECONDS if counters is not None else 0.0
         if load is None or load.updated_at <= 0:
             views.append(SourceView(name, active, None, None, 0.0, 0.0, client_dropped))
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -106,3 +107,69 @@ def test_sigint_stops_gracefully_with_flush_stop_and_summary(tmp_path: Path) -> 
     counts = end["sources"]["system"]
     assert counts["captured_frames"] == counts["sent_frames"] < 1500  # stopped early, nothing left behind
     assert any(e["event"] == "state" and e["state"] == "stopping" for e in events)
+
+
+def test_throttle_on_against_an_overloaded_backend_reports_throttling(tmp_path: Path) -> None:
+    """--throttle on against a backend that needs 3 s per second of audio (simulated recognizer)."""
+    from sessionkit import bursts, write_wav
+
+    from app.backend import BackendConfig, EmbeddedBackend
+
+    # speech-like bursts (gaps shorter than the VAD's hangover): throttling holds them, skips nothing
+    files = {src: write_wav(tmp_path / f"{src}.wav", bursts(8.0, freq, on=0.8, off=0.15, seed=seed)[0])
+             for src, freq, seed in (("system", 220.0, 31), ("mic", 330.0, 32))}
+    backend = EmbeddedBackend(BackendConfig(host="127.0.0.1", port=0, recognizer="simulated", rtf=3.0))
+    backend.start()
+    try:
+        result = headless("--server", backend.ws_url, "--replay-system", str(files["system"]),
+                          "--replay-mic", str(files["mic"]), "--throttle", "on", "--events", "-",
+                          "--log-file", str(tmp_path / "h.log"), timeout=90)
+    finally:
+        backend.stop()
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    throttle = [e for e in events if e["event"] == "throttle"]
+    assert throttle and throttle[0]["enabled"] is True and throttle[0]["mode"] == "live"
+    # the overload made it hold audio, and said so, per source
+    holding = [e for e in throttle if "holding" in e["text"]]
+    assert holding, [e["text"] for e in throttle]
+    assert all(set(e["held_seconds"]) == {"system", "mic"} for e in holding)
+    assert any(sum(e["held_seconds"].values()) > 1.0 for e in holding)
+    assert {"shed_seconds", "skipped_seconds", "mode"} <= set(throttle[-1])
+    # rate-limited: at most ~2 a second (the last one, at the end, is the final word and may be sooner)
+    times = [e["t"] for e in throttle[:-1]]
+    assert all(b - a >= 0.45 for a, b in itertools.pairwise(times)), times
+    end = events[-1]
+    assert end["event"] == "session_end" and end["outcome"] == "summary"
+    for src in ("system", "mic"):
+        c = end["sources"][src]
+        assert {"dropped_frames", "shed_frames", "skipped_frames", "buffered_frames"} <= set(c)
+        assert c["captured_frames"] == (c["sent_frames"] + c["dropped_frames"] + c["shed_frames"]
+                                        + c["skipped_frames"] + c["buffered_frames"]), c
+        assert c["dropped_frames"] == 0 and c["captured_frames"] > 350
+
+
+def test_duration_counts_streaming_time_not_model_loading(tmp_path: Path) -> None:
+    """A backend whose model takes 5 s to load: ``--duration 2`` still streams 2 s of audio."""
+    from sessionkit import bursts, write_wav
+
+    from app.backend import BackendConfig, EmbeddedBackend
+
+    path = write_wav(tmp_path / "long.wav", bursts(8.0, 440.0, seed=41)[0])
+    backend = EmbeddedBackend(BackendConfig(host="127.0.0.1", port=0, recognizer="simulated",
+                                            load_seconds=5.0))
+    backend.start()
+    try:
+        result = headless("--server", backend.ws_url, "--replay-system", str(path), "--duration", "2",
+                          "--events", "-", "--log-file", str(tmp_path / "h.log"), timeout=60)
+    finally:
+        backend.stop()
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert any(e["event"] == "state" and e["detail"].startswith("Backend not ready") for e in events)
+    end = events[-1]
+    assert end["event"] == "session_end" and end["outcome"] == "summary"
+    sent = end["sources"]["system"]["sent_frames"]
+    # 2 s of streaming is 100 frames (audio captured just before the ack is sent too); far from the
+    # whole 8 s file, and not cut short by the 5 s the model took to load
+    assert 98 <= sent <= 150, sent

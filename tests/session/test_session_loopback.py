@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sessionkit import run_session, session_config, wait_for
+from sessionkit import Run, run_session, session_config, wait_for
 
 from app.backend import BackendConfig, ReferenceBackend
 from app.backend.recording import connection_folders, read_recording
 from app.core.framing import frame_signal
 from app.core.messages import Source
+from app.core.reconnect import ReconnectPolicy
 from app.core.session_state import (
     ConnectionState,
     ServerStatus,
@@ -132,22 +133,63 @@ async def test_health_503_shows_the_reason_and_waits_for_the_model(wavs: dict[So
 async def test_health_503_gives_up_with_backend_not_ready(wavs: dict[Source, Path]) -> None:
     config = BackendConfig(host="127.0.0.1", port=0, recognizer="simulated", load_seconds=30.0)
     async with ReferenceBackend(config) as backend:
-        run = await run_session(session_config(backend.ws_url, health_wait_seconds=1.0),
+        run = await run_session(session_config(backend.ws_url, health_wait_seconds=1.0, reconnect=FEW),
                                 [ReplaySource(Source.SYSTEM, wavs[Source.SYSTEM])])
     assert run.ended is not None and run.ended.outcome is StopOutcome.FAILED
-    assert "not ready" in run.ended.message
+    assert "not ready" in run.ended.message and "Gave up after 1 retries" in run.ended.message
 
 
-async def test_unreachable_backend_fails_with_a_clear_message(wavs: dict[Source, Path]) -> None:
+def free_port() -> int:
     import socket
 
-    with socket.socket() as s:  # a port nobody listens on
+    with socket.socket() as s:  # a port nobody listens on (for now)
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    run = await run_session(session_config(f"127.0.0.1:{port}"),
+        return int(s.getsockname()[1])
+
+
+FEW = ReconnectPolicy(base_seconds=0.1, cap_seconds=0.2, max_attempts=1, jitter=0.0)
+
+
+def retries(run: Run) -> list[str]:
+    return [e.detail for e in run.of(StateChanged)
+            if e.state is ConnectionState.CHECKING and e.detail.startswith("Retrying in")]
+
+
+async def test_unreachable_backend_is_retried_then_fails_with_a_clear_message(
+    wavs: dict[Source, Path]
+) -> None:
+    policy = ReconnectPolicy(base_seconds=0.1, cap_seconds=0.2, max_attempts=2, jitter=0.0)
+    run = await run_session(session_config(f"127.0.0.1:{free_port()}", reconnect=policy),
                             [ReplaySource(Source.SYSTEM, wavs[Source.SYSTEM])])
     assert run.ended is not None and run.ended.outcome is StopOutcome.FAILED
-    assert "Cannot reach the backend" in run.ended.message
+    assert "Cannot reach the backend" in run.ended.message and "Gave up after 2 retries" in run.ended.message
+    # retried with the reconnect policy, then reported as a transient failure that was given up on
+    assert len(retries(run)) == 2 and "attempt 2 of 2" in retries(run)[-1]
+    [failed] = run.of(SessionFailed)
+    assert not failed.terminal and failed.message == run.ended.message
+
+
+async def test_a_backend_that_is_still_restarting_at_start_is_waited_for(wavs: dict[Source, Path]) -> None:
+    port = free_port()
+
+    async def bring_the_backend_up(run: Run) -> None:
+        await wait_for(lambda: bool(retries(run)))  # the first health check failed: now it comes up
+        config = BackendConfig(host="127.0.0.1", port=port, recognizer="simulated")
+        backend = ReferenceBackend(config)
+        await backend.start()
+        started.append(backend)
+
+    started: list[ReferenceBackend] = []
+    try:
+        run = await run_session(session_config(f"127.0.0.1:{port}"),
+                                [ReplaySource(Source.SYSTEM, wavs[Source.SYSTEM])],
+                                during=bring_the_backend_up)
+    finally:
+        for backend in started:
+            await backend.stop()
+    assert run.ended is not None and run.ended.outcome is StopOutcome.SUMMARY, run.ended.message
+    assert retries(run) and "Cannot reach the backend" in retries(run)[0]
+    assert run.ended.reconnects == 0  # no connection was ever lost
 
 
 async def test_transcript_events_carry_rebased_session_times(

@@ -38,8 +38,8 @@ async def test_throttle_toggles_live_and_every_frame_is_accounted_for(tmp_path: 
     for src in (Source.SYSTEM, Source.MIC):
         c = run.ended.sources[src]
         assert c.buffered_frames == 0
-        # conservation: every captured frame was sent, skipped as silence, or dropped (and counted)
-        assert c.captured_frames == c.sent_frames + c.skipped_frames + c.dropped_frames, c
+        # conservation: every captured frame was sent, skipped as silence, or dropped/shed (and counted)
+        assert c.captured_frames == c.sent_frames + c.skipped_frames + c.dropped_frames + c.shed_frames, c
         assert c.captured_frames == 500
     # the overload made the policy skip silence while it was on: it really was in the path
     assert sum(run.ended.sources[src].skipped_frames for src in Source) > 0
