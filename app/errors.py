@@ -7,10 +7,11 @@ happened and what to do; the UI and headless mode show that text, never a traceb
     │   ├── DeviceNotFoundError      no such input device / no loopback device for system audio
     │   └── DeviceFailedError        permission denied, unplugged mid-session, PortAudio failure
     ├── ConnectionFailedError    the backend could not be reached or the socket dropped (retryable)
-    │   └── BackendNotReadyError     /health answered 503 (model loading) or did not answer
+    │   ├── BackendNotReadyError     /health answered 503 (model loading) or did not answer
+    │   └── HandshakeTimeoutError    connected, but no ``streaming`` ack in time (busy or restarting)
     └── SessionRejectedError     the backend refused us; never retried
         ├── AuthError                401 on /health, or status error + close 1008
-        ├── ProtocolError            type:"error" (schema, unsupported format), handshake timeout
+        ├── ProtocolError            type:"error" (schema, unsupported format)
         └── CapacityError            "Server at capacity" (retryable later, not in a tight loop)
 """
 
@@ -43,6 +44,10 @@ class ConnectionFailedError(EchoPanelError):
 
 class BackendNotReadyError(ConnectionFailedError):
     pass
+
+
+class HandshakeTimeoutError(ConnectionFailedError):
+    """Retried with backoff: a backend that is restarting or busy acks a later attempt."""
 
 
 class SessionRejectedError(EchoPanelError):

@@ -48,6 +48,7 @@ from app.errors import (
     ConfigError,
     ConnectionFailedError,
     EchoPanelError,
+    HandshakeTimeoutError,
     ProtocolError,
 )
 
@@ -135,7 +136,7 @@ class LiveConnection:
             await asyncio.wait_for(conn._handshake(), config.ack_timeout)
         except TimeoutError:
             await conn.close()
-            raise ProtocolError(
+            raise HandshakeTimeoutError(
                 f"The backend at {config.endpoint.ws_url} did not acknowledge the session start within "
                 f"{config.ack_timeout:g} s. Is it an EchoPanel backend, and is it overloaded?"
             ) from None

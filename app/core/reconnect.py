@@ -55,9 +55,9 @@ def classify(error: BaseException) -> Retry:
     """Whether a connection failure is worth another attempt.
 
     Retryable: the socket dropped or could not open, the backend is not ready, the server is at
-    capacity (with backoff, never a tight loop). Terminal: authentication (close 1008 or status
-    "Unauthorized"), protocol errors (``type:"error"``, unsupported format, handshake timeout), bad
-    configuration, and anything unexpected (a bug should surface, not loop).
+    capacity (with backoff, never a tight loop), no start ack in time (a restarting backend). Terminal:
+    authentication (close 1008 or status "Unauthorized"), protocol errors (``type:"error"``, unsupported
+    format), bad configuration, and anything unexpected (a bug should surface, not loop).
     """
     if isinstance(error, CapacityError | ConnectionFailedError):
         return Retry.RETRY

@@ -10,6 +10,7 @@ from pathlib import Path
 from sessionkit import Peer, ScriptedServer, replay_sources, run_session, session_config
 
 from app.core.messages import Source
+from app.core.reconnect import ReconnectPolicy
 from app.core.session_state import (
     ConnectionState,
     Reconnecting,
@@ -138,13 +139,26 @@ async def never_ack(peer: Peer) -> None:
         pass
 
 
-async def test_missing_ack_is_a_clear_protocol_error(wavs: dict[Source, Path]) -> None:
-    async with ScriptedServer([never_ack]) as server:
+async def test_a_missing_ack_is_retried_and_a_later_ack_resumes(wavs: dict[Source, Path]) -> None:
+    async with ScriptedServer([never_ack, well_behaved]) as server:
         run = await run_session(cfg(server.url, ack_timeout=0.5),
                                 replay_sources({Source.MIC: wavs[Source.MIC]}))
+    assert run.ended is not None and run.ended.outcome is StopOutcome.SUMMARY, run.ended
+    assert len(server.peers) == 2 and run.ended.reconnects >= 1
+    assert server.peers[0].audio_before_ack == 0 == server.peers[1].audio_before_ack
+
+
+async def test_a_backend_that_never_acks_fails_clearly_after_bounded_retries(
+    wavs: dict[Source, Path],
+) -> None:
+    policy = ReconnectPolicy(base_seconds=0.1, cap_seconds=0.2, max_attempts=2, jitter=0.0)
+    async with ScriptedServer([never_ack]) as server:
+        run = await run_session(cfg(server.url, ack_timeout=0.5, reconnect=policy),
+                                replay_sources({Source.MIC: wavs[Source.MIC]}))
     assert run.ended is not None and run.ended.outcome is StopOutcome.FAILED
-    assert "did not acknowledge" in run.ended.message and len(server.peers) == 1
-    assert server.peers[0].audio_before_ack == 0
+    assert "did not acknowledge" in run.ended.message
+    assert len(server.peers) == 3  # the first try and max_attempts retries, then a clear failure
+    assert all(peer.audio_before_ack == 0 for peer in server.peers)
 
 
 async def ack_then_ignore_stop(peer: Peer) -> None:
