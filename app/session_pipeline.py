@@ -211,26 +211,20 @@ class Sender:
             self._on_sent(pipe, frame, now)
 
     def _take_due(self) -> list[tuple[SourcePipe, Frame]]:
-        """Pop every frame due before the next tick, in deadline order: one write per tick for all
-        sources. Bounded by the pacers: a tick's worth of audio per source at the catch-up rate,
-        plus the few late frames a pacer makes up back to back."""
-        horizon = self._clock() + self._window
-        batch: list[tuple[SourcePipe, Frame]] = []
-        while (pick := self._next_due()) is not None and pick[1] <= horizon:
-            pipe = pick[0]
-            batch.append((pipe, pipe.buffer.pop()))
-            pipe.pacer.sent()
-        return batch
-
-    def _next_due(self) -> tuple[SourcePipe, float] | None:
+        """Pop every frame due before the next tick: one write per tick for all sources, each
+        source's frames in order (the order between sources inside one write means nothing: the
+        server queues each source separately). Bounded by the pacers: a tick's worth of audio per
+        source at the catch-up rate, plus the few late frames a pacer makes up back to back."""
         now = self._clock()
-        best: tuple[SourcePipe, float] | None = None
+        horizon = now + self._window
+        batch: list[tuple[SourcePipe, Frame]] = []
         for pipe in self._pipes:
-            head = pipe.buffer.peek()
-            if head is not None:
-                # never before its capture time: a source that runs ahead of the clock (a replay read as
-                # fast as consumed has virtual capture times) is thereby sent at exactly real time
-                due = max(pipe.pacer.due(now, len(pipe.buffer), hurry=self.flushing), head.capture_time)
-                if best is None or due < best[1]:
-                    best = (pipe, due)
-        return best
+            buffer, pacer = pipe.buffer, pipe.pacer
+            while (head := buffer.peek()) is not None:
+                # never before its capture time: a source that runs ahead of the clock (a replay read
+                # as fast as consumed has virtual capture times) is thereby sent at exactly real time
+                if max(pacer.due(now, len(buffer), hurry=self.flushing), head.capture_time) > horizon:
+                    break
+                batch.append((pipe, buffer.pop()))
+                pacer.sent()
+        return batch
