@@ -12,8 +12,8 @@ per ``read_frames()`` call, as fast as the caller consumes (throughput benches, 
 capture times are then virtual (start + position / rate).
 
 The file is read ``READ_AHEAD_SECONDS`` at a time and the due samples are cut from that buffer: one
-file read per half second instead of one per session tick (a read per tick was a tenth of the
-streaming client's CPU). Only the reading runs ahead; release and capture times are unchanged.
+file read per half second instead of one per session tick (which cost about 0.1 % of a core for two
+sources). Only the reading runs ahead; what is released when, and its capture times, are unchanged.
 
 Event-loop thread only; no threads, no tasks: the session's own cadence drives ``read_frames()``.
 """

