@@ -4,8 +4,9 @@ Execution contexts (STYLE.md guideline 1):
 - PortAudio callback thread: ``BlockHandOff.push`` copies the block and counts. Nothing else: no
   logging, no Qt, no raising (sounddevice silently stops calling a callback that raised).
 - Event-loop thread: opening/closing streams (fast: tens of ms), ``read_frames()`` which drains the
-  hand-off and runs the ``Framer``, fault detection. The session calls ``read_frames()`` about every
-  20 ms; if it stalls for longer than the hand-off's 2 s, new blocks are dropped and counted.
+  hand-off and runs the ``Framer``, fault detection. The session calls ``read_frames()`` on its
+  tick (every 80 ms by default); if it stalls for longer than the hand-off's 2 s, new blocks are
+  dropped and counted.
 
 System audio per platform is chosen by ``app.core.devices``; on Linux it is the monitor of the
 current default output, opened through the ALSA "pulse" PCM with ``PULSE_SOURCE`` set only while
@@ -190,11 +191,10 @@ class LiveSource:
 
     def _frame_blocks(self) -> list[Frame]:
         assert self._handoff is not None and self._framer is not None and self._block_clock is not None
-        frames: list[Frame] = []
-        for samples, pos, callback_time in self._handoff.drain():
-            t = self._block_clock.block_time(pos, len(samples), callback_time)
-            frames.extend(self._framer.feed(samples, t))
-        return frames
+        clock = self._block_clock
+        blocks = [(samples, clock.block_time(pos, len(samples), callback_time))
+                  for samples, pos, callback_time in self._handoff.drain()]
+        return self._framer.feed_blocks(blocks)  # one resampler call per tick, not one per block
 
     def _check_health(self) -> None:
         assert self._handoff is not None

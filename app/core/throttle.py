@@ -2,7 +2,7 @@
 send now, hold, skip or shed out (issue "adaptive throttling"; CONTRACT.md sections 4.2, 5 and 6).
 
 Pure, injected clock. One ``ThrottlePolicy`` per session, on the event-loop thread: ``push`` every
-captured frame, ``next_frames`` every 20 ms tick, ``on_level`` every LevelReport, ``on_metrics``
+captured frame, ``next_frames`` every session tick, ``on_level`` every LevelReport, ``on_metrics``
 every MetricsEvent. Disabled (``enabled = False``) it is a pass-through: each pushed frame comes out
 of the next ``next_frames`` call, nothing held, skipped or shed, so the session's baseline path
 (real-time pacing, bounded buffer, drop-oldest) is unchanged. Enabled, as the level rises:
@@ -154,6 +154,7 @@ class ThrottlePolicy(Generic[F]):
         self._detector_factory = detector_factory or (lambda: EnergyVad(cfg.vad))
         self._capacity = max(1, round(cfg.backlog_seconds / FRAME_SECONDS))
         self._lanes: dict[str, _Lane[F]] = {}
+        self._order: list[_Lane[F]] = []  # the lanes, microphone first
         self._level = Level.NORMAL
         self._blame = DropBlame()
         self._enabled = enabled
@@ -181,7 +182,7 @@ class ThrottlePolicy(Generic[F]):
 
     def push(self, frame: F, is_speech: bool | None = None) -> None:
         """Queue one captured frame. ``is_speech``: a VAD decision made elsewhere (else ours runs)."""
-        lane = self._lane(str(frame.source))
+        lane = self._lanes.get(frame.source) or self._lane(str(frame.source))
         item: _Held[F] = _Held(frame)
         if self._enabled:
             if lane.tagger is None:
@@ -271,8 +272,11 @@ class ThrottlePolicy(Generic[F]):
         return out
 
     def backlog_seconds(self, source: str | None = None) -> float:
-        lanes = [lane for lane in self._lanes.values() if source is None or lane.source == source]
-        return sum(len(lane.held) for lane in lanes) * FRAME_SECONDS
+        """Held audio of ``source``, or of every source when ``None``."""
+        if source is None:
+            return sum(len(lane.held) for lane in self._lanes.values()) * FRAME_SECONDS
+        lane = self._lanes.get(source)
+        return 0.0 if lane is None else len(lane.held) * FRAME_SECONDS
 
     def to_capture_time(self, source: str, server_seconds: float) -> float | None:
         return self.time_map.to_capture_time(source, server_seconds)
@@ -298,10 +302,12 @@ class ThrottlePolicy(Generic[F]):
         lane = self._lanes.get(source)
         if lane is None:
             lane = self._lanes[source] = _Lane(source, SendRate(self.config.rate))
+            self._order = sorted(self._lanes.values(), key=lambda lane: lane.source != Source.MIC)
         return lane
 
     def _ordered(self) -> list[_Lane[F]]:
-        return sorted(self._lanes.values(), key=lambda lane: lane.source != Source.MIC)
+        """The lanes, microphone first (kept sorted as lanes are created)."""
+        return self._order
 
     def _has_mic(self) -> bool:
         return Source.MIC.value in self._lanes

@@ -73,7 +73,9 @@ class TimeMap:
         return 0 if m is None else m.sent
 
     def record_sent(self, frame: SentFrame) -> None:
-        m = self._maps.setdefault(str(frame.source), _SourceMap())
+        m = self._maps.get(frame.source)
+        if m is None:
+            m = self._maps[str(frame.source)] = _SourceMap()
         on_time = m.next_time is not None and abs(frame.capture_time - m.next_time) < self.frame_seconds / 2
         if not (on_time and frame.index == m.next_index):
             m.run_starts.append(m.sent)
