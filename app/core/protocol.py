@@ -76,7 +76,15 @@ def encode_audio_json(msg: AudioMessage) -> str:
 
 
 def encode_audio_binary(msg: AudioMessage) -> bytes:
-    return BINARY_MAGIC + bytes((BINARY_VERSION, msg.source.wire_byte)) + msg.pcm
+    return encode_audio_frame(msg.source, msg.pcm)
+
+
+_BINARY_HEADERS = {source: BINARY_MAGIC + bytes((BINARY_VERSION, source.wire_byte)) for source in Source}
+
+
+def encode_audio_frame(source: Source, pcm: bytes) -> bytes:
+    """Binary v1 audio without building an ``AudioMessage`` (the per-frame hot path)."""
+    return _BINARY_HEADERS[source] + pcm
 
 
 def encode_stop(msg: StopMessage) -> str:
