@@ -4,7 +4,9 @@
 ``held_seconds`` now, ``shed_seconds`` / ``skipped_seconds`` so far); at most ~2 per second.
 ``session_end`` per source: ``captured_frames = sent_frames + dropped_frames (the client's backlog
 bound, oldest first) + shed_frames (throttling's hold was full) + skipped_frames (silence not sent) +
-buffered_frames (never sent: still waiting when the session ended)``.
+buffered_frames (never sent: still waiting when the session ended)``, and how long after capture
+the frames went out (``send_lag_mean_seconds`` / ``send_lag_max_seconds``: send time minus the
+capture time of a frame's first sample, so at least one frame, 0.02 s, plus the session's tick).
 """
 
 from __future__ import annotations
@@ -67,7 +69,9 @@ def event_to_dict(event: SessionEvent) -> dict[str, Any]:
             "sources": {
                 src.value: {"captured_frames": c.captured_frames, "sent_frames": c.sent_frames,
                             "dropped_frames": c.dropped_frames, "shed_frames": c.shed_frames,
-                            "skipped_frames": c.skipped_frames, "buffered_frames": c.buffered_frames}
+                            "skipped_frames": c.skipped_frames, "buffered_frames": c.buffered_frames,
+                            "send_lag_mean_seconds": round(c.mean_send_lag_seconds, 4),
+                            "send_lag_max_seconds": round(c.max_send_lag_seconds, 4)}
                 for src, c in event.sources.items()
             },
             "server_dropped_frames": event.server_dropped_frames, "reconnects": event.reconnects,

@@ -349,11 +349,13 @@ class Session:
 
     # ------------------------------------------------------------------ state
 
-    def _on_sent(self, pipe: SourcePipe, frame: Frame, now: float) -> None:
-        pipe.sent += 1
-        pipe.send_lag = now - frame.capture_time
-        self._model.note_sent(frame)
-        self._policy.time_map.record_sent(frame)
+    def _on_sent(self, batch: list[tuple[SourcePipe, Frame]], now: float) -> None:
+        """Every batch written: counters, send lag, and both maps from server time to capture time."""
+        note_sent, record_sent = self._model.note_sent, self._policy.time_map.record_sent
+        for pipe, frame in batch:
+            pipe.note_sent(now - frame.capture_time)
+            note_sent(frame)
+            record_sent(frame)
 
     def _on_server_event(self, event: ServerEvent) -> None:
         if isinstance(event, MetricsEvent):

@@ -138,6 +138,8 @@ class Intake:
                 dropped_frames=pipe.dropped + self._trimmed[pipe.source],
                 buffered_frames=len(pipe.buffer) + held + self._unsent[pipe.source],
                 send_lag_seconds=pipe.send_lag,
+                mean_send_lag_seconds=pipe.mean_send_lag,
+                max_send_lag_seconds=pipe.lag_max,
                 skipped_frames=skipped,
                 shed_frames=shed,
             )

@@ -1,6 +1,6 @@
 """Per-source plumbing of a session: ``AudioSource`` -> (throttle) -> bounded client buffer -> paced sends.
 
-Event-loop thread only. ``SourcePipe.read`` is called on the session's tick (``Ticker``, every 40 ms
+Event-loop thread only. ``SourcePipe.read`` is called on the session's tick (``Ticker``, every 80 ms
 by default); the session passes the frames through the throttle policy into the source's
 ``SourceBuffer`` (30 s by default, drop-oldest, counted), so
 audio captured before the ``streaming`` ack or during a reconnect gap waits there. ``send_frames``
@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from app.capture_base import AudioSource
 from app.core.framing import Frame
 from app.core.pacing import SendPacer, SourceBuffer
-from app.core.session_state import SourceCounters
 from app.errors import ConnectionFailedError
 from app.transport import LiveConnection
 
@@ -88,7 +87,9 @@ class SourcePipe:
                                catchup_after_seconds=config.catchup_after_seconds)
         self.captured = 0
         self.sent = 0
-        self.send_lag = 0.0
+        self.send_lag = 0.0  # of the last frame sent: send time - capture time of its first sample
+        self.lag_total = 0.0
+        self.lag_max = 0.0
         self.done = False  # the source is finished and its last frame has been read
         self.fault_reported = False
         self._newest: float | None = None  # capture time of the newest frame read
@@ -121,19 +122,20 @@ class SourcePipe:
     def drained(self) -> bool:
         return self.done and not self.buffer
 
-    def counters(self, held: int = 0, shed: int = 0, skipped: int = 0) -> SourceCounters:
-        """``held``/``shed``/``skipped``: frames adaptive throttling holds, shed and skipped."""
-        return SourceCounters(
-            captured_frames=self.captured,
-            sent_frames=self.sent,
-            dropped_frames=self.dropped + shed,
-            buffered_frames=len(self.buffer) + held,
-            send_lag_seconds=self.send_lag,
-            skipped_frames=skipped,
-        )
+    def note_sent(self, lag: float) -> None:
+        """One frame sent ``lag`` seconds after its capture time."""
+        self.sent += 1
+        self.send_lag = lag
+        self.lag_total += lag
+        if lag > self.lag_max:
+            self.lag_max = lag
+
+    @property
+    def mean_send_lag(self) -> float:
+        return self.lag_total / self.sent if self.sent else 0.0
 
 
-OnSent = Callable[[SourcePipe, Frame, float], None]
+OnSent = Callable[[list[tuple[SourcePipe, Frame]], float], None]  # one call per batch written
 
 
 class Sender:
@@ -206,9 +208,7 @@ class Sender:
             self._conn = None
 
     def _sent(self, batch: list[tuple[SourcePipe, Frame]]) -> None:
-        now = self._clock()
-        for pipe, frame in batch:
-            self._on_sent(pipe, frame, now)
+        self._on_sent(batch, self._clock())
 
     def _take_due(self) -> list[tuple[SourcePipe, Frame]]:
         """Pop every frame due before the next tick: one write per tick for all sources, each

@@ -1,13 +1,17 @@
-"""``python -m app.bench pipeline [--seconds 20] [--framing-seconds 120]``: what the client pipeline costs.
+"""``python -m app.bench pipeline [--seconds 20] [--runs 5] [--tick S] [--live]``: client pipeline costs.
 
 1. Client CPU per second of audio streamed, two sources: a headless ``Session`` replays two 48 kHz
    stereo WAVs at real time (framing, resampling, pacing, binary encoding, sending, receiving) to a
    reference backend RUNNING IN A SEPARATE PROCESS (``python -m app.backend --port 0 --recognizer
    simulated``), so only the client's CPU is counted: ``time.process_time()`` over the session divided
    by the audio seconds streamed, as % of one core. Target: at most 2 %. The figure is the median of
-   ``--runs`` sessions (default 3), each in a fresh process: most of this CPU is cache refills after
-   each of the 25 wake-ups a second, so it depends on what else runs on the machine and even on the
-   process's memory layout (sessions in one process agree closely; processes differ by up to 0.4 %).
+   ``--runs`` sessions (default 5), each in a fresh process: most of this CPU is paid per wake-up
+   (one per session tick, ``--tick``, default ``DEFAULT_TICK_SECONDS`` in app.session_config), on a
+   cold cache, so it depends on what else runs on the machine and even on the process's memory
+   layout (sessions in one process agree closely; processes differ by up to 0.4 %). Also printed:
+   how long after capture the frames were sent (mean and max per source), the price of a longer tick.
+   ``--live`` captures the default devices instead (silence is as costly as speech), which adds
+   the PortAudio callbacks; it is not the target's figure.
 2. Framing + binary encoding throughput: ``Framer`` on 20 ms blocks of 48 kHz stereo float32, every
    frame encoded as binary v1, as fast as possible; audio seconds per wall second. Target: >= 200x.
 
@@ -30,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from app.capture import make_sources
 from app.core.endpoint import parse_endpoint
 from app.core.framing import Framer
 from app.core.messages import AudioMessage, Source
@@ -51,15 +56,18 @@ def main(argv: list[str]) -> int:
     p.add_argument("--framing-seconds", type=float, default=120.0, help="audio framed for throughput")
     p.add_argument("--tick", type=float, default=DEFAULT_TICK_SECONDS,
                    help=f"the session's read/send cadence in seconds (default {DEFAULT_TICK_SECONDS})")
-    p.add_argument("--runs", type=int, default=3,
-                   help="sessions, each in a fresh process; the median is reported (default 3)")
+    p.add_argument("--runs", type=int, default=5,
+                   help="sessions, each in a fresh process; the median is reported (default 5)")
+    p.add_argument("--live", action="store_true",
+                   help="capture the default microphone and system audio instead of replaying WAVs "
+                   "(needs audio devices; on a machine without any: packaging/dev.sh audio start)")
     p.add_argument("--one-session", action="store_true", help=argparse.SUPPRESS)  # what each run does
     args = p.parse_args(argv)
     if args.one_session:
-        print(json.dumps(asyncio.run(client_cpu(args.seconds, args.tick))))
+        print(json.dumps(asyncio.run(client_cpu(args.seconds, args.tick, live=args.live))))
         return 0
     throughput = framing_throughput(args.framing_seconds)
-    stream = client_cpu_runs(args.seconds, args.tick, max(1, args.runs))
+    stream = client_cpu_runs(args.seconds, args.tick, max(1, args.runs), live=args.live)
     result = {
         "benchmark": "pipeline",
         "command": " ".join([COMMAND, *argv]),
@@ -111,13 +119,13 @@ def _write_wav(path: Path, audio: np.ndarray) -> Path:
     return path
 
 
-def client_cpu_runs(seconds: float, tick: float, runs: int) -> dict[str, Any]:
+def client_cpu_runs(seconds: float, tick: float, runs: int, *, live: bool = False) -> dict[str, Any]:
     """``client_cpu`` in ``runs`` fresh processes, one after the other; the median run's figures."""
     results = []
     for _ in range(runs):
         child = subprocess.run(
             [sys.executable, "-m", "app.bench", "pipeline", "--one-session",
-             "--seconds", str(seconds), "--tick", str(tick)],
+             "--seconds", str(seconds), "--tick", str(tick), *(["--live"] if live else [])],
             capture_output=True, text=True, check=True)
         results.append(json.loads(child.stdout.strip().splitlines()[-1]))
     percents = [r["client_cpu_percent_of_one_core"] for r in results]
@@ -126,8 +134,10 @@ def client_cpu_runs(seconds: float, tick: float, runs: int) -> dict[str, Any]:
             "runs": runs, "client_cpu_percent_per_run": percents}
 
 
-async def client_cpu(seconds: float, tick: float = DEFAULT_TICK_SECONDS) -> dict[str, Any]:
-    """One session against a backend in its own process; this process's CPU over the session."""
+async def client_cpu(seconds: float, tick: float = DEFAULT_TICK_SECONDS, *,
+                     live: bool = False) -> dict[str, Any]:
+    """One session against a backend in its own process; this process's CPU over the session (with
+    ``live``, the PortAudio callback threads' too)."""
     with tempfile.TemporaryDirectory(prefix="echopanel-bench-") as tmp:
         files = {Source.SYSTEM: _write_wav(Path(tmp) / "system.wav", _signal(seconds, 440.0, 2)),
                  Source.MIC: _write_wav(Path(tmp) / "mic.wav", _signal(seconds, 660.0, 3))}
@@ -136,9 +146,12 @@ async def client_cpu(seconds: float, tick: float = DEFAULT_TICK_SECONDS) -> dict
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             url = await _backend_url(backend)
-            sources = [ReplaySource(src, path, realtime=True) for src, path in files.items()]
+            sources = (make_sources((Source.SYSTEM, Source.MIC)) if live
+                       else [ReplaySource(src, path, realtime=True) for src, path in files.items()])
             session = Session(SessionConfig(endpoint=parse_endpoint(url), tick_seconds=tick), sources)
             cpu0, wall0 = time.process_time(), time.monotonic()
+            if live:  # devices never end: stop after the duration
+                asyncio.get_running_loop().call_later(seconds, session.request_stop)
             ended = await session.run()
             cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
         finally:
@@ -146,7 +159,9 @@ async def client_cpu(seconds: float, tick: float = DEFAULT_TICK_SECONDS) -> dict
             backend.wait(timeout=10)
     if ended.outcome is not StopOutcome.SUMMARY:
         raise RuntimeError(f"the benchmark session did not end cleanly: {ended.message}")
+    counters = ended.sources.items()
     return {
+        "sources_kind": "live devices" if live else "replayed WAVs",
         "audio_seconds_per_source": seconds,
         "sources": 2,
         "tick_seconds": tick,
@@ -154,6 +169,8 @@ async def client_cpu(seconds: float, tick: float = DEFAULT_TICK_SECONDS) -> dict
         "client_cpu_seconds": round(cpu, 3),
         "client_cpu_percent_of_one_core": round(100.0 * cpu / seconds, 2),
         "frames_sent": {src.value: c.sent_frames for src, c in ended.sources.items()},
+        "send_lag_ms_mean": {src.value: round(1000 * c.mean_send_lag_seconds, 1) for src, c in counters},
+        "send_lag_ms_max": {src.value: round(1000 * c.max_send_lag_seconds, 1) for src, c in counters},
         "frames_dropped_by_client": {src.value: c.dropped_frames for src, c in ended.sources.items()},
     }
 

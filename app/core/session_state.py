@@ -43,7 +43,9 @@ class SourceCounters:
     sent_frames: int = 0
     dropped_frames: int = 0  # dropped by the client's per-source backlog bound, oldest first (not the server)
     buffered_frames: int = 0  # waiting on the client right now (send buffer + frames throttling holds)
-    send_lag_seconds: float = 0.0  # how far sending is behind capture
+    send_lag_seconds: float = 0.0  # how far sending is behind capture (the last frame sent)
+    mean_send_lag_seconds: float = 0.0  # over every frame sent: send time - capture time of its start
+    max_send_lag_seconds: float = 0.0
     skipped_frames: int = 0  # silence adaptive throttling chose not to send
     shed_frames: int = 0  # shed by adaptive throttling when its hold was full (silence first)
 
