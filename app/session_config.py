@@ -9,7 +9,14 @@ from app.core.reconnect import ReconnectPolicy
 from app.core.settings import AudioEncoding, Settings
 from app.session_pipeline import PipeConfig
 
-DEFAULT_TICK_SECONDS = 0.04
+# How often captured frames are read and sent (4 frames per source per write). Almost all of the
+# client's CPU is paid per wake-up, on a cold cache, whatever the work (python -m app.bench pipeline,
+# two sources, on the 2-core development VM, medians of 5 runs each): 40 ms 2.6-2.7 % of a core,
+# 60 ms 1.8 %, 80 ms 1.5 %; the target is 2 %. It costs latency that nobody sees: frames leave
+# 82 ms after their capture time on average (max ~125 ms) instead of 62, in front of a server queue
+# of 2 s and a recognizer that answers after each utterance. Streaming speech APIs commonly take
+# 100 ms chunks.
+DEFAULT_TICK_SECONDS = 0.08
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +36,7 @@ class SessionConfig:
     health_wait_seconds: float = 30.0  # how long to poll a 503 (model loading) before giving up
     pipe: PipeConfig = field(default_factory=PipeConfig)
     reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
-    # How often captured frames are read and sent. 40 ms rather than 20: the client's CPU is mostly
-    # per-wake-up and per-call overhead, and a 40 ms cadence costs about a third less (python -m
-    # app.bench pipeline --tick 0.02 vs 0.04) for at most 20 ms more latency on a 2 s server queue.
-    tick_seconds: float = DEFAULT_TICK_SECONDS
+    tick_seconds: float = DEFAULT_TICK_SECONDS  # see DEFAULT_TICK_SECONDS for the trade-off
     stop_when_sources_finish: bool = True  # replays: end the session when every file has been played
     # At stop, the longest the flush of unsent audio may take (it needs the backlog at the backend's
     # observed drain rate); what is not sent by then is given up, counted and reported, and the

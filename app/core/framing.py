@@ -183,7 +183,7 @@ class Framer:
         return frames
 
     # ------------------------------------------------------------------ internals
-    # Few, large numpy calls per block: at a 20-40 ms cadence each call runs on a cold cache and
+    # Few, large numpy calls per block: at a 20-80 ms cadence each call runs on a cold cache and
     # costs tens of microseconds whatever its size (python -m app.bench pipeline).
 
     def _downmix(self, block: AudioBlock) -> FloatArray:

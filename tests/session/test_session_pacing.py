@@ -16,7 +16,7 @@ import pytest
 from sessionkit import Run, bursts, run_session, session_config, wait_for, write_wav
 
 from app.backend import ReferenceBackend
-from app.core.messages import Source
+from app.core.messages import FRAME_SECONDS, Source
 from app.core.session_state import StopOutcome
 from app.replay import ReplaySource
 
@@ -42,13 +42,22 @@ async def test_sixty_second_replay_is_sent_in_real_time_without_creeping_lag(
                             mic_c.sent_frames, mic_c.send_lag_seconds))
             await asyncio.sleep(0.05)
 
-    run = await run_session(session_config(backend.ws_url), sources, during=sample, timeout=150)
+    config = session_config(backend.ws_url)
+    run = await run_session(config, sources, during=sample, timeout=150)
     assert run.ended is not None and run.ended.outcome is StopOutcome.SUMMARY, run.ended.message
     total = int(SECONDS / 0.02)
     for src in (Source.SYSTEM, Source.MIC):
         counters = run.ended.sources[src]
         assert counters.sent_frames == counters.captured_frames == total
         assert counters.dropped_frames == 0
+    # On average a live frame leaves within a tick of being complete (one frame after its capture
+    # time, plus the resampler's delay); the max is a single spike on a busy machine, not bounded
+    # here. The system replay is read ahead of real time and may go up to one tick early.
+    mic = run.ended.sources[Source.MIC]
+    assert FRAME_SECONDS < mic.mean_send_lag_seconds < config.tick_seconds + 0.06
+    assert mic.mean_send_lag_seconds < mic.max_send_lag_seconds
+    system = run.ended.sources[Source.SYSTEM]
+    assert -config.tick_seconds <= system.mean_send_lag_seconds <= system.max_send_lag_seconds
 
     for col_sent, col_lag in ((1, 2), (3, 4)):
         live = [s for s in samples if 0 < s[col_sent] < total - 5]
@@ -63,4 +72,5 @@ async def test_sixty_second_replay_is_sent_in_real_time_without_creeping_lag(
         early_lag, late_lag = statistics.median(early), statistics.median(late)
         print(f"{col_sent}: {elapsed:.3f} s for {sent_seconds:.2f} s; lag {early_lag:.4f} -> {late_lag:.4f}")
         assert late_lag - early_lag < 0.02, (early_lag, late_lag)  # no creep
-        assert statistics.quantiles([s[col_lag] for s in live], n=20)[-1] < 0.1  # 95 % of the time
+        p95 = statistics.quantiles([s[col_lag] for s in live], n=20)[-1]
+        assert p95 < config.tick_seconds + 0.06, p95  # 95 % of the time
