@@ -51,6 +51,13 @@ __all__ = [
 
 # ------------------------------------------------------------------------------ the live source
 
+# PortAudio delivers a block every 20 ms; each callback is a wake-up of its own. Measured with
+# python -m app.bench pipeline --live on the virtual PulseAudio (two live sources): 4.0-4.1 % of a
+# core with 20 ms blocks, 3.3-3.6 % with 40 ms. 40 ms is not taken yet: with it, the pulse plugin's
+# callback timing makes BlockClock re-anchor backwards by a block mid-stream, and two frames then
+# share a capture time (tests/capture/test_capture_live.py catches it).
+DEVICE_BLOCK_SECONDS = 0.02
+
 
 class LiveSource:
     """A microphone or system-audio device as an ``AudioSource`` (see app.capture_base)."""
@@ -61,7 +68,7 @@ class LiveSource:
         device: DeviceKey | None = None,
         *,
         capacity_seconds: float = 2.0,
-        block_seconds: float = 0.02,
+        block_seconds: float = DEVICE_BLOCK_SECONDS,
         no_data_seconds: float = 3.0,
         clock: Clock = time.monotonic,
         platform: Platform | None = None,

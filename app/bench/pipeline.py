@@ -149,11 +149,12 @@ async def client_cpu(seconds: float, tick: float = DEFAULT_TICK_SECONDS, *,
             sources = (make_sources((Source.SYSTEM, Source.MIC)) if live
                        else [ReplaySource(src, path, realtime=True) for src, path in files.items()])
             session = Session(SessionConfig(endpoint=parse_endpoint(url), tick_seconds=tick), sources)
-            cpu0, wall0 = time.process_time(), time.monotonic()
+            cpu0, loop0, wall0 = time.process_time(), time.thread_time(), time.monotonic()
             if live:  # devices never end: stop after the duration
                 asyncio.get_running_loop().call_later(seconds, session.request_stop)
             ended = await session.run()
             cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+            loop_cpu = time.thread_time() - loop0
         finally:
             backend.terminate()
             backend.wait(timeout=10)
@@ -168,6 +169,8 @@ async def client_cpu(seconds: float, tick: float = DEFAULT_TICK_SECONDS, *,
         "session_wall_seconds": round(wall, 2),
         "client_cpu_seconds": round(cpu, 3),
         "client_cpu_percent_of_one_core": round(100.0 * cpu / seconds, 2),
+        # the event-loop thread alone; the rest is other threads (live: PortAudio and its sound server client)
+        "event_loop_thread_cpu_percent": round(100.0 * loop_cpu / seconds, 2),
         "frames_sent": {src.value: c.sent_frames for src, c in ended.sources.items()},
         "send_lag_ms_mean": {src.value: round(1000 * c.mean_send_lag_seconds, 1) for src, c in counters},
         "send_lag_ms_max": {src.value: round(1000 * c.max_send_lag_seconds, 1) for src, c in counters},
