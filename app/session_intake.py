@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from app.capture_base import AudioSource
 from app.core.framing import Frame
 from app.core.messages import FRAME_SECONDS, Source
+from app.core.send_rate import RateConfig
 from app.core.session_state import SourceCounters
 from app.core.throttle import ThrottleConfig, ThrottlePolicy, ThrottleState
 from app.errors import AudioError
@@ -36,12 +37,14 @@ HOLD_HEADROOM_SECONDS = 0.5  # the bound less throttling's hold: new audio while
 
 class Intake:
     def __init__(self, sources: Sequence[AudioSource], config: PipeConfig, clock: Callable[[], float],
-                 throttle: bool) -> None:
+                 throttle: bool, tick_seconds: float = 0.02) -> None:
+        """``tick_seconds``: how often ``route`` runs (the throttle's send budget is sized for it)."""
         self.pipes = [SourcePipe(audio, config) for audio in sources]
         self._by_source = {pipe.source.value: pipe for pipe in self.pipes}
         hold = max(config.buffer_seconds / 2, config.buffer_seconds - HOLD_HEADROOM_SECONDS)
+        rate = RateConfig.for_tick(tick_seconds)
         self.policy: ThrottlePolicy[Frame] = ThrottlePolicy(
-            ThrottleConfig(backlog_seconds=hold), clock, enabled=throttle)
+            ThrottleConfig(backlog_seconds=hold, rate=rate), clock, enabled=throttle)
         self._trimmed = {pipe.source: 0 for pipe in self.pipes}  # dropped by the per-source bound
         self._unsent = {pipe.source: 0 for pipe in self.pipes}  # given up at the end, never sent
 

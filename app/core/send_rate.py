@@ -53,6 +53,9 @@ def queue_bytes(ev: MetricsEvent) -> float | None:
     return None
 
 
+LATE_TICK_SECONDS = 0.04  # how late a session tick may come without the send budget losing tokens
+
+
 @dataclass(frozen=True, slots=True)
 class RateConfig:
     catchup_rate: float = 1.5  # the ceiling: backlog drains at most this fast
@@ -65,7 +68,18 @@ class RateConfig:
     drain_margin: float = 0.85
     ewma_alpha: float = 0.3
     rate_dwell_seconds: float = 2.0
-    burst_frames: float = 5.0  # tokens saved up while idle: at most 100 ms sent back to back
+    # Tokens saved up between refills (one refill per session tick): at most this many frames go back
+    # to back. It must hold a tick's worth at the catch-up rate plus a late tick, or the budget
+    # silently caps below ``catchup_rate`` and below real time when ticks run late: see ``for_tick``.
+    burst_frames: float = 5.0
+
+    @classmethod
+    def for_tick(cls, tick_seconds: float, late_seconds: float = LATE_TICK_SECONDS) -> RateConfig:
+        """The default config with ``burst_frames`` sized for refills every ``tick_seconds`` that may
+        come ``late_seconds`` late (at least the default 5)."""
+        default = cls()
+        need = default.catchup_rate * (tick_seconds + late_seconds) / FRAME_SECONDS
+        return cls(burst_frames=max(default.burst_frames, float(math.ceil(need))))
     queue_high: float = 0.5  # server queue fill above which a queue that is not falling means "cut"
     queue_busy_seconds: float = 0.2
     drain_fresh_seconds: float = 3.0  # a drain estimate this old no longer caps increases

@@ -13,6 +13,34 @@ from app.core.send_rate import RateConfig, SendRate, queue_bytes
 SECOND_BYTES = 32_000
 
 
+def frames_sent_over_ten_seconds(config: RateConfig, rate: float, tick: float) -> int:
+    """Refill every ``tick`` (every third tick 30 ms late, as on a busy machine) and send what the
+    budget allows, at ``rate`` x real time."""
+    r = SendRate(config)
+    r.rate = rate
+    now, sent = 0.0, 0
+    for k in itertools.count():
+        now = k * tick + (0.03 if k % 3 == 2 else 0.0)
+        if now > 10.0:
+            return sent
+        r.refill(now)
+        while r.take():
+            sent += 1
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.parametrize("tick", [0.02, 0.04, 0.08, 0.1])
+def test_a_budget_sized_for_the_tick_keeps_its_rate_with_late_ticks(tick: float) -> None:
+    config = RateConfig.for_tick(tick)
+    for rate in (1.0, config.catchup_rate):
+        assert frames_sent_over_ten_seconds(config, rate, tick) >= 0.98 * 500 * rate
+
+
+def test_a_fixed_small_burst_caps_the_rate_at_a_long_tick() -> None:
+    """Why ``for_tick`` exists: 5 tokens per 80 ms tick cannot carry 1.5x (6 frames a tick)."""
+    assert frames_sent_over_ten_seconds(RateConfig(burst_frames=5), 1.5, 0.08) < 0.9 * 750
+
+
 def test_token_bucket_paces_at_the_rate_and_caps_bursts() -> None:
     r = SendRate(RateConfig(start_rate=1.0, burst_frames=5))
     r.refill(0.0)
