@@ -6,7 +6,9 @@
 bound, oldest first) + shed_frames (throttling's hold was full) + skipped_frames (silence not sent) +
 buffered_frames (never sent: still waiting when the session ended)``, and how long after capture
 the frames went out (``send_lag_mean_seconds`` / ``send_lag_max_seconds``: send time minus the
-capture time of a frame's first sample, so at least one frame, 0.02 s, plus the session's tick).
+capture time of a frame's first sample; for live audio about one frame, 0.02 s, plus the
+resampler's delay plus half the session's tick on average; a replay read ahead of real time can be
+sent up to a tick early, so negative).
 """
 
 from __future__ import annotations

@@ -103,12 +103,13 @@ class _Connection(ClientConnection):
 
     def send_binary_nowait(self, payloads: Sequence[bytes]) -> bool:
         """``send_batch_nowait`` for binary messages, framed by ``app.core.wsframe`` (far cheaper per
-        message than the library's framing). Falls back to the library when the connection is in a
-        state that framing does not cover (an extension negotiated, a fragmented message open)."""
+        message than the library's framing). Falls back to the library's framing if an extension was
+        negotiated (none is: compression is off) or its debug logging of every frame is on. This
+        client never sends fragmented messages, so none can be open here."""
         if not self.can_send_nowait():
             return False
         proto = self.protocol
-        if proto.extensions or proto.expect_continuation_frame:
+        if proto.extensions or proto.debug:
             self._queue(payloads)
             return True
         pending = proto.data_to_send()  # always empty here: the library writes its output at once

@@ -139,8 +139,9 @@ async def client_cpu(seconds: float, tick: float = DEFAULT_TICK_SECONDS, *,
     """One session against a backend in its own process; this process's CPU over the session (with
     ``live``, the PortAudio callback threads' too)."""
     with tempfile.TemporaryDirectory(prefix="echopanel-bench-") as tmp:
-        files = {Source.SYSTEM: _write_wav(Path(tmp) / "system.wav", _signal(seconds, 440.0, 2)),
-                 Source.MIC: _write_wav(Path(tmp) / "mic.wav", _signal(seconds, 660.0, 3))}
+        files = {} if live else {
+            Source.SYSTEM: _write_wav(Path(tmp) / "system.wav", _signal(seconds, 440.0, 2)),
+            Source.MIC: _write_wav(Path(tmp) / "mic.wav", _signal(seconds, 660.0, 3))}
         backend = subprocess.Popen(
             [sys.executable, "-m", "app.backend", "--port", "0", "--recognizer", "simulated"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

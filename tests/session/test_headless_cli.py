@@ -38,7 +38,7 @@ def test_replay_run_prints_the_required_events_and_exits_0(wavs: dict[Source, Pa
     for src in ("system", "mic"):
         counts = end["sources"][src]
         assert counts["captured_frames"] == counts["sent_frames"] > 100 and counts["dropped_frames"] == 0
-        assert 0 < counts["send_lag_mean_seconds"] < counts["send_lag_max_seconds"]
+        assert 0 < counts["send_lag_mean_seconds"] < 0.5 and counts["send_lag_max_seconds"] > 0.02
     assert {e["source"] for e in events if e["event"] == "transcript"} == {"system", "mic"}
     assert result.stderr == ""
 

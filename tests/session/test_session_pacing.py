@@ -55,9 +55,9 @@ async def test_sixty_second_replay_is_sent_in_real_time_without_creeping_lag(
     # here. The system replay is read ahead of real time and may go up to one tick early.
     mic = run.ended.sources[Source.MIC]
     assert FRAME_SECONDS < mic.mean_send_lag_seconds < config.tick_seconds + 0.06
-    assert mic.mean_send_lag_seconds < mic.max_send_lag_seconds
+    assert mic.max_send_lag_seconds > FRAME_SECONDS + config.tick_seconds / 2  # some frame waited for a tick
     system = run.ended.sources[Source.SYSTEM]
-    assert -config.tick_seconds <= system.mean_send_lag_seconds <= system.max_send_lag_seconds
+    assert -config.tick_seconds <= system.mean_send_lag_seconds < config.tick_seconds + 0.06
 
     for col_sent, col_lag in ((1, 2), (3, 4)):
         live = [s for s in samples if 0 < s[col_sent] < total - 5]
