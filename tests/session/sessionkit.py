@@ -14,11 +14,12 @@ import numpy as np
 import numpy.typing as npt
 from websockets.asyncio.server import Server, ServerConnection, serve
 
-from app.capture_base import AudioSource
+from app.capture_base import AudioSource, CaptureCounters
 from app.core.endpoint import parse_endpoint
 from app.core.messages import Source
 from app.core.reconnect import ReconnectPolicy
 from app.core.session_state import SessionEnded, SessionEvent
+from app.errors import AudioError
 from app.replay import ReplaySource
 from app.session import Session
 from app.session_config import SessionConfig
@@ -46,6 +47,40 @@ def bursts(seconds: float, freq: float, on: float = 0.8, off: float = 0.5, lead:
     rng = np.random.default_rng(seed)
     signal = np.where(gate, AMPLITUDE * np.sin(2 * np.pi * freq * t), 0.0) + rng.normal(0, 0.001, n)
     return np.round(signal * 32767).astype(np.int16), starts
+
+
+class StandInSource:
+    """Base of the tests' ``AudioSource`` stand-ins, for what a test machine cannot do with a real
+    device (fail on cue, hand out scripted frames): subclasses implement ``read_frames``."""
+
+    description = "a stand-in device"
+
+    def __init__(self, source: Source) -> None:
+        self._source = source
+        self._fault: AudioError | None = None
+        self._stopped = False
+        self.given = 0  # frames handed out
+
+    @property
+    def source(self) -> Source:
+        return self._source
+
+    @property
+    def fault(self) -> AudioError | None:
+        return self._fault
+
+    @property
+    def finished(self) -> bool:
+        return self._stopped or self._fault is not None
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        self._stopped = True
+
+    def counters(self) -> CaptureCounters:
+        return CaptureCounters(captured_frames=self.given)
 
 
 def write_wav(path: Path, samples: npt.NDArray[np.int16], rate: int = RATE) -> Path:

@@ -11,67 +11,43 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sessionkit import bursts, run_session, session_config
+from sessionkit import StandInSource, bursts, run_session, session_config
 
 from app.backend import ReferenceBackend
-from app.capture_base import CaptureCounters
 from app.core.framing import Frame, frame_signal
 from app.core.messages import Source
 from app.core.session_state import ConnectionState, SessionWarning, StateChanged, StopOutcome
-from app.errors import AudioError, DeviceFailedError
+from app.errors import DeviceFailedError
 from app.replay import ReplaySource
 
 UNPLUGGED = "The system audio device was disconnected (device unplugged). Reconnect it or pick another one."
 
 
-class FailingSource:
+class FailingSource(StandInSource):
     """Real-time frames of a tone, then a device fault after ``fail_after`` frames (see the docstring)."""
 
+    description = "a device that will be unplugged"
+
     def __init__(self, source: Source, fail_after: int) -> None:
+        super().__init__(source)
         signal, _ = bursts(10.0, 440.0, seed=7)
         self._frames = frame_signal(signal, 16_000, source)
-        self._source = source
         self._fail_after = fail_after
         self._start: float | None = None
-        self._given = 0
-        self._fault: AudioError | None = None
-        self._stopped = False
-
-    @property
-    def source(self) -> Source:
-        return self._source
-
-    @property
-    def description(self) -> str:
-        return "a device that will be unplugged"
-
-    @property
-    def fault(self) -> AudioError | None:
-        return self._fault
-
-    @property
-    def finished(self) -> bool:
-        return self._stopped or self._fault is not None
 
     async def start(self) -> None:
         self._start = time.monotonic()
-
-    async def stop(self) -> None:
-        self._stopped = True
 
     def read_frames(self) -> list[Frame]:
         if self._start is None or self.finished:
             return []
         due = min(int((time.monotonic() - self._start) / 0.02), self._fail_after)
         out = [Frame(f.source, f.pcm, self._start + f.capture_time, f.index)
-               for f in self._frames[self._given:due]]
-        self._given = due
+               for f in self._frames[self.given:due]]
+        self.given = due
         if due >= self._fail_after:
             self._fault = DeviceFailedError(UNPLUGGED)
         return out
-
-    def counters(self) -> CaptureCounters:
-        return CaptureCounters(captured_frames=self._given)
 
 
 async def test_a_device_fault_mid_session_warns_and_the_other_source_carries_on_to_a_summary(

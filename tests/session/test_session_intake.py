@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from collections import deque
 
-from sessionkit import bursts
+from sessionkit import StandInSource, bursts
 
-from app.capture_base import CaptureCounters
 from app.core.framing import Frame, frame_signal
 from app.core.messages import FRAME_SECONDS, Source
-from app.errors import AudioError
 from app.session_intake import FLUSH_GRACE_SECONDS, Intake
 from app.session_pipeline import PipeConfig
 
@@ -18,47 +16,28 @@ BOUND = 2.0  # seconds per source
 CAP = round(BOUND / FRAME_SECONDS)
 
 
-class ScriptedSource:
+class ScriptedSource(StandInSource):
     """An ``AudioSource`` that hands out pre-framed audio, ``per_read`` frames per read (a stand-in
     for a device: the intake's bookkeeping is under test, not capture)."""
 
+    description = "scripted"
+
     def __init__(self, source: Source, seconds: float, seed: int) -> None:
+        super().__init__(source)
         # speech-like tone bursts (gaps shorter than the VAD's hangover), stamped in the past so
         # the intake never treats them as read ahead of the clock
         signal, _ = bursts(seconds, 220.0 if source is Source.SYSTEM else 330.0, on=0.8, off=0.15, seed=seed)
         self._frames: deque[Frame] = deque(frame_signal(signal, 16_000, source, start_time=-1000.0))
-        self._source = source
         self.per_read = 0
-        self._stopped = False
-
-    @property
-    def source(self) -> Source:
-        return self._source
-
-    @property
-    def description(self) -> str:
-        return "scripted"
-
-    @property
-    def fault(self) -> AudioError | None:
-        return None
 
     @property
     def finished(self) -> bool:
         return self._stopped or not self._frames
 
-    async def start(self) -> None:
-        pass
-
-    async def stop(self) -> None:
-        self._stopped = True
-
     def read_frames(self) -> list[Frame]:
         n = len(self._frames) if self._stopped else min(self.per_read, len(self._frames))
+        self.given += n
         return [self._frames.popleft() for _ in range(n)]
-
-    def counters(self) -> CaptureCounters:
-        return CaptureCounters()
 
 
 class Rig:
