@@ -65,7 +65,7 @@ class Session:
         self.session_id = str(uuid.uuid4())
         self._clock = clock
         self._rng = rng or random.Random()
-        self._intake = Intake(sources, config.pipe, clock, config.throttle, config.tick_seconds)
+        self._intake = Intake(sources, config.pipe, clock, config.throttle, tick_seconds=config.tick_seconds)
         self._pipes = self._intake.pipes
         self._policy = self._intake.policy
         self._sender = Sender(self._pipes, clock, self._on_sent, window=config.tick_seconds,

@@ -37,7 +37,7 @@ HOLD_HEADROOM_SECONDS = 0.5  # the bound less throttling's hold: new audio while
 
 class Intake:
     def __init__(self, sources: Sequence[AudioSource], config: PipeConfig, clock: Callable[[], float],
-                 throttle: bool, tick_seconds: float = 0.02) -> None:
+                 throttle: bool, *, tick_seconds: float) -> None:
         """``tick_seconds``: how often ``route`` runs (the throttle's send budget is sized for it)."""
         self.pipes = [SourcePipe(audio, config) for audio in sources]
         self._by_source = {pipe.source.value: pipe for pipe in self.pipes}

@@ -14,6 +14,7 @@ from app.session_pipeline import PipeConfig
 
 BOUND = 2.0  # seconds per source
 CAP = round(BOUND / FRAME_SECONDS)
+TICK = 0.04
 
 
 class ScriptedSource(StandInSource):
@@ -44,11 +45,12 @@ class Rig:
     def __init__(self, throttle: bool = True) -> None:
         self.now = 0.0
         self.sources = [ScriptedSource(Source.SYSTEM, 20.0, 1), ScriptedSource(Source.MIC, 20.0, 2)]
-        self.intake = Intake(self.sources, PipeConfig(buffer_seconds=BOUND), lambda: self.now, throttle)
+        self.intake = Intake(self.sources, PipeConfig(buffer_seconds=BOUND), lambda: self.now, throttle,
+                             tick_seconds=TICK)
 
     def tick(self, arriving: int, sending: int = 0) -> None:
         """One 40 ms tick: ``arriving`` frames per source read, then up to ``sending`` sent per source."""
-        self.now += 0.04
+        self.now += TICK
         for src in self.sources:
             src.per_read = arriving
         self.intake.route(self.now, flushing=False)
