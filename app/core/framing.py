@@ -23,9 +23,14 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
-from app.core.messages import FRAME_BYTES, FRAME_SAMPLES, SAMPLE_RATE, Source
+from app.core.messages import FRAME_BYTES, FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE, Source
 
 LIMITER_THRESHOLD = 0.9
+# Successive frames' capture times are at least this far apart. A block clock that corrects itself
+# backwards (a device's first callbacks all came late, then one comes early) would otherwise stamp
+# the next frames on top of the previous ones; this spreads the correction at 1 ms per frame (a
+# slew, as clock daemons do), so a 40 ms correction is absorbed within 0.8 s of audio.
+MIN_FRAME_SPACING = 0.95 * FRAME_SECONDS
 # soxr "HQ": ~20-bit quality, ~20-40 ms of algorithmic latency at 44.1/48 kHz, thousands of times
 # faster than real time; "LQ"/"MQ" buy nothing here (MQ even emits in bursts, i.e. more latency).
 RESAMPLER_QUALITY = "HQ"
@@ -105,7 +110,8 @@ class Framer:
 
     Capture times: the output sample ``k`` of the resampled stream lines up with input position
     ``k * native_rate / 16000`` (soxr is phase-aligned); its time is that of the latest block that
-    starts at or before that position plus the offset inside it. Times never decrease.
+    starts at or before that position plus the offset inside it. Times always increase: a block
+    time earlier than the previous frames is caught up with gradually (``MIN_FRAME_SPACING``).
     """
 
     def __init__(self, source: Source, native_rate: float, channels: int) -> None:
@@ -230,7 +236,7 @@ class Framer:
             self._anchor_time.popleft()
         i = max(bisect.bisect_right(self._anchor_pos, in_pos) - 1, 0)
         t = self._anchor_time[i] + (in_pos - self._anchor_pos[i]) / self.native_rate
-        self._last_time = max(self._last_time, t)
+        self._last_time = max(self._last_time + MIN_FRAME_SPACING, t)
         return self._last_time
 
 

@@ -23,6 +23,10 @@ from typing import Protocol
 from app.core.messages import FRAME_SECONDS
 
 MAX_BREAKPOINTS = 100_000
+# Frames of one run are exactly a frame apart (sample-exact capture clocks). Anything else starts a
+# run, including the 1 ms steps of a capture clock being slewed (app.core.framing), so mapped times
+# follow the frames' own capture times through the correction.
+RUN_TOLERANCE_SECONDS = 0.0002
 
 
 class SentFrame(Protocol):
@@ -76,7 +80,7 @@ class TimeMap:
         m = self._maps.get(frame.source)
         if m is None:
             m = self._maps[str(frame.source)] = _SourceMap()
-        on_time = m.next_time is not None and abs(frame.capture_time - m.next_time) < self.frame_seconds / 2
+        on_time = m.next_time is not None and abs(frame.capture_time - m.next_time) < RUN_TOLERANCE_SECONDS
         if not (on_time and frame.index == m.next_index):
             m.run_starts.append(m.sent)
             m.run_times.append(frame.capture_time)

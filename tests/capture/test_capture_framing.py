@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.core.framing import BlockClock, Frame, Framer, frame_signal, soft_limit, to_int16
+from app.core.framing import (
+    MIN_FRAME_SPACING,
+    BlockClock,
+    Frame,
+    Framer,
+    frame_signal,
+    soft_limit,
+    to_int16,
+)
 from app.core.messages import FRAME_BYTES, FRAME_SAMPLES, Source
 
 
@@ -147,6 +155,24 @@ def test_capture_times_follow_block_timestamps_across_a_gap() -> None:
     after_gap = framer.feed(block, 11.2)  # the capture dropped 1 s between the blocks
     assert [f.capture_time for f in first] == pytest.approx([10.0 + i * 0.02 for i in range(10)])
     assert [f.capture_time for f in after_gap] == pytest.approx([11.2 + i * 0.02 for i in range(10)])
+
+
+def test_a_clock_corrected_backwards_is_slewed_not_stamped_on_top_of_earlier_frames() -> None:
+    """A live device's block clock may correct itself 40 ms back mid-stream (its first callbacks all
+    came late): frames keep at least MIN_FRAME_SPACING apart and reach the corrected timeline at
+    1 ms a frame."""
+    framer = Framer(Source.MIC, 16000, 1)
+    block = np.zeros(640, dtype=np.int16)  # 40 ms
+    frames: list[Frame] = []
+    for k in range(50):
+        late = 0.04 if k < 25 else 0.0  # the clock was 40 ms late for the first second
+        frames.extend(framer.feed(block, 100.0 + k * 0.04 + late))
+    times = np.array([f.capture_time for f in frames])
+    assert np.diff(times).min() >= MIN_FRAME_SPACING - 1e-9
+    assert times[49] == pytest.approx(100.0 + 49 * 0.02 + 0.04)  # last frame before the correction
+    corrected = 100.0 + np.arange(len(frames)) * 0.02
+    assert times[50] - corrected[50] == pytest.approx(0.04 - 0.001)  # slewing starts at once
+    assert np.abs(times[50 + 41 :] - corrected[50 + 41 :]).max() < 1e-9  # and is done 40 frames later
 
 
 def test_frame_is_frozen() -> None:

@@ -40,6 +40,19 @@ def test_skipped_frames_are_jumped_over() -> None:
     assert tm.to_capture_time("mic", 2.2) == pytest.approx(108.2)
 
 
+def test_a_slewed_capture_clock_is_followed_frame_by_frame() -> None:
+    """The framer slews a backwards clock correction at 1 ms a frame (MIN_FRAME_SPACING): the map
+    follows the frames' own capture times, not the timeline of the run before the correction."""
+    tm = TimeMap()
+    times = [100.04 + i * 0.02 for i in range(50)]  # 40 ms late
+    for j in range(45):  # then 19 ms steps until the true timeline (100.0 + i * 0.02) is reached
+        times.append(max(times[-1] + 0.019, 100.0 + (50 + j) * 0.02))
+    for i, t in enumerate(times):
+        tm.record_sent(Frame(Source.MIC, bytes(640), t, i))
+    for i in (10, 55, 70, 94):
+        assert tm.to_capture_time("mic", i * 0.02) == pytest.approx(times[i])
+
+
 def test_capture_time_jump_without_index_gap_starts_a_run() -> None:
     tm = TimeMap()
     for i in range(10):
