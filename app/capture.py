@@ -51,12 +51,13 @@ __all__ = [
 
 # ------------------------------------------------------------------------------ the live source
 
-# PortAudio delivers a block every 20 ms; each callback is a wake-up of its own. Measured with
-# python -m app.bench pipeline --live on the virtual PulseAudio (two live sources): 4.0-4.1 % of a
-# core with 20 ms blocks, 3.3-3.6 % with 40 ms. 40 ms is not taken yet: with it, the pulse plugin's
-# callback timing makes BlockClock re-anchor backwards by a block mid-stream, and two frames then
-# share a capture time (tests/capture/test_capture_live.py catches it).
-DEVICE_BLOCK_SECONDS = 0.02
+# PortAudio delivers a block every 40 ms, two per session tick. Each callback is a wake-up of its
+# own: two live sources cost 4.0-4.1 % of a core with 20 ms blocks and 3.3-3.6 % with 40 ms on the
+# development VM (python -m app.bench pipeline --live on the virtual PulseAudio), for 10-25 ms more
+# latency. With 40 ms blocks the PulseAudio plugin's callback timing makes BlockClock correct
+# itself backwards by about a block now and then; the Framer slews such corrections
+# (``MIN_FRAME_SPACING``), so capture times still always increase.
+DEVICE_BLOCK_SECONDS = 0.04
 
 
 class LiveSource:
