@@ -52,11 +52,11 @@ __all__ = [
 # ------------------------------------------------------------------------------ the live source
 
 # PortAudio delivers a block every 40 ms, two per session tick. Each callback is a wake-up of its
-# own: two live sources cost 4.0-4.1 % of a core with 20 ms blocks and 3.3-3.6 % with 40 ms on the
-# development VM (python -m app.bench pipeline --live on the virtual PulseAudio), for 10-25 ms more
-# latency. With 40 ms blocks the PulseAudio plugin's callback timing makes BlockClock correct
-# itself backwards by about a block now and then; the Framer slews such corrections
-# (``MIN_FRAME_SPACING``), so capture times still always increase.
+# own: two live sources cost 4.2-4.4 % of a core with 20 ms blocks and 3.4-3.5 % with 40 ms on the
+# development VM (python -m app.bench pipeline --one-session --live on the virtual PulseAudio, paired
+# runs), for up to 17 ms more mean latency. With 40 ms blocks the PulseAudio plugin's callback
+# timing makes BlockClock correct itself backwards by about a block now and then; the Framer
+# slews such corrections (``MIN_FRAME_SPACING``), so capture times still always increase.
 DEVICE_BLOCK_SECONDS = 0.04
 
 

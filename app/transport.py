@@ -179,7 +179,7 @@ class LiveConnection:
         """Send these frames at once, one message each, in order, with one write; only right after
         ``can_send_now()`` said yes (nothing awaited in between), else ``ConnectionFailedError``."""
         if self._config.binary_audio:
-            sent = self._ws.send_binary_nowait([protocol.encode_audio_frame(f.source, f.pcm) for f in frames])
+            sent = self._ws.send_binary_nowait(_binary_payloads(frames))
         else:
             sent = self._ws.send_batch_nowait(self._audio_payloads(frames))
         if not sent:
@@ -209,8 +209,9 @@ class LiveConnection:
     # ------------------------------------------------------------------ internals
 
     def _audio_payloads(self, frames: Sequence[Frame]) -> list[bytes | str]:
-        binary = self._config.binary_audio
-        return [protocol.encode_client(AudioMessage(f.source, f.pcm), binary_audio=binary) for f in frames]
+        if self._config.binary_audio:
+            return [*_binary_payloads(frames)]
+        return [protocol.encode_audio_json(AudioMessage(f.source, f.pcm)) for f in frames]
 
     async def _send(self, payload: str | bytes) -> None:
         try:
@@ -286,6 +287,10 @@ class LiveConnection:
         if self.summary_received:
             return None
         return _closed_error(exc, self._config.endpoint, code)
+
+
+def _binary_payloads(frames: Sequence[Frame]) -> list[bytes]:
+    return [protocol.encode_audio_frame(f.source, f.pcm) for f in frames]
 
 
 async def _connect(config: TransportConfig) -> _Connection:
