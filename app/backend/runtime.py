@@ -54,14 +54,18 @@ class Capacity:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.active = 0
+        self.waiting = 0  # starts waiting for a slot right now
         self._slots = asyncio.Semaphore(limit)
 
     async def acquire(self, timeout: float) -> bool:
+        self.waiting += 1
         try:
             async with asyncio.timeout(timeout):
                 await self._slots.acquire()
         except TimeoutError:
             return False
+        finally:
+            self.waiting -= 1
         self.active += 1
         return True
 

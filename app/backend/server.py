@@ -171,6 +171,7 @@ class ReferenceBackend:
                 "model": rec.model_id,
                 "model_ready": True,
                 "sessions_active": rt.capacity.active,
+                "sessions_waiting": rt.capacity.waiting,
                 "max_sessions": rt.capacity.limit,
                 "reference_backend": True,
             })

@@ -150,12 +150,15 @@ async def client_cpu(seconds: float, tick: float = DEFAULT_TICK_SECONDS, *,
             sources = (make_sources((Source.SYSTEM, Source.MIC)) if live
                        else [ReplaySource(src, path, realtime=True) for src, path in files.items()])
             session = Session(SessionConfig(endpoint=parse_endpoint(url), tick_seconds=tick), sources)
+            samples: list[tuple[float, dict[Source, tuple[int, float]]]] = []
             cpu0, loop0, wall0 = time.process_time(), time.thread_time(), time.monotonic()
             if live:  # devices never end: stop after the duration
                 asyncio.get_running_loop().call_later(seconds, session.request_stop)
+            sampler = asyncio.create_task(_sample_pacing(session, samples))
             ended = await session.run()
             cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
             loop_cpu = time.thread_time() - loop0
+            sampler.cancel()
         finally:
             backend.terminate()
             backend.wait(timeout=10)
@@ -176,7 +179,36 @@ async def client_cpu(seconds: float, tick: float = DEFAULT_TICK_SECONDS, *,
         "send_lag_ms_mean": {src.value: round(1000 * c.mean_send_lag_seconds, 1) for src, c in counters},
         "send_lag_ms_max": {src.value: round(1000 * c.max_send_lag_seconds, 1) for src, c in counters},
         "frames_dropped_by_client": {src.value: c.dropped_frames for src, c in ended.sources.items()},
+        **pacing_figures(samples),
     }
+
+
+PACING_SAMPLE_SECONDS = 0.25  # 4 snapshots a second: negligible next to the session's own work
+
+
+async def _sample_pacing(session: Session, out: list[tuple[float, dict[Source, tuple[int, float]]]]) -> None:
+    """Every ``PACING_SAMPLE_SECONDS``: (time, per source (frames sent, send lag of the last one))."""
+    while True:
+        sources = session.snapshot().sources
+        out.append((time.monotonic(), {s: (c.sent_frames, c.send_lag_seconds) for s, c in sources.items()}))
+        await asyncio.sleep(PACING_SAMPLE_SECONDS)
+
+
+def pacing_figures(samples: list[tuple[float, dict[Source, tuple[int, float]]]]) -> dict[str, Any]:
+    """How exactly real time the live part of the stream was sent (the strict figures the pacing
+    test only bounds loosely): per source, the send rate's error against real time between the first
+    and last sample that were both streaming, in percent, and the 95th percentile of the send lag."""
+    rate_error, lag_p95 = {}, {}
+    for src in (samples[-1][1] if samples else {}):
+        live = [(t, got[src]) for t, got in samples if src in got and got[src][0] > 0]
+        live = live[:-2]  # the last samples may fall into the stop flush
+        if len(live) < 8:
+            continue
+        (t0, (n0, _)), (t1, (n1, _)) = live[0], live[-1]
+        sent_seconds = (n1 - n0) * 0.02
+        rate_error[src.value] = round(100.0 * (sent_seconds - (t1 - t0)) / (t1 - t0), 2)
+        lag_p95[src.value] = round(1000 * statistics.quantiles([lag for _, (_, lag) in live], n=20)[-1], 1)
+    return {"send_rate_error_percent": rate_error, "sampled_send_lag_ms_p95": lag_p95}
 
 
 async def _backend_url(proc: subprocess.Popen[str]) -> str:

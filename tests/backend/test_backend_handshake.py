@@ -170,7 +170,12 @@ async def test_a_waiting_session_gets_the_slot_when_it_frees(make_backend) -> No
     await first.start()
     second = await LiveClient.open(backend.ws_url)
     await second.ws.send(start_message(second.session_id))
-    await asyncio.sleep(0.2)  # let the second start queue up for the slot (not an assertion)
+    for _ in range(1000):  # until the second start waits for the slot (an event, not a sleep)
+        _, body = await http_get(backend.http_url)
+        if body["sessions_waiting"] == 1:
+            break
+        await asyncio.sleep(0.01)
+    assert body["sessions_waiting"] == 1
     await first.close()  # a client vanishing without stop frees its slot too
     await second.wait_for(lambda m: m.get("state") == "streaming")
     _, body = await http_get(backend.http_url)

@@ -10,13 +10,13 @@ frozen executable itself only runs the app.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from bundlekit import BUILD_TIMEOUT_SECONDS, ROOT, bundle_modules, clean_env, run_with_bundle_modules
+from required_tools import require_tools
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(BUILD_TIMEOUT_SECONDS + 180)]
 
@@ -113,11 +113,10 @@ def test_bundled_qt_collates_and_names_time_zones_as_with_full_icu_data(
     assert icu.stat().st_size < 15 * 2**20, "the ICU data library is not the trimmed one"
 
 
-@pytest.mark.skipif(shutil.which("gnome-keyring-daemon") is None or shutil.which("dbus-run-session") is None,
-                    reason="needs gnome-keyring and dbus-run-session (Debian: gnome-keyring, dbus-daemon)")
 def test_token_reaches_the_os_keyring_through_the_bundled_secret_service_backend(
     modules: Path, tmp_path: Path
 ) -> None:
+    require_tools("gnome-keyring-daemon", "dbus-run-session", package="gnome-keyring and dbus-daemon")
     # A private session bus with GNOME Keyring on it, its login keyring created and unlocked. Both
     # end when dbus-run-session's command does.
     env = clean_env(tmp_path)

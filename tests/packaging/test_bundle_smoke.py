@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from bundlekit import BUILD_TIMEOUT_SECONDS, NAME, clean_env
 from PySide6.QtGui import QImage
+from required_tools import require_tools
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(BUILD_TIMEOUT_SECONDS + 180)]
 
@@ -80,8 +81,7 @@ def test_self_test_renders_every_state_and_writes_screenshots(frozen_exe: Path, 
 
 
 def test_builtin_backend_transcribes_with_the_bundled_model(frozen_exe: Path, tmp_path: Path) -> None:
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng is needed to make speech (packaging/dev.sh test installs it)")
+    require_tools("espeak-ng", package="espeak-ng")
     wav = tmp_path / "speech.wav"
     subprocess.run(["espeak-ng", "-w", str(wav), SPEECH], check=True, capture_output=True)
     args = ["--headless", "--embedded-recognizer", "pocketsphinx", "--replay-system", str(wav),

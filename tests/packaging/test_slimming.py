@@ -7,13 +7,13 @@ import ctypes
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from bundlekit import ROOT
+from required_tools import require_tools
 
 sys.path.insert(0, str(ROOT / "packaging"))
 import PySide6
@@ -22,8 +22,11 @@ import slimming
 QT_LIB = Path(PySide6.__file__).parent / "Qt" / "lib"
 ICU_DATA = next(QT_LIB.glob("libicudata.so.*"))
 SHIMS = ROOT / "packaging" / "shims"
-needs_binutils = pytest.mark.skipif(not all(shutil.which(t) for t in ("as", "ld", "strip", "nm")),
-                                    reason="binutils is needed (packaging/dev.sh installs it)")
+
+
+@pytest.fixture
+def binutils() -> None:
+    require_tools("as", "ld", "strip", "nm", package="binutils")
 
 
 def test_icu_package_round_trips_item_for_item() -> None:
@@ -68,7 +71,7 @@ def test_app_uses_none_of_the_numpy_subpackages_the_bundle_leaves_out() -> None:
     assert uses == [], "remove these from slimming.NUMPY_LEFT_OUT or from the app:\n" + "\n".join(uses)
 
 
-@needs_binutils
+@pytest.mark.usefixtures("binutils")
 def test_qt_core_calls_only_the_icu_services_the_trimmed_data_serves() -> None:
     """The trees dropped from ICU's data belong to services libQt6Core never calls. A Qt upgrade that
     starts calling another ICU service (break iterators, number or date formatting, ...) fails here."""
@@ -81,7 +84,7 @@ def test_qt_core_calls_only_the_icu_services_the_trimmed_data_serves() -> None:
     assert sorted(s for s in icu if not s.startswith(allowed)) == []
 
 
-@needs_binutils
+@pytest.mark.usefixtures("binutils")
 def test_trimmed_icu_library_holds_only_kept_items_and_strips_and_loads(tmp_path: Path) -> None:
     out = tmp_path / "icu" / ICU_DATA.name
     kept, dropped = slimming.build_icu_data(ICU_DATA, out)
@@ -100,7 +103,7 @@ def test_trimmed_icu_library_holds_only_kept_items_and_strips_and_loads(tmp_path
     assert head[2:] == b"\xda\x27"  # an ICU data header's magic
 
 
-@needs_binutils
+@pytest.mark.usefixtures("binutils")
 def test_strip_copy_keeps_the_original_when_strip_would_break_the_library(tmp_path: Path) -> None:
     import numpy
 

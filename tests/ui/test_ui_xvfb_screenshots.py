@@ -4,7 +4,6 @@ artifacts/screenshots/ (not pixel goldens): checks each PNG exists and is not bl
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -12,12 +11,17 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QImage
+from required_tools import require_tools
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "artifacts" / "screenshots"
 STATES = ("idle", "normal", "buffering", "overloaded", "unknown")
 
-pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is not installed")
+
+
+@pytest.fixture(autouse=True)
+def _xvfb() -> None:
+    require_tools("Xvfb", package="xvfb")
 
 
 def free_display() -> int:
