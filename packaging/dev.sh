@@ -98,8 +98,8 @@ case "$cmd" in
     ensure_apt $RUN_PKGS $TEST_PKGS
     ensure_venv dev
     log "ruff"; "$VENV/bin/ruff" check app tests
-    log "mypy --strict (core, capture, transport, session)"
-    "$VENV/bin/mypy" $(ls -d app/core app/backend app/capture*.py app/replay.py app/transport*.py app/session*.py 2>/dev/null)
+    log "mypy --strict (core, backend, capture, transport, session, headless)"
+    "$VENV/bin/mypy" app/core app/backend app/capture app/transport app/session app/headless
     log "pytest"
     exec "$PY" -m pytest "$@"
     ;;

@@ -28,7 +28,8 @@ from app.backend.recording import connection_folders, read_provenance, read_wav,
 from app.backend.worker import PULL_BYTES
 from app.bench import overload_analysis as oa
 from app.bench.meeting import Meeting
-from app.capture_base import CaptureCounters
+from app.capture.replay import ReplaySource
+from app.capture.source import CaptureCounters
 from app.core.endpoint import parse_endpoint
 from app.core.framing import Frame
 from app.core.messages import Source
@@ -42,9 +43,8 @@ from app.core.session_state import (
     TranscriptSegment,
 )
 from app.errors import AudioError, EchoPanelError
-from app.replay import ReplaySource
 from app.session import Session
-from app.session_config import SessionConfig
+from app.session.config import SessionConfig
 
 SAMPLE_SECONDS = 0.1  # snapshot sampling period
 

@@ -6,7 +6,7 @@
    simulated``), so only the client's CPU is counted: ``time.process_time()`` over the session divided
    by the audio seconds streamed, as % of one core. Target: at most 2 %. The figure is the median of
    ``--runs`` sessions (default 5), each in a fresh process: most of this CPU is paid per wake-up
-   (one per session tick, ``--tick``, default ``DEFAULT_TICK_SECONDS`` in app.session_config), on a
+   (one per session tick, ``--tick``, default ``DEFAULT_TICK_SECONDS`` in app.session.config), on a
    cold cache, so it depends on what else runs on the machine and even on the process's memory
    layout (sessions in one process agree closely; processes differ by up to 0.4 %). Also printed:
    how long after capture the frames were sent (mean and max per source), the price of a longer tick.
@@ -34,15 +34,15 @@ from typing import Any
 
 import numpy as np
 
-from app.capture import make_sources
+from app.capture.factory import make_sources
+from app.capture.replay import ReplaySource
 from app.core.endpoint import parse_endpoint
 from app.core.framing import Framer
 from app.core.messages import AudioMessage, Source
 from app.core.protocol import encode_audio_binary
 from app.core.session_state import StopOutcome
-from app.replay import ReplaySource
 from app.session import Session
-from app.session_config import DEFAULT_TICK_SECONDS, SessionConfig
+from app.session.config import DEFAULT_TICK_SECONDS, SessionConfig
 
 NATIVE_RATE = 48_000
 COMMAND = "python -m app.bench pipeline"

@@ -124,8 +124,8 @@ class StallProbe:
 
 async def _bench(seconds: float, schedule: str) -> dict[str, Any]:
     from app.bench.pipeline import _backend_url, _signal, _write_wav
+    from app.capture.replay import ReplaySource
     from app.core.messages import Source
-    from app.replay import ReplaySource
     from app.ui.bench_harness import run_window_session
 
     with tempfile.TemporaryDirectory(prefix="echopanel-bench-ui-") as tmp:

@@ -1,7 +1,7 @@
 """Device choice, pure: given the device list PortAudio reports, pick the microphone and the
 system-audio device for this platform, or explain exactly what the user has to do.
 
-No audio library here: ``app.capture`` queries sounddevice/pactl and passes plain values in, so every
+No audio library here: ``app.capture.devices`` queries sounddevice/pactl and passes plain values in, so every
 platform's rules are tested on fake device lists. Devices are remembered by name + host API
 (``DeviceKey``), never by index, because indices change whenever a device is plugged in.
 """

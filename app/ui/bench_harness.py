@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from app.capture_base import AudioSource
+from app.capture.source import AudioSource
 from app.core.backpressure import Level
 from app.core.settings import Settings
 from app.ui.models import ConnectionView

@@ -1,4 +1,4 @@
-"""The ``DeviceLister`` the app uses: input devices from ``app.capture`` as ``DeviceRef`` lists.
+"""The ``DeviceLister`` the app uses: input devices from ``app.capture.devices`` as ``DeviceRef`` lists.
 
 Imported lazily so a machine without PortAudio still gets a window (with only the defaults offered).
 """
@@ -16,9 +16,9 @@ log = logging.getLogger(__name__)
 def list_devices() -> DeviceLists:
     """Every input device for both pickers (a monitor/loopback input can be either)."""
     try:
-        from app import capture
+        from app.capture.devices import list_input_devices
 
-        infos = capture.list_input_devices()
+        infos = list_input_devices()
     except Exception as exc:  # PortAudio missing or broken: offer the defaults, say why in the log
         log.warning("cannot list audio devices: %s", exc)
         return DeviceLists()

@@ -10,13 +10,13 @@ import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 
-from app.capture_base import AudioSource
+from app.capture.source import AudioSource
 from app.core.endpoint import parse_endpoint
 from app.core.session_state import ConnectionState, SessionSnapshot
 from app.core.settings import DeviceRef, Settings
 from app.errors import EchoPanelError
 from app.session import Session
-from app.session_config import SessionConfig
+from app.session.config import SessionConfig
 from app.ui.builtin import BuiltinBackend
 from app.ui.controller import EventListener, SessionFactory, SessionHandle
 
@@ -29,7 +29,7 @@ SourcesFactory = Callable[[Settings], Sequence[AudioSource]]
 
 def live_sources(settings: Settings) -> list[AudioSource]:
     """Live capture for the chosen sources and devices (PortAudio is loaded only here)."""
-    from app.capture import LiveSource
+    from app.capture.live import LiveSource
     from app.core.devices import DeviceKey
     from app.core.messages import Source
 

@@ -2,7 +2,7 @@
 
 Devices are identified by ``DeviceRef`` (name + host API, never an index, which changes between runs). The
 list comes through the ``DeviceLister`` seam so this widget never imports the capture layer;
-the composition root passes a lister backed by ``app.capture``.
+the composition root passes a lister backed by ``app.capture.devices``.
 """
 
 from __future__ import annotations

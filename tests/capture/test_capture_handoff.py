@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.capture_base import BlockHandOff
+from app.capture.handoff import BlockHandOff
 
 
 class StepClock:
@@ -40,10 +40,11 @@ def test_full_handoff_drops_newest_counts_it_and_keeps_positions_true() -> None:
     handoff = BlockHandOff(1000, capacity_seconds=0.5)  # 500 samples
     for _ in range(8):  # 800 samples while the loop is stalled
         handoff.push(np.ones((100, 1), dtype=np.float32), overflow=False)
-    assert handoff.queued_seconds == 0.5
     counters = handoff.counters(captured_frames=0)
     assert counters.handoff_drops == 3 and counters.dropped_seconds == 0.3
-    assert [pos for _, pos, _ in handoff.drain()] == [0, 100, 200, 300, 400]
+    queued = handoff.drain()
+    assert sum(len(samples) for samples, _, _ in queued) / handoff.rate == 0.5  # what it held: its capacity
+    assert [pos for _, pos, _ in queued] == [0, 100, 200, 300, 400]
     handoff.push(np.ones((100, 1), dtype=np.float32))  # room again after the drain
     ((_, pos, _),) = handoff.drain()
     assert pos == 800  # the dropped audio is a gap in the device timeline, not erased from it

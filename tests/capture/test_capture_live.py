@@ -18,7 +18,8 @@ import pytest
 import soxr
 from audio_env import MIC_SINK, SCRIPT, SYSTEM_SINK, pactl, play_wav, speech_wav
 
-from app.capture import LiveSource, list_input_devices
+from app.capture.devices import list_input_devices
+from app.capture.live import LiveSource
 from app.core.devices import DeviceKey
 from app.core.framing import Frame
 from app.core.messages import Source

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.capture.replay import ReplaySource
 from app.core.framing import Frame, frame_signal
 from app.core.messages import FRAME_SAMPLES, Source
 from app.errors import ConfigError
-from app.replay import ReplaySource
 
 
 class StepClock:
@@ -182,7 +182,8 @@ async def test_any_rate_and_channel_count_is_resampled(tmp_path: Path) -> None:
 
 
 def test_make_sources_builds_replay_or_live_per_source_without_opening(tmp_path: Path) -> None:
-    from app.capture import LiveSource, make_sources
+    from app.capture.factory import make_sources
+    from app.capture.live import LiveSource
 
     wav = write_wav(tmp_path / "sys.wav", ramp(1600), 16000)
     made = make_sources([Source.MIC, Source.SYSTEM, Source.MIC], replay={Source.SYSTEM: wav})

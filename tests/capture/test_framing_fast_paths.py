@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import app.replay
+import app.capture.replay
+from app.capture.replay import ReplaySource
 from app.core.framing import Frame, Framer, soft_limit, to_int16
 from app.core.messages import Source
-from app.replay import ReplaySource
 
 
 def as_tuples(frames: list[Frame]) -> list[tuple[bytes, float, int]]:
@@ -93,9 +93,9 @@ async def test_replay_read_ahead_changes_nothing_but_the_number_of_file_reads(
     path = write_wav(tmp_path / "a.wav", rng.integers(-20000, 20000, (int(rate * 2.3), 2)), rate)
     steps = np.cumsum(rng.uniform(0.001, 0.09, 200))
     steps[60:] += 3.0  # a stalled loop: the replay skips, like a live device's hand-off
-    monkeypatch.setattr(app.replay, "READ_AHEAD_SECONDS", 1e-4)  # about one read per call
+    monkeypatch.setattr(app.capture.replay, "READ_AHEAD_SECONDS", 1e-4)  # about one read per call
     per_call = await replay_all(path, steps, loop)
-    monkeypatch.setattr(app.replay, "READ_AHEAD_SECONDS", 0.5)
+    monkeypatch.setattr(app.capture.replay, "READ_AHEAD_SECONDS", 0.5)
     read_ahead = await replay_all(path, steps, loop)
     assert len(per_call) > 100
     assert read_ahead == per_call

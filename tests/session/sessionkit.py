@@ -14,15 +14,15 @@ import numpy as np
 import numpy.typing as npt
 from websockets.asyncio.server import Server, ServerConnection, serve
 
-from app.capture_base import AudioSource, CaptureCounters
+from app.capture.replay import ReplaySource
+from app.capture.source import AudioSource, CaptureCounters
 from app.core.endpoint import parse_endpoint
 from app.core.messages import Source
 from app.core.reconnect import ReconnectPolicy
 from app.core.session_state import SessionEnded, SessionEvent
 from app.errors import AudioError
-from app.replay import ReplaySource
 from app.session import Session
-from app.session_config import SessionConfig
+from app.session.config import SessionConfig
 
 RATE = 16_000
 AMPLITUDE = 0.3  # below half scale: int16 -> float -> int16 in the framer is then exact

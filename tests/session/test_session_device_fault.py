@@ -2,7 +2,7 @@
 
 Unplugging a real device cannot be done on a test machine, so the failing source is a small
 ``AudioSource`` stand-in that delivers real-time frames and then sets ``fault`` after N frames, as
-``app.capture.LiveSource`` does when PortAudio reports the device gone. The healthy source is a real
+``app.capture.live.LiveSource`` does when PortAudio reports the device gone. The healthy source is a real
 ``ReplaySource``; the backend is the reference backend on a loopback socket.
 """
 
@@ -14,11 +14,11 @@ from pathlib import Path
 from sessionkit import StandInSource, bursts, run_session, session_config
 
 from app.backend import ReferenceBackend
+from app.capture.replay import ReplaySource
 from app.core.framing import Frame, frame_signal
 from app.core.messages import Source
 from app.core.session_state import ConnectionState, SessionWarning, StateChanged, StopOutcome
 from app.errors import DeviceFailedError
-from app.replay import ReplaySource
 
 UNPLUGGED = "The system audio device was disconnected (device unplugged). Reconnect it or pick another one."
 

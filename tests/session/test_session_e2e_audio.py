@@ -68,7 +68,7 @@ def similarity(captured: np.ndarray, reference: np.ndarray) -> float:
 async def test_real_capture_of_both_sources_reaches_the_backend_and_is_transcribed(
     virtual_audio: dict[str, str], tmp_path: Path
 ) -> None:
-    from app.capture import LiveSource
+    from app.capture.live import LiveSource
 
     system_wav = speak(tmp_path / "system.wav", SYSTEM_PHRASE)
     mic_wav = speak(tmp_path / "mic.wav", MIC_PHRASE)

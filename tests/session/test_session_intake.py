@@ -9,8 +9,8 @@ from sessionkit import StandInSource, bursts
 
 from app.core.framing import Frame, frame_signal
 from app.core.messages import FRAME_SECONDS, Source
-from app.session_intake import FLUSH_GRACE_SECONDS, Intake
-from app.session_pipeline import PipeConfig
+from app.session.intake import FLUSH_GRACE_SECONDS, Intake
+from app.session.pipeline import PipeConfig
 
 BOUND = 2.0  # seconds per source
 CAP = round(BOUND / FRAME_SECONDS)

@@ -11,6 +11,7 @@ from sessionkit import Run, run_session, session_config, wait_for
 
 from app.backend import BackendConfig, ReferenceBackend
 from app.backend.recording import connection_folders, read_recording
+from app.capture.replay import ReplaySource
 from app.core.framing import frame_signal
 from app.core.messages import Source
 from app.core.reconnect import ReconnectPolicy
@@ -23,7 +24,6 @@ from app.core.session_state import (
     TranscriptChanged,
 )
 from app.core.settings import AudioEncoding
-from app.replay import ReplaySource
 
 
 def wav_samples(path: Path) -> np.ndarray:

@@ -22,9 +22,9 @@ import pytest
 from sessionkit import Run, bursts, run_session, session_config, wait_for, write_wav
 
 from app.backend import ReferenceBackend
+from app.capture.replay import ReplaySource
 from app.core.messages import FRAME_SECONDS, Source
 from app.core.session_state import StopOutcome
-from app.replay import ReplaySource
 
 SECONDS = 60.0
 

@@ -9,13 +9,13 @@ from sessionkit import Run, bursts, run_session, session_config, wait_for, write
 
 from app.backend import BackendConfig, ReferenceBackend
 from app.backend.recording import connection_folders, read_recording
+from app.capture.replay import ReplaySource
 from app.core.messages import Source
 from app.core.session_state import (
     Reconnecting,
     ServerStatus,
     StopOutcome,
 )
-from app.replay import ReplaySource
 
 BURST_ON, BURST_OFF, LEAD = 0.6, 0.4, 0.3
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sessionkit import Peer, Run, ScriptedServer, replay_sources, run_session, session_config, wait_for
 
+from app.capture.replay import ReplaySource
 from app.core.framing import Frame
 from app.core.messages import FRAME_BYTES, FRAME_SECONDS, Source
 from app.core.session_state import StopOutcome
-from app.replay import ReplaySource
 
 HEADER = {Source.SYSTEM: b"EP\x01\x00", Source.MIC: b"EP\x01\x01"}
 

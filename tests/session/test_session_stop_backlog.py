@@ -10,10 +10,10 @@ from sessionkit import Run, bursts, run_session, session_config, wait_for, write
 
 from app.backend import BackendConfig, ReferenceBackend
 from app.backend.recording import read_recording
+from app.capture.replay import ReplaySource
 from app.core.messages import FRAME_SECONDS, Source
 from app.core.session_state import SessionEnded, SessionWarning, StopOutcome
-from app.replay import ReplaySource
-from app.session_pipeline import PipeConfig
+from app.session.pipeline import PipeConfig
 
 SLOW = {"host": "127.0.0.1", "port": 0, "recognizer": "simulated", "rtf": 3.0}
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from sessionkit import Run, bursts, run_session, session_config, wait_for, write_wav
 
 from app.backend import BackendConfig, ReferenceBackend
+from app.capture.replay import ReplaySource
 from app.core.messages import Source
 from app.core.session_state import ServerStatus, StopOutcome
-from app.replay import ReplaySource
 
 
 async def test_throttle_toggles_live_and_every_frame_is_accounted_for(tmp_path: Path) -> None:

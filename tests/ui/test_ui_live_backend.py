@@ -7,10 +7,10 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from app.backend import parse_schedule
+from app.capture.replay import ReplaySource
 from app.core.backpressure import Level
 from app.core.messages import Source
 from app.core.settings import Settings
-from app.replay import ReplaySource
 from app.ui.binding import bind
 from app.ui.builtin import BuiltinBackend
 from app.ui.controller import SessionController

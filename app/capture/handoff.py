@@ -1,5 +1,4 @@
-"""What every audio source offers the session, and the one hand-off between the audio thread and the
-event loop. No sounddevice here, so replay sources and tests do not load PortAudio.
+"""The one bounded hand-off between the PortAudio callback thread and the event loop (live capture only).
 
 Execution contexts:
 - PortAudio callback thread: ``BlockHandOff.push`` only (copy + count; never blocks, logs or raises).
@@ -10,70 +9,11 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from app.core.framing import Frame
-from app.core.messages import Source
-from app.errors import AudioError
-
-Clock = Callable[[], float]
-
-
-@dataclass(frozen=True, slots=True)
-class CaptureCounters:
-    """Counts for one source since ``start()``. Frames are 20 ms at 16 kHz."""
-
-    captured_frames: int = 0  # frames handed out by read_frames()
-    callback_overflows: int = 0  # blocks PortAudio flagged as input overflow (the OS dropped audio)
-    handoff_drops: int = 0  # native blocks dropped because the hand-off was full (loop stalled)
-    dropped_seconds: float = 0.0  # audio those hand-off drops (or replay skips) amount to
-    callback_errors: int = 0  # unexpected exceptions swallowed in the audio callback (should stay 0)
-
-
-class AudioSource(Protocol):
-    """A live device or a replayed file, framed to 20 ms 16 kHz mono frames.
-
-    The session calls ``read_frames()`` on its tick (80 ms by default) from the event loop; it
-    never blocks and never raises. A device failure sets ``fault`` (a ``DeviceNotFoundError`` or
-    ``DeviceFailedError`` whose text tells the user what happened) and the source then returns no
-    more frames, so the session can carry on with its other source.
-    """
-
-    @property
-    def source(self) -> Source: ...
-
-    @property
-    def description(self) -> str:
-        """For people: which device or file this is ("" before start)."""
-        ...
-
-    @property
-    def fault(self) -> AudioError | None: ...
-
-    @property
-    def finished(self) -> bool:
-        """True once nothing more will come: stopped (tail read), faulted, or a replay reached its end."""
-        ...
-
-    async def start(self) -> None:
-        """Open the device or file. Raises ``AudioError`` (clear message) if it cannot."""
-        ...
-
-    async def stop(self) -> None:
-        """Stop capturing; the zero-padded tail is returned by the next ``read_frames()``. Idempotent."""
-        ...
-
-    def read_frames(self) -> list[Frame]:
-        """Every frame captured since the last call (possibly none)."""
-        ...
-
-    def counters(self) -> CaptureCounters: ...
-
+from app.capture.source import CaptureCounters, Clock
 
 _Block = tuple[npt.NDArray[np.float32], int, float]  # (samples copy, device position, callback time)
 
@@ -143,13 +83,3 @@ class BlockHandOff:
             dropped_seconds=self._dropped_samples / self.rate,
             callback_errors=self._errors,
         )
-
-    @property
-    def queued_seconds(self) -> float:
-        return (self._pushed - self._drained) / self.rate
-
-
-def describe_exception(exc: BaseException) -> str:
-    """A one-line reason from a PortAudio or OS error, without the class path."""
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]

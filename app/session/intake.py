@@ -21,14 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from app.capture_base import AudioSource
+from app.capture.source import AudioSource
 from app.core.framing import Frame
 from app.core.messages import FRAME_SECONDS, Source
 from app.core.send_rate import RateConfig
 from app.core.session_state import SourceCounters
 from app.core.throttle import ThrottleConfig, ThrottlePolicy, ThrottleState
 from app.errors import AudioError
-from app.session_pipeline import PipeConfig, SourcePipe
+from app.session.pipeline import PipeConfig, SourcePipe
 
 MIN_FLUSH_RATE = 0.25  # x real time: a drain estimate below this is not trusted to size the flush
 FLUSH_GRACE_SECONDS = 2.0  # for the tails still in the devices and a slow first write

@@ -1,6 +1,6 @@
 """The observable side of a session: what the server said, the transcript, the level, and the events.
 
-Event-loop thread only, no I/O. ``app.session`` drives it (state changes, connections, frames sent)
+Event-loop thread only, no I/O. ``app.session.lifecycle`` drives it (state changes, connections, frames sent)
 and the transport feeds it server events; it publishes immutable ``SessionSnapshot``s on request and
 ``SessionEvent``s to listeners (a listener that raises is logged, never fatal).
 """

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from app.core.endpoint import Endpoint
 from app.core.reconnect import ReconnectPolicy
 from app.core.settings import AudioEncoding, Settings
-from app.session_pipeline import PipeConfig
+from app.session.pipeline import PipeConfig
 
 # How often captured frames are read and sent (4 frames per source per write). Almost all of the
 # client's CPU is paid per wake-up, on a cold cache, whatever the work (python -m app.bench pipeline,
@@ -24,7 +24,7 @@ class SessionConfig:
     """``pipe.buffer_seconds`` (the setting ``client_backlog_seconds``, default 30) is THE client-side
     backlog bound, per source: a source's unsent audio, wherever it waits (adaptive throttling's hold
     + its send buffer), never exceeds it; beyond it the oldest is dropped (counted). Throttling's hold
-    is one pool of that size shared by the sources (see ``app.session_intake``)."""
+    is one pool of that size shared by the sources (see ``app.session.intake``)."""
 
     endpoint: Endpoint
     token: str = ""

@@ -1,11 +1,11 @@
 """Headless mode: stream without a window and print the session as JSON lines.
 
-``python -m app --headless ...`` (via app.main) or ``python -m app.headless ...``. Every session event
-becomes one JSON object with an ``event`` field (state, status, metrics, transcript, level, reconnect,
-summary, warning, error, throttle; see ``app.headless_events``) and the run closes with ``session_end``
-(per-source frames captured, sent, dropped, shed, skipped and never sent by the client,
-server-reported drops, reconnects, the stop outcome). ``--duration`` counts streaming time, from the
-backend's streaming ack. SIGINT/SIGTERM stop
+``python -m app --headless ...`` (via app.main) or ``python -m app.headless ...``; the options are in
+``app.headless.cli``. Every session event becomes one JSON object with an ``event`` field (state,
+status, metrics, transcript, level, reconnect, summary, warning, error, throttle; see
+``app.headless.events``) and the run closes with ``session_end`` (per-source frames captured, sent,
+dropped, shed, skipped and never sent by the client, server-reported drops, reconnects, the stop
+outcome). ``--duration`` counts streaming time, from the backend's streaming ack. SIGINT/SIGTERM stop
 gracefully (flush, stop, summary); a second signal cancels. Exit 0 on a clean session (summary
 received); otherwise a non-zero code and ONE line on stderr; details go to the log file.
 """
@@ -23,42 +23,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from app.capture_base import AudioSource
+from app.capture.source import AudioSource
 from app.core.endpoint import parse_endpoint
 from app.core.messages import Source
 from app.core.session_state import ConnectionState, SessionEnded, SessionEvent, StateChanged, StopOutcome
 from app.core.settings import AudioEncoding, SourceSelection
 from app.errors import ConfigError, EchoPanelError
-from app.headless_events import event_to_json
+from app.headless.cli import build_parser, validate
+from app.headless.events import event_to_json
 from app.session import Session
-from app.session_config import SessionConfig
+from app.session.config import SessionConfig
 
 log = logging.getLogger("app.headless")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_SUMMARY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="echopanel-companion --headless", description=__doc__.splitlines()[0])
-    p.add_argument("--headless", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--server", default="embedded",
-                   help='backend URL, or "embedded" (default) for the built-in one')
-    p.add_argument("--embedded-recognizer", choices=("pocketsphinx", "simulated"), default="pocketsphinx")
-    p.add_argument("--token", default=None, help="access token (default: $ECHOPANEL_TOKEN)")
-    p.add_argument("--source", choices=[s.value for s in SourceSelection], default=None,
-                   help="what to capture (default both; with --replay-* only the replayed sources)")
-    p.add_argument("--replay-system", type=Path, metavar="WAV", help="replay this WAV as system audio")
-    p.add_argument("--replay-mic", type=Path, metavar="WAV", help="replay this WAV as the microphone")
-    p.add_argument("--duration", type=float, metavar="SECONDS",
-                   help="stop after streaming this long, counted from the backend's streaming ack "
-                        "(model loading, health check and connecting do not count)")
-    p.add_argument("--encoding", choices=("binary", "json"), default=None,
-                   help="audio frames as binary v1 or JSON (default: binary for local hosts)")
-    p.add_argument("--throttle", choices=("on", "off"), default="off", help="adaptive throttling")
-    p.add_argument("--events", metavar="FILE", help='write JSON-lines events here ("-" for stdout)')
-    p.add_argument("--summary-timeout", type=float, default=30.0, metavar="SECONDS")
-    p.add_argument("--log-file", type=Path, default=None, help="log file (default: the user log directory)")
-    return p
 
 
 def main(argv: list[str]) -> int:
@@ -84,7 +62,7 @@ def main(argv: list[str]) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    _validate(args)
+    validate(args)
     token = args.token if args.token is not None else os.environ.get("ECHOPANEL_TOKEN", "")
     sources = _make_sources(args)
     out = _open_events(args.events)
@@ -162,17 +140,8 @@ def _exit_code(ended: SessionEnded) -> int:
     return EXIT_NO_SUMMARY if ended.outcome is StopOutcome.NO_SUMMARY else EXIT_FAILED
 
 
-def _validate(args: argparse.Namespace) -> None:
-    if args.duration is not None and not args.duration > 0:
-        raise ConfigError("--duration must be a positive number of seconds.")
-    if not args.summary_timeout > 0:
-        raise ConfigError("--summary-timeout must be a positive number of seconds.")
-    if args.server != "embedded":
-        parse_endpoint(args.server)  # a bad URL is a one-line ConfigError before anything starts
-
-
 def _make_sources(args: argparse.Namespace) -> list[AudioSource]:
-    from app.replay import ReplaySource  # replay needs no audio devices
+    from app.capture.replay import ReplaySource  # replay needs no audio devices
 
     replays = {Source.SYSTEM: args.replay_system, Source.MIC: args.replay_mic}
     if args.source is not None:
@@ -186,7 +155,7 @@ def _make_sources(args: argparse.Namespace) -> list[AudioSource]:
         if replays[src] is not None:
             sources.append(ReplaySource(src, replays[src], realtime=True))
         else:
-            from app.capture import LiveSource  # loads PortAudio only when live capture is wanted
+            from app.capture.live import LiveSource  # loads PortAudio only when live capture is wanted
 
             sources.append(LiveSource(src))
     return sources
@@ -241,6 +210,3 @@ def _one_line(message: str) -> None:
     text = " ".join(message.split()) or "Failed."
     print(f"echopanel-companion: {text}", file=sys.stderr)
 
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

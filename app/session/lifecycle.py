@@ -25,10 +25,9 @@ import math
 import random
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
 
-from app.capture_base import AudioSource
+from app.capture.source import AudioSource
 from app.core.framing import Frame
 from app.core.messages import ClientFeatures, MetricsEvent, ServerEvent, StartMessage
 from app.core.reconnect import AttemptCounter, Retry, classify
@@ -40,17 +39,18 @@ from app.core.session_state import (
     StopOutcome,
 )
 from app.errors import ConnectionFailedError, EchoPanelError
-from app.session_config import SessionConfig
-from app.session_intake import Intake, unsent_note
-from app.session_model import Listener, SessionModel
-from app.session_pipeline import Sender, SourcePipe, Ticker
-from app.transport import LiveConnection, TransportConfig
-from app.transport_health import check_health
+from app.session.config import SessionConfig
+from app.session.intake import Intake
+from app.session.model import Listener, SessionModel
+from app.session.pipeline import Sender, SourcePipe
+from app.session.readiness import await_ready
+from app.session.stopping import finish
+from app.session.ticker import Ticker
+from app.session.waits import first, within
+from app.transport.connection import LiveConnection, TransportConfig
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 LEVEL_REFRESH_SECONDS = 0.25
-SENDER_GRACE_SECONDS = 5.0  # after giving up the flush: time for a write in progress to finish
 
 
 class Session:
@@ -134,7 +134,7 @@ class Session:
         outcome, message = StopOutcome.FAILED, ""
         try:
             if self.config.health_check:
-                await self._check_health()
+                await await_ready(self.config, self._rng, self._stop_requested, self._set_state)
             if self._stop_requested.is_set():  # stopped while checking: no need to open any device
                 outcome, message = StopOutcome.NO_SUMMARY, "Stopped before streaming began."
             else:
@@ -168,34 +168,6 @@ class Session:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def _check_health(self) -> None:
-        """``/health`` until ready. A transient failure (unreachable; still loading after
-        ``health_wait_seconds``) is retried with the reconnect policy, so a restarting backend is
-        waited for, boundedly; a terminal one (a refused token) raises at once."""
-        cfg = self.config
-        counter = AttemptCounter(cfg.reconnect, self._rng)
-
-        def waiting(reason: str) -> None:
-            self._set_state(ConnectionState.CHECKING, f"Backend not ready: {reason}")
-
-        while not self._stop_requested.is_set():
-            self._set_state(ConnectionState.CHECKING, f"Checking {cfg.endpoint.health_url}")
-            try:
-                await self._unless_stopped(check_health(
-                    cfg.endpoint, cfg.token, wait_seconds=cfg.health_wait_seconds, on_wait=waiting))
-                return
-            except EchoPanelError as exc:
-                if classify(exc) is Retry.TERMINAL:
-                    raise
-                delay = counter.next_delay()
-                if delay is None and counter.attempt == 0:
-                    raise
-                if delay is None:
-                    raise ConnectionFailedError(f"Gave up after {counter.attempt} retries: {exc}") from None
-                self._set_state(ConnectionState.CHECKING, f"Retrying in {delay:.1f} s "
-                                f"(attempt {counter.attempt} of {cfg.reconnect.max_attempts}): {exc}")
-                await self._wait(self._stop_requested.wait(), delay)
-
     async def _connection_loop(self) -> tuple[StopOutcome, str]:
         counter = AttemptCounter(self.config.reconnect, self._rng)
         while True:
@@ -210,9 +182,10 @@ class Session:
             began = self._clock()
             self._set_state(ConnectionState.STREAMING, f"Streaming to {self.config.endpoint.ws_url}")
             sender = self._sender_task = asyncio.create_task(self._sender.send_frames(conn), name="sender")
-            await self._first(conn.ended, self._stop_requested.wait())
+            await first(conn.ended, self._stop_requested.wait())
             if self._stop_requested.is_set() and conn.is_open:
-                return await self._finish(conn, sender)
+                return await finish(conn, sender, config=self.config, intake=self._intake,
+                                    sender=self._sender, model=self._model, clock=self._clock)
             await self._end_connection(conn, sender)
             counter.connection_streamed(self._clock() - began)
             error = conn.ended.result() or ConnectionFailedError("The backend closed the connection.")
@@ -242,46 +215,7 @@ class Session:
         self._set_state(ConnectionState.RECONNECTING,
                         f"Reconnecting in {delay:.1f} s (attempt {counter.attempt} of {limit}): {error}")
         self._model.emit(Reconnecting(self._model.elapsed(), counter.attempt, delay, str(error)))
-        await self._wait(self._stop_requested.wait(), delay)
-
-    async def _finish(self, conn: LiveConnection, sender: asyncio.Task[bool]) -> tuple[StopOutcome, str]:
-        """Flush what is unsent (throttling's hold included), send ``stop``, wait for the summary.
-
-        The flush may take what the backlog needs at the backend's observed drain rate (see
-        ``Intake.flush_seconds``), at most ``flush_timeout``. What is not sent by then is given up,
-        counted and said so, and ``stop`` is still sent: the backend summarises what it got."""
-        self._set_state(ConnectionState.STOPPING, "Sending the last audio")
-        await self._intake.stop()
-        self._sender.flushing = True
-        self._intake.route(self._clock(), flushing=True)  # the tails and all held audio, into the send path
-        self._sender.wake()
-        budget = min(self.config.flush_timeout, self._intake.flush_seconds(self.config.pipe.catchup_rate))
-        note, stuck = "", False
-        if not await self._wait(sender, budget):
-            note = unsent_note(self._intake.abandon())
-            self._warn(note)
-            self._sender.wake()  # it returns once its write in progress is done
-            if stuck := not await self._wait(sender, SENDER_GRACE_SECONDS):
-                await conn.close()  # the socket does not drain: close instead of cancelling a send midway
-        if not await sender or not conn.is_open:
-            await conn.close()
-            why = ("The backend stopped taking audio while the last of it was sent" if stuck
-                   else "The connection was lost while sending the last audio")
-            return StopOutcome.NO_SUMMARY, f"{note} {why}: no summary.".lstrip()
-        self._set_state(ConnectionState.STOPPING, "Waiting for the final summary")
-        try:
-            await conn.send_stop()
-        except ConnectionFailedError as exc:
-            return StopOutcome.NO_SUMMARY, f"{note} {exc} No summary.".lstrip()
-        await self._first(self._model.summary_arrived.wait(), conn.ended, timeout=self.config.summary_timeout)
-        lost = conn.ended.result() if conn.ended.done() else None  # before our own close below
-        await conn.close()
-        if self._model.summary is not None:
-            return StopOutcome.SUMMARY, note
-        if lost is not None:
-            return StopOutcome.NO_SUMMARY, f"{note} No final summary: {lost} (transcript kept)".lstrip()
-        waited = f"No final summary within {self.config.summary_timeout:g} s; the transcript so far is kept."
-        return StopOutcome.NO_SUMMARY, f"{note} {waited}".lstrip()
+        await within(self._stop_requested.wait(), delay)
 
     async def _end_connection(self, conn: LiveConnection, sender: asyncio.Task[bool]) -> None:
         await conn.close()
@@ -315,37 +249,6 @@ class Session:
             self._next_level = now + LEVEL_REFRESH_SECONDS
             self._model.refresh_level()
             self._model.note_throttle(self._policy.state())
-
-    async def _unless_stopped(self, coro: Coroutine[Any, Any, T]) -> T | None:
-        task = asyncio.ensure_future(coro)
-        await self._first(task, self._stop_requested.wait())
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            return None
-        return task.result()
-
-    @staticmethod
-    async def _wait(aw: Any, timeout: float) -> bool:
-        """Whether ``aw`` finished within ``timeout``; a coroutine that did not is cancelled, a task
-        is left running."""
-        task = asyncio.ensure_future(aw)
-        done, _ = await asyncio.wait({task}, timeout=timeout)
-        if not done and task is not aw:
-            task.cancel()
-        return bool(done)
-
-    @staticmethod
-    async def _first(*aws: Any, timeout: float | None = None) -> None:
-        """Wait until the first of these futures/coroutines is done (or the timeout); cancel the helpers."""
-        tasks = [asyncio.ensure_future(a) for a in aws]
-        try:
-            await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for t, a in zip(tasks, aws, strict=True):
-                if t is not a and not t.done():
-                    t.cancel()
 
     # ------------------------------------------------------------------ state
 

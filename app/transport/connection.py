@@ -14,7 +14,7 @@ once, without awaiting, when nothing could make a send wait (connection open, wr
 high-water mark); otherwise the caller awaits ``send_audio_batch``, which waits for the drain (or
 raises). Per-message awaited sends cost the send machinery and a syscall per message: at 100
 messages a second that was about a quarter of the client's CPU (python -m app.bench pipeline).
-The /health check lives in ``app.transport_health``.
+The /health check lives in ``app.transport.health``.
 """
 
 from __future__ import annotations

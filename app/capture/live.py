@@ -18,38 +18,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
-from app.capture_base import AudioSource, BlockHandOff, CaptureCounters, Clock, describe_exception
-from app.capture_devices import (
+from app.capture.devices import (
     env_while_opening,
-    linux_default_sink,
-    list_input_devices,
-    refresh_devices,
     resolve_device,
     sounddevice_module,
 )
+from app.capture.handoff import BlockHandOff
+from app.capture.source import CaptureCounters, Clock, FrameOutlet
 from app.core.devices import DeviceChoice, DeviceInfo, DeviceKey, Platform
 from app.core.framing import BlockClock, Frame, Framer
 from app.core.messages import Source
 from app.errors import AudioError, DeviceFailedError
-from app.replay import ReplaySource
-
-__all__ = [
-    "AudioSource",
-    "CaptureCounters",
-    "LiveSource",
-    "linux_default_sink",
-    "list_input_devices",
-    "make_sources",
-    "refresh_devices",
-    "resolve_device",
-]
-
-
-# ------------------------------------------------------------------------------ the live source
 
 # PortAudio delivers a block every 40 ms, two per session tick. Each callback is a wake-up of its
 # own: two live sources cost 4.2-4.4 % of a core with 20 ms blocks and 3.4-3.5 % with 40 ms on the
@@ -61,7 +42,7 @@ DEVICE_BLOCK_SECONDS = 0.04
 
 
 class LiveSource:
-    """A microphone or system-audio device as an ``AudioSource`` (see app.capture_base)."""
+    """A microphone or system-audio device as an ``AudioSource`` (see ``app.capture.source``)."""
 
     def __init__(
         self,
@@ -90,10 +71,8 @@ class LiveSource:
         self._stream_ended = False  # set from PortAudio's thread by finished_callback
         self._started = False
         self._stopping = False
-        self._tail: list[Frame] | None = None  # frames flushed by stop(), handed out once
+        self._out = FrameOutlet()
         self._fault: AudioError | None = None
-        self._done = False
-        self._captured = 0
 
     # ----------------------------------------------------------- AudioSource
 
@@ -111,7 +90,7 @@ class LiveSource:
 
     @property
     def finished(self) -> bool:
-        return self._done
+        return self._out.finished
 
     async def start(self) -> None:
         if self._started:
@@ -132,25 +111,22 @@ class LiveSource:
         frames = self._frame_blocks()
         assert self._framer is not None
         frames.extend(self._framer.flush())
-        self._tail = frames
+        self._out.end_with(frames)
 
     def read_frames(self) -> list[Frame]:
-        if self._tail is not None:
-            tail, self._tail = self._tail, []
-            self._captured += len(tail)
-            self._done = True
+        tail = self._out.take_tail()
+        if tail is not None:
             return tail
         if self._stream is None or self._stopping or self._fault is not None:
             return []
-        frames = self._frame_blocks()
-        self._captured += len(frames)
+        frames = self._out.hand_out(self._frame_blocks())
         self._check_health()
         return frames
 
     def counters(self) -> CaptureCounters:
         if self._handoff is None:
             return CaptureCounters()
-        return self._handoff.counters(self._captured)
+        return self._handoff.counters(self._out.captured)
 
     # ----------------------------------------------------------- internals
 
@@ -227,7 +203,7 @@ class LiveSource:
 
     def _fail(self, error: AudioError) -> None:
         self._fault = error
-        self._done = True
+        self._out.finished = True
         self._close_stream()
 
     def _close_stream(self) -> None:
@@ -242,22 +218,7 @@ class LiveSource:
                 stream.close(ignore_errors=True)
 
 
-def make_sources(
-    sources: Iterable[Source] = (Source.SYSTEM, Source.MIC),
-    *,
-    devices: Mapping[Source, DeviceKey | None] | None = None,
-    replay: Mapping[Source, str | Path] | None = None,
-    realtime: bool = True,
-    clock: Clock = time.monotonic,
-) -> list[AudioSource]:
-    """One source per wanted ``Source`` (default both): a ``ReplaySource`` where ``replay`` names a
-    WAV file for it, else a ``LiveSource`` on the remembered device (None = platform default).
-    Nothing is opened yet; replay files are validated now (``ConfigError``)."""
-    made: list[AudioSource] = []
-    for source in dict.fromkeys(sources):  # keep order, drop repeats
-        path = (replay or {}).get(source)
-        if path is not None:
-            made.append(ReplaySource(source, path, realtime=realtime, clock=clock))
-        else:
-            made.append(LiveSource(source, (devices or {}).get(source), clock=clock))
-    return made
+def describe_exception(exc: BaseException) -> str:
+    """A one-line reason from a PortAudio or OS error, without the class path."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

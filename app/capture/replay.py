@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.capture_base import CaptureCounters, Clock
+from app.capture.source import CaptureCounters, Clock, FrameOutlet
 from app.core.framing import Frame, Framer
 from app.core.messages import Source
 from app.errors import AudioError, ConfigError
@@ -101,9 +101,7 @@ class ReplaySource:
         self._ahead = np.zeros((0, self._channels), dtype="<i2")  # read from the file, not yet released
         self._skipped_samples = 0
         self._skips = 0
-        self._captured = 0
-        self._tail: list[Frame] | None = None
-        self._done = False
+        self._out = FrameOutlet()
 
     @property
     def source(self) -> Source:
@@ -120,44 +118,41 @@ class ReplaySource:
 
     @property
     def finished(self) -> bool:
-        return self._done
+        return self._out.finished
 
     @property
     def duration_seconds(self) -> float:
         return self._total / self._rate
 
     async def start(self) -> None:
-        if self._wav is not None or self._done:
+        if self._wav is not None or self._out.finished:
             raise RuntimeError("a ReplaySource starts once")
         check_wav(self._path)  # the file may have changed since construction
         self._wav = wave.open(str(self._path), "rb")  # noqa: SIM115 - open across reads; closed at end/stop
         self._start = self._clock()
 
     async def stop(self) -> None:
-        if self._wav is None or self._tail is not None or self._done:
+        if self._wav is None or self._out.stopping or self._out.finished:
             return
-        self._tail = self._framer.flush()
+        self._out.end_with(self._framer.flush())
         self._wav.close()
 
     def read_frames(self) -> list[Frame]:
-        if self._tail is not None:
-            tail, self._tail = self._tail, []
-            self._captured += len(tail)
-            self._done = True
+        tail = self._out.take_tail()
+        if tail is not None:
             return tail
-        if self._wav is None or self._done:
+        if self._wav is None or self._out.finished:
             return []
         frames = self._release(self._due_samples())
         if not self._loop and self._file_pos >= self._total:
             frames.extend(self._framer.flush())
             self._wav.close()
-            self._done = True
-        self._captured += len(frames)
-        return frames
+            self._out.finished = True
+        return self._out.hand_out(frames)
 
     def counters(self) -> CaptureCounters:
         return CaptureCounters(
-            captured_frames=self._captured,
+            captured_frames=self._out.captured,
             handoff_drops=self._skips,
             dropped_seconds=self._skipped_samples / self._rate,
         )
