@@ -1,12 +1,12 @@
 """Per-source plumbing of a session: ``AudioSource`` -> (throttle) -> bounded client buffer -> paced sends.
 
-Event-loop thread only. ``SourcePipe.read`` is called on the session's tick (``Ticker``, every 80 ms
-by default); the session passes the frames through the throttle policy into the source's
-``SourceBuffer`` (30 s by default, drop-oldest, counted), so
-audio captured before the ``streaming`` ack or during a reconnect gap waits there. ``send_frames``
-drains every pipe over one connection by absolute deadlines (``SendPacer``): at 1x when live, at the
-catch-up rate while a backlog remains or the tail is being flushed. It never cancels a send; it
-returns when the connection ends (the send raises) or, while flushing, when every pipe is done.
+Event-loop thread only. ``SourcePipe.read`` is called on the session's tick (``app.session.ticker``,
+every 80 ms by default); the session passes the frames through the throttle policy into the source's
+``SourceBuffer`` (30 s by default, drop-oldest, counted), so audio captured before the ``streaming``
+ack or during a reconnect gap waits there. ``send_frames`` drains every pipe over one connection by
+absolute deadlines (``SendPacer``): at 1x when live, at the catch-up rate while a backlog remains or
+the tail is being flushed. It never cancels a send; it returns when the connection ends (a send
+raises) or, while flushing, when every pipe is done.
 """
 
 from __future__ import annotations
@@ -91,24 +91,24 @@ class SourcePipe:
         return self.lag_total / self.sent if self.sent else 0.0
 
 
-OnSent = Callable[[list[tuple[SourcePipe, Frame]], float], None]  # one call per batch written
+OnSent = Callable[[list[tuple[SourcePipe, Frame]], float], None]  # one call per tick's frames sent
 
 
 class Sender:
-    """Sends buffered frames over one connection: ``on_tick()`` every tick, ``wake()`` when the mode
-    changes (stop requested)."""
+    """Sends buffered frames over one connection from its own task (``send_frames``): ``on_tick()``
+    every tick, ``wake()`` when the mode changes (stop requested)."""
 
     def __init__(self, pipes: Sequence[SourcePipe], clock: Clock, on_sent: OnSent,
                  held_elsewhere: Callable[[], bool] = lambda: False, window: float = 0.02) -> None:
         """``held_elsewhere``: whether frames still wait upstream (throttling) of the buffers.
 
-        ``window``: the session's tick. The sender runs no timers of its own: at every tick it sends
-        each frame whose deadline falls before the next tick, i.e. at most one tick early, all of
-        them in one batch (one socket write); deadlines stay absolute, so this never becomes a rate
-        error. The tick sends directly when the socket takes the batch without waiting (the common
-        case: no task switch, no timer and no write per frame, which cost more CPU than the sending
-        itself); otherwise, and while flushing, it wakes the ``send_frames`` task, which awaits the
-        drain (backpressure), notices the connection's end, and says when the flush is done.
+        ``window``: the session's tick. The sender runs no timers of its own: each tick wakes its
+        task, which sends each frame whose deadline falls before the next tick, i.e. at most one tick
+        early; deadlines stay absolute, so this never becomes a rate error. Each frame is awaited
+        (``LiveConnection.send_audio``): while the socket takes them that costs no task switch, one
+        task step per tick in all; when the socket pushes back, the task waits for the drain
+        (backpressure) and sends nothing else meanwhile. It notices the connection's end and, while
+        flushing, says when the flush is done.
         """
         self._window = window
         self._pipes = pipes
@@ -116,52 +116,39 @@ class Sender:
         self._on_sent = on_sent
         self._held_elsewhere = held_elsewhere
         self._wake = asyncio.Event()
-        self._conn: LiveConnection | None = None  # while send_frames runs
-        self._awaiting = False  # send_frames is inside an awaited send: the socket pushed back
         self.flushing = False  # stop requested: send the tails at the catch-up rate, then return
 
     def wake(self) -> None:
         self._wake.set()
 
     def on_tick(self) -> None:
-        """Every tick: send what is due from here if the socket can take it now, else wake the task."""
-        conn = self._conn
-        if conn is None or self._awaiting or self.flushing or not conn.can_send_now():
-            self._wake.set()
-            return
-        batch = self._take_due()
-        if batch:
-            conn.send_audio_batch_now([frame for _, frame in batch])  # nothing awaited since the check
-            self._sent(batch)
+        """Every tick: the task sends what is due (if it is waiting for a drain, it sees it after)."""
+        self._wake.set()
 
     async def send_frames(self, conn: LiveConnection) -> bool:
         """Send until the connection ends (returns False) or, when flushing, every pipe is drained (True)."""
         conn.ended.add_done_callback(lambda _: self._wake.set())
         for pipe in self._pipes:
             pipe.pacer.reset()
-        self._conn = conn
-        try:
-            while conn.is_open:
-                batch = self._take_due()
-                if not batch:
-                    if self.flushing and all(p.drained for p in self._pipes) and not self._held_elsewhere():
-                        return True
-                    self._wake.clear()
-                    await self._wake.wait()  # a tick the socket pushed back on, the flush, or the end
-                    continue
-                self._awaiting = True
+        while conn.is_open:
+            batch = self._take_due()
+            if not batch:
+                if self.flushing and all(p.drained for p in self._pipes) and not self._held_elsewhere():
+                    return True
+                self._wake.clear()
+                await self._wake.wait()  # the next tick, the flush, or the end
+                continue
+            for i, (_, frame) in enumerate(batch):
                 try:
-                    await conn.send_audio_batch([frame for _, frame in batch])
+                    await conn.send_audio(frame)
                 except ConnectionFailedError:
-                    for pipe, frame in reversed(batch):
-                        pipe.buffer.push_front(frame)  # not sent: keep them for the next connection
+                    for pipe, unsent in reversed(batch[i:]):
+                        pipe.buffer.push_front(unsent)  # not sent: keep them for the next connection
+                    if i:
+                        self._sent(batch[:i])
                     return False
-                finally:
-                    self._awaiting = False
-                self._sent(batch)
-            return False
-        finally:
-            self._conn = None
+            self._sent(batch)
+        return False
 
     def _sent(self, batch: list[tuple[SourcePipe, Frame]]) -> None:
         self._on_sent(batch, self._clock())

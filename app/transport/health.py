@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 from app.core import fields as f
 from app.core.endpoint import Endpoint, auth_headers
 from app.errors import AuthError, BackendNotReadyError, ConnectionFailedError
+from app.transport.close_reasons import TOKEN_HINT
 
 REQUEST_TIMEOUT = 5.0
-TOKEN_HINT = "Check the access token (--token, ECHOPANEL_TOKEN or the settings)."
 
 
 @dataclass(frozen=True, slots=True)
