@@ -1,5 +1,7 @@
 """The backpressureLevel model: server ``status`` + ``metrics`` + connection state + time in,
-level + one-line reason + per-source numbers out (CONTRACT.md sections 4.1, 4.2, 5 and 6).
+level + one-line reason + per-source numbers out (CONTRACT.md sections 4.1, 4.2, 5 and 6). This module
+holds the level rules; the vocabulary (``Level``, ``LevelReport``) is ``app.core.level`` and the
+per-source load (queue numbers, attributed drops) ``app.core.source_load``.
 
 Pure: no I/O; the clock is injected so tests step time instead of sleeping. One instance per session,
 fed from the event-loop thread; ``report()`` evaluates staleness at the current clock time, so the caller
@@ -33,58 +35,15 @@ Rules (thresholds are ``BackpressureConfig`` fields):
 
 from __future__ import annotations
 
-import enum
-import math
 import re
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from app.core.drop_blame import DropCounter
+from app.core.level import Level, LevelReport, source_label
 from app.core.messages import FRAME_SECONDS, MetricsEvent, Source, StatusEvent, StatusState
-
-if TYPE_CHECKING:  # session_state imports this module; the states are compared by their string values
-    from app.core.session_state import ConnectionState
-
-
-class Level(enum.StrEnum):
-    IDLE = "idle"  # no session
-    UNKNOWN = "unknown"  # streaming, but no fresh metrics, or the connection is down
-    NORMAL = "normal"
-    BUFFERING = "buffering"
-    OVERLOADED = "overloaded"
-
-    @property
-    def severity(self) -> int:
-        """0 for idle/unknown/normal, 1 buffering, 2 overloaded: what "worst" means."""
-        return {Level.BUFFERING: 1, Level.OVERLOADED: 2}.get(self, 0)
-
-
-@dataclass(frozen=True, slots=True)
-class SourceLoad:
-    """The numbers behind the level for one source, as last reported by the server."""
-
-    source: str
-    fill_ratio: float = 0.0
-    backlog_seconds: float = 0.0
-    dropped_recent_seconds: float = 0.0  # server drops attributed to this source in the recent window
-    dropped_total_seconds: float = 0.0  # server drops attributed to this source since the model's reset
-    updated_at: float = 0.0  # clock time of the last metrics for this source
-    fresh: bool = True  # False: no metrics for ``stale_seconds``; not counted in the level
-    realtime_factor: float | None = None  # shown, never used for the level
-
-
-@dataclass(frozen=True, slots=True)
-class LevelReport:
-    level: Level
-    reason: str  # one line for people, e.g. "system audio queue 97 % full, 1.4 s dropped in the last 10 s"
-    sources: tuple[SourceLoad, ...] = ()
-    since: float = 0.0  # clock time the level was entered
-    dropped_total_seconds: float = 0.0  # all server drops since the model's reset, every source
-
-
-IDLE_REPORT = LevelReport(Level.IDLE, "Not streaming")
+from app.core.session_state import ConnectionState
+from app.core.source_load import SourceTrack, drop_shares, finite
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,33 +65,6 @@ class BackpressureConfig:
 _LIVE = frozenset({"streaming", "stopping"})  # ConnectionState values in which the server sends metrics
 _NO_SESSION = frozenset({"idle", "stopped", "failed"})
 _SOURCE_IN_MESSAGE = re.compile(r"source\s*[=:]\s*['\"]?(\w+)", re.IGNORECASE)
-_MAX_DROP_EVENTS = 512  # per source; metrics come ~1/s, so a 10 s window needs ~20
-
-
-def source_label(source: str) -> str:
-    """ "system audio" / "microphone" for the contract's sources, else the raw name."""
-    try:
-        return Source(source).label
-    except ValueError:
-        return source or "audio"
-
-
-def _finite(value: float | None, low: float, high: float) -> float | None:
-    if value is None or not math.isfinite(value):
-        return None
-    return min(max(value, low), high)
-
-
-@dataclass(slots=True)
-class _Track:
-    """Mutable per-source state, private to the model."""
-
-    fill: float = 0.0
-    backlog: float = 0.0
-    rtf: float | None = None
-    metrics_at: float | None = None  # None: no metrics on this connection yet
-    drops: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=_MAX_DROP_EVENTS))
-    dropped_total: float = 0.0
 
 
 class BackpressureModel:
@@ -153,7 +85,7 @@ class BackpressureModel:
         self._cause = ""  # reason text of the status that raised the level, if one did
         self._calm_since: float | None = None  # all fresh sources < clear_below, no drops, since
         self._quiet_since: float | None = None  # all fresh sources <= buffering_above, no drops, since
-        self._tracks: dict[str, _Track] = {}
+        self._tracks: dict[str, SourceTrack] = {}
         self._drop_counter = DropCounter()  # the server's session-wide count, on this connection
         self._seconds_per_frame = FRAME_SECONDS
         self._dropped_total = 0.0
@@ -184,8 +116,8 @@ class BackpressureModel:
         if self._connection not in _LIVE:
             return  # a late message from a connection that is gone says nothing about the next one
         name = ev.source or Source.SYSTEM.value  # the contract's default source
-        track = self._tracks.setdefault(name, _Track())
-        self._read_load(track, ev)
+        track = self._tracks.setdefault(name, SourceTrack())
+        track.read(ev)
         track.metrics_at = now
         new_frames = self._drop_counter.new_frames(ev.dropped_total, ev.dropped_recent)
         dropped = new_frames > 0 or (ev.dropped_recent or 0) > 0
@@ -221,19 +153,8 @@ class BackpressureModel:
         level, reason = self._evaluate(now)
         self._refresh(now)
         window = self._cfg.drop_window_seconds
-        loads = tuple(
-            SourceLoad(
-                source=name,
-                fill_ratio=t.fill,
-                backlog_seconds=t.backlog,
-                dropped_recent_seconds=sum(s for at, s in t.drops if now - at <= window),
-                dropped_total_seconds=t.dropped_total,
-                updated_at=t.metrics_at or 0.0,
-                fresh=self._is_fresh(t, now),
-                realtime_factor=t.rtf,
-            )
-            for name, t in sorted(self._tracks.items())
-        )
+        loads = tuple(t.as_source_load(name, now, window, self._is_fresh(t, now))
+                      for name, t in sorted(self._tracks.items()))
         return LevelReport(level, reason, loads, self._reported_since, self._dropped_total)
 
     @property
@@ -245,27 +166,15 @@ class BackpressureModel:
 
     # ----------------------------------------------------------------------------------- internals
 
-    def _is_fresh(self, track: _Track, now: float) -> bool:
+    def _is_fresh(self, track: SourceTrack, now: float) -> bool:
         return track.metrics_at is not None and now - track.metrics_at <= self._cfg.stale_seconds
 
-    def _fresh(self, now: float) -> list[tuple[str, _Track]]:
+    def _fresh(self, now: float) -> list[tuple[str, SourceTrack]]:
         return [(n, t) for n, t in self._tracks.items() if self._is_fresh(t, now)]
-
-    def _read_load(self, track: _Track, ev: MetricsEvent) -> None:
-        """Missing fields keep the last known value; the backlog falls back to fill × 2 s queue."""
-        max_backlog = _finite(ev.max_backlog_seconds, 0.0, 3600.0) or 2.0
-        fill = _finite(ev.fill_ratio, 0.0, 1.5)
-        backlog = _finite(ev.backlog_seconds, 0.0, 3600.0)
-        if fill is None and backlog is not None:
-            fill = min(backlog / max_backlog, 1.5)
-        if fill is not None:
-            track.fill = fill
-            track.backlog = backlog if backlog is not None else fill * max_backlog
-        track.rtf = _finite(ev.realtime_factor, 0.0, 1e6)
 
     def _status_drops(self, ev: StatusEvent, source: str | None, now: float) -> bool:
         """Account a ``backpressure`` status; True unless it repeats a total we already counted."""
-        frames, seconds = ev.dropped_frames, _finite(ev.dropped_seconds, 0.0, 1e9)
+        frames, seconds = ev.dropped_frames, finite(ev.dropped_seconds, 0.0, 1e9)
         if frames is not None and frames > 0 and seconds:
             self._seconds_per_frame = min(max(seconds / frames, 0.001), 1.0)
         if frames is None:
@@ -277,22 +186,11 @@ class BackpressureModel:
         return new > 0
 
     def _record_drop(self, now: float, seconds: float, reported: str | None) -> None:
-        for target, share in self._drop_shares(now, reported).items():
-            track = self._tracks.setdefault(target, _Track())
-            track.drops.append((now, seconds * share))
-            track.dropped_total += seconds * share
+        shares = drop_shares(self._fresh(now), self._tracks, self._cfg.buffering_above, reported,
+                             Source.SYSTEM.value)
+        for target, share in shares.items():
+            self._tracks.setdefault(target, SourceTrack()).add_drop(now, seconds * share)
         self._dropped_total += seconds
-
-    def _drop_shares(self, now: float, reported: str | None) -> dict[str, float]:
-        above = self._cfg.buffering_above
-        high = {n: t.fill - above for n, t in self._fresh(now) if t.fill > above}
-        if high:
-            weight = sum(high.values())
-            return {n: w / weight for n, w in high.items()}
-        if reported:
-            return {reported: 1.0}
-        known = sorted(self._tracks, key=lambda n: self._tracks[n].fill)
-        return {known[-1] if known else Source.SYSTEM.value: 1.0}
 
     def _update_calm(self, now: float, dropped: bool) -> None:
         fills = [t.fill for _, t in self._fresh(now)]
@@ -351,11 +249,11 @@ class BackpressureModel:
             return Level.NORMAL, "Backend healthy"
         return self._latched, self._elevated_reason(now, fresh)
 
-    def _elevated_reason(self, now: float, fresh: list[tuple[str, _Track]]) -> str:
+    def _elevated_reason(self, now: float, fresh: list[tuple[str, SourceTrack]]) -> str:
         window = self._cfg.drop_window_seconds
 
-        def recent(t: _Track) -> float:
-            return sum(s for at, s in t.drops if now - at <= window)
+        def recent(t: SourceTrack) -> float:
+            return t.recent_drops(now, window)
 
         name, worst = max(fresh, key=lambda item: (recent(item[1]) > 0, item[1].fill))
         label, pct, dropped = source_label(name), round(worst.fill * 100), recent(worst)

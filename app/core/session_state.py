@@ -8,7 +8,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from app.core.backpressure import IDLE_REPORT, LevelReport
+from app.core.level import IDLE_REPORT, LevelReport
 from app.core.messages import CardsEvent, EntitiesEvent, MetricsEvent, Source, StatusEvent
 
 

@@ -1,8 +1,9 @@
 """Typed, versioned user settings (STYLE guideline 10, after MusicBrainz Picard).
 
 ``Settings`` is a frozen dataclass with defaults that validates itself on construction (a bad value
-raises ``ConfigError`` with a what-to-do text). Storage is somebody else's job: the UI edge keeps a
-flat ``QSettings`` map, and these two pure functions are the only translation:
+raises ``ConfigError`` with a what-to-do text; the value parsers are ``app.core.settings_values``).
+Storage is somebody else's job: the UI edge keeps a flat ``QSettings`` map, and these two pure
+functions are the only translation:
 
 - ``settings_to_dict(s)``: flat keys (``"backend/url"``, ``"audio/encoding"``, ...) plus
   ``"schema_version"``, values ``str | int | bool | float``.
@@ -17,30 +18,29 @@ There is deliberately no token: secrets live in the OS keyring, never in a setti
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any
 
 from app.core.messages import Source
+from app.core.settings_values import device_text, enum_parser, parse_bool, parse_seconds, parse_url, show
 from app.errors import ConfigError
 
 SCHEMA_VERSION = 1
 SCHEMA_KEY = "schema_version"
 UI_STATE_PREFIX = "window/"
-SECONDS_RANGE = (5.0, 300.0)  # client backlog and summary wait
-URL_SCHEMES = ("ws", "wss", "http", "https")
-LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})  # CONTRACT.md section 1
 
 SettingValue = str | int | bool | float
-E = TypeVar("E", bound=enum.Enum)
 
 
 class AudioEncoding(enum.StrEnum):
     AUTO = "auto"  # binary for local hosts, JSON otherwise
     BINARY = "binary"
     JSON = "json"
+
+    def is_binary(self, local_host: bool) -> bool:
+        """Whether audio goes out as binary frames to a backend on a loopback host (``local_host``) or not."""
+        return local_host if self is AudioEncoding.AUTO else self is AudioEncoding.BINARY
 
 
 class SourceSelection(enum.StrEnum):
@@ -72,76 +72,6 @@ class DeviceRef:
             raise ConfigError("A device's host API must be text (or empty for any).")
 
 
-# --------------------------------------------------------------------------- value parsers
-# Each takes whatever storage gave back and returns the typed value or raises ValueError("<why>").
-
-
-def parse_url(raw: object) -> str:
-    """"" (the built-in backend) or a ws/wss/http/https URL with a host. Full policy: app.core.endpoint."""
-    if not isinstance(raw, str):
-        raise ValueError("must be text")
-    url = raw.strip()
-    if not url:
-        return ""
-    if any(ch.isspace() for ch in url):
-        raise ValueError("must not contain spaces")
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # raises on a bad port
-    except ValueError as exc:
-        raise ValueError(f"is not a valid URL ({exc})") from None
-    if parts.scheme.lower() not in URL_SCHEMES:
-        raise ValueError("must start with ws://, wss://, http:// or https://")
-    if not parts.hostname:
-        raise ValueError("has no host name")
-    return url
-
-
-def parse_bool(raw: object) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, int) and raw in (0, 1):
-        return bool(raw)
-    if isinstance(raw, str) and raw.strip().lower() in _BOOL_WORDS:
-        return _BOOL_WORDS[raw.strip().lower()]
-    raise ValueError("must be true or false")
-
-
-_BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False,
-               "on": True, "off": False}
-
-
-def parse_seconds(raw: object) -> float:
-    lo, hi = SECONDS_RANGE
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise ValueError("must be a number of seconds")
-    try:
-        value = float(raw)
-    except (ValueError, OverflowError):
-        raise ValueError("must be a number of seconds") from None
-    if not (math.isfinite(value) and lo <= value <= hi):
-        raise ValueError(f"must be between {lo:g} and {hi:g} seconds")
-    return value
-
-
-def _enum_parser(kind: type[E]) -> Callable[[object], E]:
-    def parse(raw: object) -> E:
-        if isinstance(raw, str):
-            for member in kind:
-                if member.value == raw.strip().lower():
-                    return member
-        raise ValueError("must be one of " + ", ".join(str(m.value) for m in kind))
-
-    return parse
-
-
-def _device_text(raw: object) -> str:
-    # Not stripped: a device name must match what PortAudio reports, spaces included.
-    if not isinstance(raw, str):
-        raise ValueError("must be text")
-    return raw
-
-
 # --------------------------------------------------------------------------- the settings
 
 
@@ -165,7 +95,7 @@ class Settings:
             try:
                 object.__setattr__(self, name, parse(raw))
             except ValueError as exc:
-                raise ConfigError(f"Setting {name} = {_show(raw)} {exc}.") from None
+                raise ConfigError(f"Setting {name} = {show(raw)} {exc}.") from None
         for name in ("mic_device", "system_device"):
             if not isinstance(getattr(self, name), DeviceRef | None):
                 raise ConfigError(f"Setting {name} must be a DeviceRef or None (the system default).")
@@ -174,17 +104,11 @@ class Settings:
     def uses_builtin_backend(self) -> bool:
         return not self.backend_url
 
-    def uses_binary_audio(self, host: str) -> bool:
-        """The audio encoding for a backend on ``host``: ``auto`` = binary for local hosts only."""
-        if self.audio_encoding is AudioEncoding.AUTO:
-            return host.strip("[]").lower() in LOCAL_HOSTS
-        return self.audio_encoding is AudioEncoding.BINARY
-
 
 _PARSERS: dict[str, Callable[[object], Any]] = {
     "backend_url": parse_url,
-    "audio_encoding": _enum_parser(AudioEncoding),
-    "sources": _enum_parser(SourceSelection),
+    "audio_encoding": enum_parser(AudioEncoding),
+    "sources": enum_parser(SourceSelection),
     "adaptive_throttling": parse_bool,
     "client_backlog_seconds": parse_seconds,
     "summary_timeout_seconds": parse_seconds,
@@ -232,13 +156,13 @@ def settings_from_dict(d: Mapping[str, object]) -> tuple[Settings, list[str]]:
             try:
                 values[name] = _PARSERS[name](data[key])
             except ValueError as exc:
-                default = _show(_default(name))
-                problems.append(f"{key} = {_show(data[key])} {exc}; using the default {default}.")
+                default = show(_default(name))
+                problems.append(f"{key} = {show(data[key])} {exc}; using the default {default}.")
     for name, keys in _DEVICE_KEYS.items():
         values[name] = _read_device(data, *keys, problems)
     for key in sorted(data, key=str):
         if key not in KNOWN_KEYS and not (isinstance(key, str) and key.startswith(UI_STATE_PREFIX)):
-            problems.append(f"Unknown setting {_show(key)} ignored.")
+            problems.append(f"Unknown setting {show(key)} ignored.")
     return Settings(**values), problems
 
 
@@ -276,8 +200,8 @@ def _read_device(
     data: Mapping[str, object], name_key: str, api_key: str, problems: list[str]
 ) -> DeviceRef | None:
     try:
-        name = _device_text(data.get(name_key, ""))
-        host_api = _device_text(data.get(api_key, ""))
+        name = device_text(data.get(name_key, ""))
+        host_api = device_text(data.get(api_key, ""))
     except ValueError as exc:
         problems.append(f"{name_key} / {api_key} {exc}; using the system default device.")
         return None
@@ -287,15 +211,6 @@ def _read_device(
 def _default(name: str) -> object:
     value = getattr(DEFAULTS, name)
     return value.value if isinstance(value, enum.Enum) else value
-
-
-def _show(value: object, limit: int = 60) -> str:
-    """A short repr for messages; safe for any value (huge ints refuse repr())."""
-    try:
-        text = repr(value)
-    except ValueError:
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --------------------------------------------------------------------------- migrations
@@ -308,7 +223,7 @@ def _migrate(data: dict[Any, object], problems: list[str]) -> dict[Any, object]:
     try:
         version = parse_version(raw)
     except ValueError:
-        problems.append(f"{SCHEMA_KEY} = {_show(raw)} is not a version number; reading as version 0.")
+        problems.append(f"{SCHEMA_KEY} = {show(raw)} is not a version number; reading as version 0.")
         version = 0
     if version > SCHEMA_VERSION:
         problems.append(

@@ -19,8 +19,9 @@ of the next ``next_frames`` call, nothing held, skipped or shed, so the session'
    counts the frames the session really sent, via ``time_map.record_sent``).
 3. Under ``overloaded`` (mode MIC_FIRST) system audio is held entirely while a microphone is
    streamed: the microphone keeps the backend's capacity.
-4. The local backlog holds at most ``backlog_seconds`` over all sources; when full it sheds silence
-   first, then the oldest system audio, then the oldest microphone audio, every frame counted.
+4. The local backlog (``app.core.hold``: the held frames per source and their VAD decisions) holds at
+   most ``backlog_seconds`` over all sources; when full it sheds silence first, then the oldest
+   system audio, then the oldest microphone audio, every frame counted.
 5. Catching up after recovery never exceeds ``catchup_rate`` (1.5x): the rate grows back up to the
    measured drain while that is fresh, then multiplicatively while the server queue stays near
    empty, so a backlog drains in seconds without refilling the server queue at once.
@@ -29,7 +30,7 @@ Mode changes and rate cuts happen at most once per dwell time, so a backend hove
 cannot make the policy oscillate; toggling ``enabled`` mid-stream loses or duplicates no frame.
 ``time_map`` (``app.core.timemap``) keeps transcript times true, throttling on or off: the session
 records each frame it sends, the policy the server's drops, blamed per source (``app.core.drop_blame``:
-the server counts them session-wide); ``to_capture_time`` maps ``t0``/``t1`` back to capture time.
+the server counts them session-wide); ``time_map.to_capture_time`` maps ``t0``/``t1`` back to capture time.
 """
 
 from __future__ import annotations
@@ -37,33 +38,17 @@ from __future__ import annotations
 import enum
 import math
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import Generic
 
-from app.core.backpressure import Level, LevelReport
 from app.core.drop_blame import DropBlame
+from app.core.hold import F, Hold
+from app.core.level import Level, LevelReport
 from app.core.messages import FRAME_BYTES, FRAME_SECONDS, MetricsEvent, Source
-from app.core.send_rate import QUEUE_BYTES_MAX, RateConfig, SendRate, queue_bytes
+from app.core.send_rate import QUEUE_BYTES_MAX, RateConfig, queue_bytes
 from app.core.timemap import TimeMap
-from app.core.vad import EnergyVad, SpeechTagger, VadConfig, VoiceDetector
-
-
-class FrameLike(Protocol):
-    """What the policy needs of a frame; ``app.core.framing.Frame`` satisfies it."""
-
-    @property
-    def source(self) -> str: ...
-    @property
-    def pcm(self) -> bytes: ...
-    @property
-    def capture_time(self) -> float: ...
-    @property
-    def index(self) -> int: ...
-
-
-F = TypeVar("F", bound=FrameLike)
+from app.core.vad import EnergyVad, VadConfig, VoiceDetector
 
 
 class ThrottleMode(enum.StrEnum):
@@ -118,26 +103,6 @@ class ThrottleState:
         return {s.source: s.skipped_seconds for s in self.sources}
 
 
-@dataclass(slots=True)
-class _Held(Generic[F]):
-    frame: F
-    keep: bool | None = True  # None: the VAD decision waits for its lookahead; False: silence
-
-
-@dataclass(slots=True)
-class _Lane(Generic[F]):
-    """One source: its held frames, VAD state, send budget and counters."""
-
-    source: str
-    budget: SendRate
-    held: deque[_Held[F]] = field(default_factory=deque)
-    tagger: SpeechTagger[_Held[F]] | None = None  # created when first needed (enabled)
-    maybe_silent: int = 0  # upper bound of held frames decided silent (0: no need to scan)
-    sent: int = 0  # released by the policy (the session's client buffer may still hold them)
-    skipped: int = 0
-    shed: int = 0
-
-
 class ThrottlePolicy(Generic[F]):
     """See the module docstring. ``detector_factory`` makes one VAD per source (default ``EnergyVad``)."""
 
@@ -151,10 +116,10 @@ class ThrottlePolicy(Generic[F]):
     ) -> None:
         self.config = cfg = config or ThrottleConfig()
         self._clock = clock
-        self._detector_factory = detector_factory or (lambda: EnergyVad(cfg.vad))
-        self._capacity = max(1, round(cfg.backlog_seconds / FRAME_SECONDS))
-        self._lanes: dict[str, _Lane[F]] = {}
-        self._order: list[_Lane[F]] = []  # the lanes, microphone first
+        capacity = max(1, round(cfg.backlog_seconds / FRAME_SECONDS))
+        detectors = detector_factory or (lambda: EnergyVad(cfg.vad))
+        self._hold: Hold[F] = Hold(capacity, cfg.rate, cfg.vad, detectors)
+        self._lanes = self._hold.lanes
         self._level = Level.NORMAL
         self._blame = DropBlame()
         self._enabled = enabled
@@ -176,23 +141,13 @@ class ThrottlePolicy(Generic[F]):
             return
         self._enabled = value
         for lane in self._lanes.values():
-            self._settle_vad(lane)
+            self._hold.settle_vad(lane)
             lane.budget.refill(self._clock())
         self._set_mode(self._target_mode() if value else ThrottleMode.OFF, self._clock())
 
     def push(self, frame: F, is_speech: bool | None = None) -> None:
         """Queue one captured frame. ``is_speech``: a VAD decision made elsewhere (else ours runs)."""
-        lane = self._lanes.get(frame.source) or self._lane(str(frame.source))
-        item: _Held[F] = _Held(frame)
-        if self._enabled:
-            if lane.tagger is None:
-                lane.tagger = SpeechTagger(self._detector_factory(), self.config.vad)
-            item.keep = None
-            decided = lane.tagger.push(item, frame.pcm, is_speech)
-            if decided is not None:
-                self._decide(lane, *decided)
-        lane.held.append(item)
-        self._bound()
+        self._hold.push(frame, self._enabled, is_speech)
 
     def on_level(self, report: LevelReport) -> None:
         """Every level report; ``unknown`` keeps the last known level (no evidence either way)."""
@@ -208,7 +163,7 @@ class ThrottlePolicy(Generic[F]):
         fill = ev.fill_ratio
         if (fill is None or not math.isfinite(fill)) and queue is not None:
             fill = queue / (ev.queue_bytes_max or QUEUE_BYTES_MAX)
-        lane = self._lane(source)
+        lane = self._hold.lane(source)
         sent = {name: self.time_map.sent_frames(name) for name in self._lanes}
         queued = None if queue is None else round(queue / FRAME_BYTES)
         drops = self._blame.on_metrics(source, self._clock(), dropped_total=ev.dropped_total,
@@ -231,7 +186,7 @@ class ThrottlePolicy(Generic[F]):
         """The frames that may be sent now: microphone first, each source in capture order."""
         now = self._clock() if now is None else now
         if not self._enabled:
-            out = [item.frame for lane in self._ordered() for item in lane.held]
+            out = [item.frame for lane in self._hold.ordered for item in lane.held]
             for lane in self._lanes.values():
                 lane.sent += len(lane.held)
                 lane.held.clear()
@@ -239,9 +194,9 @@ class ThrottlePolicy(Generic[F]):
         self._update_mode(now)
         skipping = self._mode in (ThrottleMode.SKIP_SILENCE, ThrottleMode.MIC_FIRST)
         out = []
-        for lane in self._ordered():
+        for lane in self._hold.ordered:
             lane.budget.refill(now)
-            if self._mode is ThrottleMode.MIC_FIRST and lane.source != Source.MIC and self._has_mic():
+            if self._mode is ThrottleMode.MIC_FIRST and lane.source != Source.MIC and self._hold.has_mic():
                 continue  # system audio waits (and is shed first) while the microphone has the backend
             while lane.held:
                 head = lane.held[0]
@@ -260,8 +215,8 @@ class ThrottlePolicy(Generic[F]):
         """Everything still held, in order: the tail before ``stop``, minus silence being skipped."""
         skipping = self._enabled and self._mode is not ThrottleMode.LIVE
         out: list[F] = []
-        for lane in self._ordered():
-            self._settle_vad(lane)
+        for lane in self._hold.ordered:
+            self._hold.settle_vad(lane)
             while lane.held:
                 item = lane.held.popleft()
                 if skipping and item.keep is False:
@@ -273,10 +228,7 @@ class ThrottlePolicy(Generic[F]):
 
     def backlog_seconds(self, source: str | None = None) -> float:
         """Held audio of ``source``, or of every source when ``None``."""
-        if source is None:
-            return sum(len(lane.held) for lane in self._lanes.values()) * FRAME_SECONDS
-        lane = self._lanes.get(source)
-        return 0.0 if lane is None else len(lane.held) * FRAME_SECONDS
+        return self._hold.backlog_seconds(source)
 
     def to_capture_time(self, source: str, server_seconds: float) -> float | None:
         return self.time_map.to_capture_time(source, server_seconds)
@@ -292,54 +244,24 @@ class ThrottlePolicy(Generic[F]):
                 lane.budget.effective,
                 lane.budget.drain,
             )
-            for lane in self._ordered()
+            for lane in self._hold.ordered
         )
         return ThrottleState(self._enabled, self._mode, self._text(), self._mode_since, sources)
 
     # ------------------------------------------------------------------------------ internals
 
-    def _lane(self, source: str) -> _Lane[F]:
-        lane = self._lanes.get(source)
-        if lane is None:
-            lane = self._lanes[source] = _Lane(source, SendRate(self.config.rate))
-            self._order = sorted(self._lanes.values(), key=lambda lane: lane.source != Source.MIC)
-        return lane
-
-    def _ordered(self) -> list[_Lane[F]]:
-        """The lanes, microphone first (kept sorted as lanes are created)."""
-        return self._order
-
-    def _has_mic(self) -> bool:
-        return Source.MIC.value in self._lanes
-
-    def _decide(self, lane: _Lane[F], item: _Held[F], keep: bool) -> None:
-        item.keep = keep
-        lane.maybe_silent += not keep
-
-    def _settle_vad(self, lane: _Lane[F]) -> None:
-        """Finish the pending VAD decisions (at a toggle or the tail)."""
-        for item, keep in lane.tagger.flush() if lane.tagger is not None else []:
-            self._decide(lane, item, keep)
-
     def _target_mode(self) -> ThrottleMode:
-        if self._level is Level.OVERLOADED and self._has_mic():
+        if self._level is Level.OVERLOADED and self._hold.has_mic():
             return ThrottleMode.MIC_FIRST
         held = self.config.skip_when_held_seconds
         if self._mode is not ThrottleMode.LIVE:
             held /= 5  # hysteresis: keep skipping until the backlog is nearly gone
-        if self._level.severity > 0 or self._waiting_seconds() > held:
+        if self._level.severity > 0 or self._hold.waiting_seconds() > held:
             return ThrottleMode.SKIP_SILENCE
         slow = any(lane.budget.effective < 1.0 for lane in self._lanes.values())
         if self._mode is not ThrottleMode.LIVE and slow:
             return ThrottleMode.SKIP_SILENCE  # sending silence below real time only rebuilds a backlog
         return ThrottleMode.LIVE
-
-    def _waiting_seconds(self) -> float:
-        """Held audio that is a backlog: frames whose VAD decision still waits for its lookahead are
-        not (each source holds up to 0.2 s of them while silence is skipped)."""
-        lanes = self._lanes.values()
-        frames = sum(max(0, len(lane.held) - (lane.tagger.pending if lane.tagger else 0)) for lane in lanes)
-        return frames * FRAME_SECONDS
 
     def _update_mode(self, now: float) -> None:
         target = self._target_mode()
@@ -351,41 +273,11 @@ class ThrottlePolicy(Generic[F]):
         self._mode, self._mode_since = mode, now
         self.mode_changes += 1
 
-    def _bound(self) -> None:
-        """Keep the backlog within capacity: shed silence, then oldest system, then oldest mic audio."""
-        excess = sum(len(lane.held) for lane in self._lanes.values()) - self._capacity
-        if excess <= 0:
-            return
-        order = sorted(self._lanes.values(), key=lambda lane: lane.source == Source.MIC)
-        extra = 10  # shed a little more silence per pass so the O(n) scan stays rare
-        for lane in order:
-            if excess > 0 and lane.maybe_silent > 0:
-                excess -= self._shed_silence(lane, excess + extra)
-        for lane in order:
-            while excess > 0 and lane.held:
-                lane.held.popleft()
-                lane.shed += 1
-                excess -= 1
-
-    @staticmethod
-    def _shed_silence(lane: _Lane[F], limit: int) -> int:
-        kept: deque[_Held[F]] = deque()
-        gone = silent = 0
-        for item in lane.held:
-            if item.keep is False:
-                if gone < limit:
-                    gone += 1
-                    continue
-                silent += 1
-            kept.append(item)
-        lane.held, lane.maybe_silent, lane.shed = kept, silent, lane.shed + gone
-        return gone
-
     def _text(self) -> str:
         if not self._enabled:
             return ""
         parts = ["microphone only"] if self._mode is ThrottleMode.MIC_FIRST else []
-        held = self._waiting_seconds()
+        held = self._hold.waiting_seconds()
         busy = [lane.budget.effective for lane in self._lanes.values() if lane.held]
         rate = max(busy, default=1.0)
         if held >= 0.1 and rate > 1.0 and self._level is Level.NORMAL:

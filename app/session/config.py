@@ -45,9 +45,7 @@ class SessionConfig:
 
     @property
     def binary_audio(self) -> bool:
-        if self.encoding is AudioEncoding.AUTO:
-            return self.endpoint.is_local
-        return self.encoding is AudioEncoding.BINARY
+        return self.encoding.is_binary(self.endpoint.is_local)
 
     @classmethod
     def from_settings(cls, settings: Settings, endpoint: Endpoint, token: str) -> SessionConfig:

@@ -12,8 +12,9 @@ import logging
 from collections import deque
 from collections.abc import Callable, Mapping
 
-from app.core.backpressure import BackpressureModel, LevelReport
+from app.core.backpressure import BackpressureModel
 from app.core.framing import Frame
+from app.core.level import LevelReport
 from app.core.messages import (
     CardsEvent,
     EntitiesEvent,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from app.capture.source import AudioSource
-from app.core.backpressure import Level
+from app.core.level import Level
 from app.core.settings import Settings
 from app.ui.models import ConnectionView
 

@@ -21,7 +21,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from app.core.backpressure import Level
+from app.core.level import Level
 from app.ui.level_style import style_for
 from app.ui.present import BUFFERING_FILL, CLEAR_FILL, OVERLOADED_FILL
 

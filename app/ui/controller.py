@@ -1,5 +1,6 @@
 """The Qt <-> asyncio seam: owns the running session, polls its snapshot on timers and exposes
-Signals that fire only when what they carry changed.
+Signals that fire only when what they carry changed (the snapshot's signals and their change
+detection are the base class, ``app.ui.snapshot_view.SnapshotView``).
 
 Execution context: everything here runs on the Qt main thread, which is also the asyncio loop
 thread (qasync). The session is plain asyncio and knows nothing about Qt; widgets know nothing
@@ -20,9 +21,9 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance
+from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.core.backpressure import Level
+from app.core.level import Level
 from app.core.session_state import (
     ServerMetrics,
     ServerStatus,
@@ -36,14 +37,8 @@ from app.core.session_state import (
 )
 from app.errors import EchoPanelError
 from app.ui.message_bar import Severity
-from app.ui.present import (
-    chart_values,
-    connection_view,
-    export_document,
-    is_running,
-    server_status_line,
-    source_views,
-)
+from app.ui.present import is_running
+from app.ui.snapshot_view import SnapshotView
 
 log = logging.getLogger(__name__)
 
@@ -72,16 +67,7 @@ SessionFactory = Callable[[EventListener], SessionHandle]
 ReceiveProbe = Callable[[float, SessionEvent], None]
 
 
-class SessionController(QObject):
-    level_changed = Signal(object, str)  # Level, reason
-    sources_changed = Signal(object)  # tuple[SourceView, ...]
-    chart_sampled = Signal(float, object)  # t (monotonic s), dict[source, fill | None]
-    connection_changed = Signal(object)  # ConnectionView
-    server_status_changed = Signal(str)  # "Server: <state> — <message>", "" when none
-    transcript_changed = Signal(object)  # tuple[TranscriptSegment, ...]
-    cards_changed = Signal(object)  # CardsEvent | None
-    entities_changed = Signal(object)  # EntitiesEvent | None
-    document_changed = Signal(object)  # ExportDocument | None
+class SessionController(SnapshotView):
     message = Signal(str, object)  # text, Severity
     running_changed = Signal(bool)
     throttling_changed = Signal(bool)
@@ -94,20 +80,14 @@ class SessionController(QObject):
         clock: Callable[[], float] = time.monotonic,
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(backend_label, clock, parent)
         self._factory = factory
-        self._backend_label = backend_label
         self._selected_sources = selected_sources
-        self._clock = clock
         self._session: SessionHandle | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping: asyncio.Task[None] | None = None
-        self._running = False
-        self._finishing = False  # while the ended session's last snapshot is applied
         self._closing = False  # shutdown began: no new session may start
         self._throttling = False
-        self._selected: frozenset[str] = frozenset()
-        self._last: dict[str, object] = {}
         self._poll_pending = False
         self._received_at: float | None = None
         self.receive_probe: ReceiveProbe | None = None
@@ -207,46 +187,6 @@ class SessionController(QObject):
     def poll_slow(self) -> None:
         if self._session is not None:
             self.apply_slow(self._session.snapshot())
-
-    def apply_snapshot(self, snap: SessionSnapshot) -> None:
-        """Push one snapshot through both cadences (the self-test and tests drive this directly)."""
-        self.apply_fast(snap)
-        self.apply_slow(snap)
-
-    def apply_fast(self, snap: SessionSnapshot) -> None:
-        level = snap.level
-        if self._changed("level", (level.level, level.reason)):
-            self.level_changed.emit(level.level, level.reason)
-        views = source_views(snap, self._selected, self._clock())
-        self._emit_if_changed("sources", views, self.sources_changed)
-        view = connection_view(snap, self._backend_label(), self._view_running(snap))
-        self._emit_if_changed("connection", view, self.connection_changed)
-
-    def _view_running(self, snap: SessionSnapshot) -> bool:
-        """Running while the session task runs, or while the snapshot's state says so (the self-test and
-        tests push snapshots without a session); never for the last snapshot of a session that ended."""
-        return self._running or (not self._finishing and is_running(snap))
-
-    def apply_slow(self, snap: SessionSnapshot) -> None:
-        self.chart_sampled.emit(self._clock(), chart_values(snap))
-        self._emit_if_changed("server-status", server_status_line(snap), self.server_status_changed)
-        if self._changed("transcript", (snap.session_id, snap.transcript_revision)):
-            self.transcript_changed.emit(snap.transcript)
-        self._emit_if_changed("cards", snap.cards, self.cards_changed)
-        self._emit_if_changed("entities", snap.entities, self.entities_changed)
-        content = (snap.session_id, snap.transcript_revision, snap.cards, snap.entities)
-        if self._changed("document-content", (*content, snap.summary_markdown)):  # only when it can differ
-            self._emit_if_changed("document", export_document(snap), self.document_changed)
-
-    def _changed(self, key: str, value: object) -> bool:
-        if key in self._last and self._last[key] == value:
-            return False
-        self._last[key] = value
-        return True
-
-    def _emit_if_changed(self, key: str, value: object, signal: SignalInstance) -> None:
-        if self._changed(key, value):
-            signal.emit(value)
 
     # ------------------------------------------------------------------ session lifecycle
 

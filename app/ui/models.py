@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.core.backpressure import Level
-
 
 @dataclass(frozen=True, slots=True)
 class SourceView:
@@ -27,12 +25,6 @@ class SourceView:
     @property
     def title(self) -> str:
         return "System audio" if self.source == "system" else "Microphone"
-
-
-@dataclass(frozen=True, slots=True)
-class LevelView:
-    level: Level
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 
-from app.core.backpressure import BackpressureConfig, Level, SourceLoad
+from app.core.backpressure import BackpressureConfig
 from app.core.export import ExportDocument
+from app.core.level import Level, SourceLoad
 from app.core.messages import FRAME_SECONDS, Source
 from app.core.session_state import ConnectionState, SessionSnapshot
 from app.ui.models import ConnectionView, SourceView

@@ -19,7 +19,8 @@ from pathlib import Path
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication
 
-from app.core.backpressure import BackpressureModel, Level, LevelReport
+from app.core.backpressure import BackpressureModel
+from app.core.level import Level, LevelReport
 from app.core.messages import MetricsEvent, Source, StatusEvent
 from app.core.session_state import ConnectionState, SessionSnapshot, SourceCounters, TranscriptSegment
 from app.ui import qt_messages

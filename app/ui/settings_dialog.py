@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.endpoint import parse_endpoint
-from app.core.settings import AudioEncoding, Settings, SourceSelection, parse_url
+from app.core.settings import AudioEncoding, Settings, SourceSelection
+from app.core.settings_values import parse_url
 from app.errors import ConfigError
 from app.ui.sources import DeviceLists, SourcePicker
 

@@ -16,7 +16,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QSystemTrayIcon
 
 from app import __version__
-from app.core.backpressure import Level
+from app.core.level import Level
 from app.core.settings import Settings, SourceSelection
 from app.ui.about import AboutDialog, AboutInfo, UrlOpener
 from app.ui.controller import SessionController

@@ -37,11 +37,6 @@ class DeviceLists:
 DeviceLister = Callable[[], DeviceLists]
 
 
-def no_devices() -> DeviceLists:
-    """A lister for when device enumeration is unavailable: only the defaults are offered."""
-    return DeviceLists()
-
-
 def _fill(combo: QComboBox, options: Sequence[DeviceRef], selected: DeviceRef | None) -> None:
     blocked = combo.blockSignals(True)
     combo.clear()

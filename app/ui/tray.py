@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
-from app.core.backpressure import Level
+from app.core.level import Level
 from app.ui.level_style import level_pixmap, style_for
 
 NOTIFY_MIN_INTERVAL_S = 120.0

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from app.core.backpressure import Level
+from app.core.level import Level
 
 EXPORT_SIZE = 64
 DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "resources" / "tray"

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.backpressure import Level
 from app.core.export import ExportDocument
+from app.core.level import Level
 from app.core.messages import CardsEvent, EntitiesEvent
 from app.core.session_state import TranscriptSegment
 from app.ui.chart import FillChart

@@ -6,12 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.core.backpressure import (
-    BackpressureConfig,
-    BackpressureModel,
-    Level,
-    LevelReport,
-)
+from app.core.backpressure import BackpressureConfig, BackpressureModel
+from app.core.level import Level, LevelReport
 from app.core.messages import MetricsEvent, StatusEvent
 from app.core.session_state import ConnectionState
 

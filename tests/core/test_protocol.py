@@ -35,7 +35,6 @@ from app.core.messages import (
     UnrecognizedEvent,
 )
 from app.core.protocol import (
-    EXCERPT_CHARS,
     ClientDecodeError,
     decode_client,
     decode_server,
@@ -47,6 +46,7 @@ from app.core.protocol import (
     excerpt,
     is_for_attempt,
 )
+from app.core.server_decoders import EXCERPT_CHARS
 
 IDS = {"session_id": "sess-1", "attempt_id": "att-1", "connection_id": "conn-1"}
 CORR = Correlation("sess-1", "att-1", "conn-1")

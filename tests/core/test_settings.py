@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.core.endpoint import parse_endpoint
 from app.core.messages import Source
 from app.core.settings import (
     KNOWN_KEYS,
@@ -241,7 +242,7 @@ def test_device_ref_needs_a_name() -> None:
      ("binary", "echo.example.com", True), ("json", "127.0.0.1", False)],
 )
 def test_audio_encoding_auto_is_binary_only_for_local_hosts(encoding: str, host: str, binary: bool) -> None:
-    assert Settings(audio_encoding=AudioEncoding(encoding)).uses_binary_audio(host) is binary
+    assert AudioEncoding(encoding).is_binary(parse_endpoint(host).is_local) is binary
 
 
 def test_source_selection_lists_sources() -> None:

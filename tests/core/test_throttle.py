@@ -18,8 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.core.backpressure import BackpressureModel, Level, LevelReport
+from app.core.backpressure import BackpressureModel
 from app.core.framing import Frame
+from app.core.level import Level, LevelReport
 from app.core.messages import MetricsEvent, Source
 from app.core.session_state import ConnectionState
 from app.core.throttle import ThrottleConfig, ThrottleMode, ThrottlePolicy
@@ -394,7 +395,7 @@ def test_time_map_gives_true_capture_times_through_skips_holds_and_drops() -> No
     assert len(processed) > 500
     errors = []
     for k, f in enumerate(processed):  # the server's t for the k-th processed frame is k x 20 ms
-        mapped = sim.policy.to_capture_time("mic", k * TICK)
+        mapped = sim.policy.time_map.to_capture_time("mic", k * TICK)
         assert mapped is not None
         errors.append(abs(mapped - f.capture_time))
     assert sim.server.dropped_total < 150  # few drops (the first seconds)...
@@ -406,10 +407,10 @@ def test_new_connection_restarts_the_map_and_the_drain_sample() -> None:
     sim = make(drain=2.0)
     sim.run(3.0)
     sim.policy.new_connection()
-    assert sim.policy.to_capture_time("mic", 0.0) is None
+    assert sim.policy.time_map.to_capture_time("mic", 0.0) is None
     sim.run(1.0)
     first_after = next(f for f in sim.sent if f.index == 150)
-    assert sim.policy.to_capture_time("mic", 0.0) == pytest.approx(first_after.capture_time)
+    assert sim.policy.time_map.to_capture_time("mic", 0.0) == pytest.approx(first_after.capture_time)
 
 
 def test_state_reports_numbers_per_source() -> None:
@@ -483,7 +484,7 @@ def test_time_map_splits_server_drops_between_two_full_sources() -> None:
     for source in (MIC, SYSTEM):
         errors = []
         for k, f in enumerate(sim.server.processed[source]):
-            mapped = sim.policy.to_capture_time(source, k * TICK)
+            mapped = sim.policy.time_map.to_capture_time(source, k * TICK)
             assert mapped is not None
             errors.append(mapped - f.capture_time)
         magnitudes = sorted(abs(e) for e in errors)

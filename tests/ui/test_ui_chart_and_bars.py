@@ -8,7 +8,7 @@ import itertools
 import pytest
 from PySide6.QtGui import QColor
 
-from app.core.backpressure import Level
+from app.core.level import Level
 from app.ui.chart import FillChart, spread
 from app.ui.level_style import LAMP_COLOURS, Lamp
 from app.ui.meters import SourcePanel, _contrast, ink_for

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.backpressure import Level
+from app.core.level import Level
 from app.errors import AuthError
 from app.ui.error_hook import ErrorReporter, user_text
 from app.ui.tray import LevelTray, NotificationGate

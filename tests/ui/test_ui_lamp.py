@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtGui import QImage
 
-from app.core.backpressure import Level
+from app.core.level import Level
 from app.ui.lamp import TrafficLight
 from app.ui.level_style import Glyph, Lamp, level_pixmap
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import QSettings
 
 from app.backend import parse_schedule
 from app.capture.replay import ReplaySource
-from app.core.backpressure import Level
+from app.core.level import Level
 from app.core.messages import Source
 from app.core.settings import Settings
 from app.ui.binding import bind

@@ -12,7 +12,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel
 
 from app import __version__
-from app.core.backpressure import Level
+from app.core.level import Level
 from app.core.session_state import ConnectionState, SessionSnapshot
 from app.core.settings import Settings
 from app.ui.about import AboutDialog

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.core.backpressure import Level, LevelReport, SourceLoad
+from app.core.level import Level, LevelReport, SourceLoad
 from app.core.messages import StatusEvent
 from app.core.session_state import ConnectionState, SessionSnapshot
 from app.ui.binding import bind

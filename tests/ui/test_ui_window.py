@@ -8,7 +8,7 @@ import json
 import pytest
 from PySide6.QtGui import QKeySequence
 
-from app.core.backpressure import Level, LevelReport, SourceLoad
+from app.core.level import Level, LevelReport, SourceLoad
 from app.core.messages import Card, CardsEvent, EntitiesEvent, Entity, Source
 from app.core.session_state import ConnectionState, SessionSnapshot, SourceCounters, TranscriptSegment
 from app.ui.binding import bind

@@ -1,0 +1,86 @@
+"""What a session snapshot shows, as Qt Signals that fire only when what they carry changed.
+
+The base of ``app.ui.controller.SessionController``: the controller owns the session and the timers and
+decides when to apply a snapshot (``apply_fast`` ~30 Hz: lamp, meters, connection line; ``apply_slow``
+2 Hz: text and chart samples); this class turns each snapshot into plain values (``app.ui.present``)
+and emits the ones that differ from what it emitted last. Qt main thread only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal, SignalInstance
+
+from app.core.session_state import SessionSnapshot
+from app.ui.present import (
+    chart_values,
+    connection_view,
+    export_document,
+    is_running,
+    server_status_line,
+    source_views,
+)
+
+
+class SnapshotView(QObject):
+    level_changed = Signal(object, str)  # Level, reason
+    sources_changed = Signal(object)  # tuple[SourceView, ...]
+    chart_sampled = Signal(float, object)  # t (monotonic s), dict[source, fill | None]
+    connection_changed = Signal(object)  # ConnectionView
+    server_status_changed = Signal(str)  # "Server: <state> — <message>", "" when none
+    transcript_changed = Signal(object)  # tuple[TranscriptSegment, ...]
+    cards_changed = Signal(object)  # CardsEvent | None
+    entities_changed = Signal(object)  # EntitiesEvent | None
+    document_changed = Signal(object)  # ExportDocument | None
+
+    def __init__(self, backend_label: Callable[[], str], clock: Callable[[], float] = time.monotonic,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._backend_label = backend_label
+        self._clock = clock
+        self._running = False  # a session task runs
+        self._finishing = False  # while the ended session's last snapshot is applied
+        self._selected: frozenset[str] = frozenset()  # the sources the session captures
+        self._last: dict[str, object] = {}  # what each signal emitted last
+
+    def apply_snapshot(self, snap: SessionSnapshot) -> None:
+        """Push one snapshot through both cadences (the self-test and tests drive this directly)."""
+        self.apply_fast(snap)
+        self.apply_slow(snap)
+
+    def apply_fast(self, snap: SessionSnapshot) -> None:
+        level = snap.level
+        if self._changed("level", (level.level, level.reason)):
+            self.level_changed.emit(level.level, level.reason)
+        views = source_views(snap, self._selected, self._clock())
+        self._emit_if_changed("sources", views, self.sources_changed)
+        view = connection_view(snap, self._backend_label(), self._view_running(snap))
+        self._emit_if_changed("connection", view, self.connection_changed)
+
+    def _view_running(self, snap: SessionSnapshot) -> bool:
+        """Running while the session task runs, or while the snapshot's state says so (the self-test and
+        tests push snapshots without a session); never for the last snapshot of a session that ended."""
+        return self._running or (not self._finishing and is_running(snap))
+
+    def apply_slow(self, snap: SessionSnapshot) -> None:
+        self.chart_sampled.emit(self._clock(), chart_values(snap))
+        self._emit_if_changed("server-status", server_status_line(snap), self.server_status_changed)
+        if self._changed("transcript", (snap.session_id, snap.transcript_revision)):
+            self.transcript_changed.emit(snap.transcript)
+        self._emit_if_changed("cards", snap.cards, self.cards_changed)
+        self._emit_if_changed("entities", snap.entities, self.entities_changed)
+        content = (snap.session_id, snap.transcript_revision, snap.cards, snap.entities)
+        if self._changed("document-content", (*content, snap.summary_markdown)):  # only when it can differ
+            self._emit_if_changed("document", export_document(snap), self.document_changed)
+
+    def _changed(self, key: str, value: object) -> bool:
+        if key in self._last and self._last[key] == value:
+            return False
+        self._last[key] = value
+        return True
+
+    def _emit_if_changed(self, key: str, value: object, signal: SignalInstance) -> None:
+        if self._changed(key, value):
+            signal.emit(value)
