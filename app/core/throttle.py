@@ -230,9 +230,6 @@ class ThrottlePolicy(Generic[F]):
         """Held audio of ``source``, or of every source when ``None``."""
         return self._hold.backlog_seconds(source)
 
-    def to_capture_time(self, source: str, server_seconds: float) -> float | None:
-        return self.time_map.to_capture_time(source, server_seconds)
-
     def state(self) -> ThrottleState:
         sources = tuple(
             SourceThrottle(

@@ -46,6 +46,7 @@ class _SourceMap:
     span_len: list[int] = field(default_factory=list)
     span_drop: list[int] = field(default_factory=list)  # ... of which the server dropped this many
     span_pstart: list[int] = field(default_factory=list)  # processed position at the span's start
+    first_time: float = 0.0  # capture time of the first frame sent
     sent: int = 0
     left: int = 0  # sent frames that have left the server queue (processed or dropped)
     dropped: int = 0
@@ -76,11 +77,17 @@ class TimeMap:
         m = self._maps.get(source)
         return 0 if m is None else m.sent
 
+    def start_time(self) -> float | None:
+        """Capture time of the first frame sent on this connection, of any source; ``None`` before."""
+        return min((m.first_time for m in self._maps.values() if m.sent), default=None)
+
     def record_sent(self, frame: SentFrame) -> None:
         m = self._maps.get(frame.source)
         if m is None:
             m = self._maps[str(frame.source)] = _SourceMap()
         on_time = m.next_time is not None and abs(frame.capture_time - m.next_time) < RUN_TOLERANCE_SECONDS
+        if not m.sent:
+            m.first_time = frame.capture_time
         if not (on_time and frame.index == m.next_index):
             m.run_starts.append(m.sent)
             m.run_times.append(frame.capture_time)

@@ -2,10 +2,15 @@
 
 Pure: no I/O. Why rebasing is needed (CONTRACT.md 4.3): a segment's ``t0``/``t1`` count the audio the
 server processed for that source on ONE connection, restarting at 0 on every reconnect, and compressed
-by audio the client never sent. ``SourceTimeline`` remembers, per connection and source, which frames
-were sent in which order (a breakpoint whenever frame indices jump, i.e. the client dropped frames)
-and maps a server time back to the capture time of the audio it refers to. Audio the SERVER dropped
-cannot be located and still compresses times; that is the contract's limit, not ours.
+by audio the client never sent. The one map from server time to capture time is
+``app.core.timemap.TimeMap`` (it also accounts for audio the server dropped); the store asks it, as
+``mapper``, for segments of the current connection, and stores every segment in session time, so
+segments of earlier connections need no map after their connection ended.
+
+Fallback, for a segment whose source the map does not know (no ``source`` field, or no frame of it
+sent on this connection): the session time of the first frame sent on the connection (``anchor``)
+plus the server time; before any frame was sent, the time the connection was acknowledged plus the
+server time. The fallback keeps nothing per frame.
 
 ``merge_summary`` adds the final summary's transcript (which covers only the last connection) to what
 earlier connections produced, instead of replacing it as the macOS client does.
@@ -14,72 +19,35 @@ earlier connections produced, instead of replacing it as the macOS client does.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from app.core.messages import FinalSummaryEvent, TranscriptEvent
 from app.core.session_state import TranscriptSegment
 
-FRAME_SECONDS = 0.02
 Mapper = Callable[[str, float], float | None]  # (source, server time) -> session time, or None
+Anchor = Callable[[], float | None]  # session time of the first frame sent on the current connection
 SAME_SEGMENT_TOLERANCE = 0.5  # seconds: a summary segment this close to a live one with the same text is it
-
-
-class SourceTimeline:
-    """Server time on one connection for one source -> session time of the audio it refers to."""
-
-    def __init__(self, frame_seconds: float = FRAME_SECONDS) -> None:
-        self.frame_seconds = frame_seconds
-        self._positions: list[int] = []  # sent-frame position where each breakpoint starts
-        self._times: list[float] = []  # session time of the frame sent at that position
-        self._last_index: int | None = None
-        self.sent = 0
-
-    def note_sent(self, frame_index: int, session_time: float) -> None:
-        """Record one frame sent on this connection; a gap in ``frame_index`` starts a breakpoint."""
-        if self._last_index is None or frame_index != self._last_index + 1:
-            self._positions.append(self.sent)
-            self._times.append(session_time)
-        self._last_index = frame_index
-        self.sent += 1
-
-    @property
-    def start_time(self) -> float | None:
-        return self._times[0] if self._times else None
-
-    def to_session(self, server_time: float) -> float | None:
-        if not self._times:
-            return None
-        position = max(0.0, server_time) / self.frame_seconds
-        i = max(0, bisect.bisect_right(self._positions, position + 1e-9) - 1)
-        return self._times[i] + (position - self._positions[i]) * self.frame_seconds
 
 
 @dataclass(slots=True)
 class _Connection:
     index: int
-    timelines: dict[str, SourceTimeline] = field(default_factory=dict)
-
-    def to_session(self, source: str, server_time: float) -> float:
-        timeline = self.timelines.get(source)
-        rebased = timeline.to_session(server_time) if timeline else None
-        if rebased is not None:
-            return rebased
-        # unknown or missing source: anchor at the first audio sent on this connection, if any
-        starts = [t.start_time for t in self.timelines.values() if t.start_time is not None]
-        return (min(starts) if starts else 0.0) + max(0.0, server_time)
+    began: float  # session time the connection was acknowledged
 
 
 class TranscriptStore:
     """Finals from every connection plus the live partial per source, with a revision counter.
 
-    ``mapper``, if given, rebases the CURRENT connection's times first (the throttle's ``TimeMap``
-    also accounts for audio the server dropped); the store's own timelines are the fallback.
+    ``mapper`` rebases the CURRENT connection's times (``app.core.timemap.TimeMap``, shifted to
+    session time); ``anchor`` says when the current connection's first frame was sent (see the
+    module docstring for the fallback). Segments of earlier connections are stored in session time
+    already, so they need neither. Memory: the segments themselves, one small record per connection.
     """
 
-    def __init__(self, frame_seconds: float = FRAME_SECONDS, mapper: Mapper | None = None) -> None:
-        self._frame_seconds = frame_seconds
+    def __init__(self, mapper: Mapper, anchor: Anchor) -> None:
         self._mapper = mapper
+        self._anchor = anchor
         self._connections: list[_Connection] = []
         self._finals: list[TranscriptSegment] = []  # sorted by (t0, arrival)
         self._keys: list[tuple[float, int]] = []
@@ -88,21 +56,14 @@ class TranscriptStore:
         self.revision = 0
         self._cache: tuple[TranscriptSegment, ...] | None = ()
 
-    def new_connection(self) -> int:
-        """Start mapping a new connection; partials of the previous one are dropped. Returns its index."""
-        self._connections.append(_Connection(len(self._connections)))
+    def new_connection(self, began: float = 0.0) -> int:
+        """A new connection, acknowledged at session time ``began``; partials of the previous one are
+        dropped. Returns its index."""
+        self._connections.append(_Connection(len(self._connections), began))
         if self._partials:
             self._partials.clear()
             self._changed()
         return len(self._connections) - 1
-
-    def note_sent(self, source: str, frame_index: int, session_time: float) -> None:
-        """Record a frame sent on the current connection (``session_time`` = its capture time)."""
-        conn = self._current()
-        timeline = conn.timelines.get(source)
-        if timeline is None:
-            timeline = conn.timelines[source] = SourceTimeline(self._frame_seconds)
-        timeline.note_sent(frame_index, session_time)
 
     def apply(self, event: TranscriptEvent) -> TranscriptSegment:
         """Rebase an ``asr_final``/``asr_partial`` of the current connection and store it."""
@@ -166,11 +127,12 @@ class TranscriptStore:
         )
 
     def _to_session(self, conn: _Connection, source: str, server_time: float) -> float:
-        if self._mapper is not None and conn is self._connections[-1]:
-            mapped = self._mapper(source, server_time)
-            if mapped is not None:
-                return mapped
-        return conn.to_session(source, server_time)
+        """Only the current connection's segments are rebased (older ones arrived in session time)."""
+        mapped = self._mapper(source, server_time)
+        if mapped is not None:
+            return mapped
+        anchor = self._anchor()  # a source the map does not know: from the connection's first frame
+        return (conn.began if anchor is None else anchor) + max(0.0, server_time)
 
     def _insert(self, segment: TranscriptSegment) -> None:
         key = (segment.t0, self._arrivals)
@@ -193,7 +155,3 @@ def _same(a: TranscriptSegment, b: TranscriptSegment) -> bool:
         and abs(a.t0 - b.t0) <= SAME_SEGMENT_TOLERANCE
     )
 
-
-def transcript_text(segments: Iterable[TranscriptSegment], source: str | None = None) -> str:
-    """The finals' text joined with spaces, optionally for one source (for tests and plain exports)."""
-    return " ".join(s.text.strip() for s in segments if s.is_final and (source is None or s.source == source))

@@ -70,7 +70,7 @@ class Session:
         self._policy = self._intake.policy
         self._sender = Sender(self._pipes, clock, self._on_sent, window=config.tick_seconds,
                               held_elsewhere=self._intake.held)
-        self._model = SessionModel(self.session_id, clock, to_capture=self._policy.to_capture_time,
+        self._model = SessionModel(self.session_id, clock, self._policy.time_map,
                                    on_level=self._policy.on_level)
         if listener is not None:
             self._model.listeners.append(listener)
@@ -253,11 +253,10 @@ class Session:
     # ------------------------------------------------------------------ state
 
     def _on_sent(self, batch: list[tuple[SourcePipe, Frame]], now: float) -> None:
-        """Every batch written: counters, send lag, and both maps from server time to capture time."""
-        note_sent, record_sent = self._model.note_sent, self._policy.time_map.record_sent
+        """Every tick's frames written: counters, send lag, and the map from server time to capture time."""
+        record_sent = self._policy.time_map.record_sent
         for pipe, frame in batch:
             pipe.note_sent(now - frame.capture_time)
-            note_sent(frame)
             record_sent(frame)
 
     def _on_server_event(self, event: ServerEvent) -> None:

@@ -13,7 +13,6 @@ from collections import deque
 from collections.abc import Callable, Mapping
 
 from app.core.backpressure import BackpressureModel
-from app.core.framing import Frame
 from app.core.level import LevelReport
 from app.core.messages import (
     CardsEvent,
@@ -44,6 +43,7 @@ from app.core.session_state import (
     TranscriptChanged,
 )
 from app.core.throttle import ThrottleState
+from app.core.timemap import TimeMap
 from app.core.transcript import TranscriptStore
 
 log = logging.getLogger(__name__)
@@ -55,18 +55,18 @@ THROTTLE_EVENT_INTERVAL = 0.5  # at most ~2 ThrottleChanged per second: "holding
 class SessionModel:
     """State a session publishes. Times in events are seconds since ``t0``."""
 
-    def __init__(self, session_id: str, clock: Callable[[], float], *,
-                 to_capture: Callable[[str, float], float | None] | None = None,
+    def __init__(self, session_id: str, clock: Callable[[], float], time_map: TimeMap, *,
                  on_level: Callable[[LevelReport], None] | None = None) -> None:
-        """``to_capture``: (source, server time) -> capture time on the current connection (the
-        throttle's TimeMap); ``on_level``: receives every level report (the throttle policy)."""
+        """``time_map``: server time -> capture time on the current connection (the throttle policy's,
+        which the session feeds with every frame sent); ``on_level``: receives every level report (the
+        throttle policy)."""
         self.session_id = session_id
         self._clock = clock
         self.t0 = clock()
         self.listeners: list[Listener] = []
-        self._to_capture = to_capture
+        self._time_map = time_map
         self._on_level = on_level
-        self.store = TranscriptStore(mapper=self._to_session_time if to_capture else None)
+        self.store = TranscriptStore(self._to_session_time, self._first_sent)
         self.backpressure = BackpressureModel(clock)
         self.report: LevelReport = self.backpressure.report()
         self.state, self.detail = ConnectionState.IDLE, ""
@@ -94,17 +94,17 @@ class SessionModel:
         return self._drops_before + self._drops_now
 
     def _to_session_time(self, source: str, server_time: float) -> float | None:
-        assert self._to_capture is not None
-        capture = self._to_capture(source, server_time)
+        capture = self._time_map.to_capture_time(source, server_time)
+        return None if capture is None else capture - self.t0
+
+    def _first_sent(self) -> float | None:
+        capture = self._time_map.start_time()
         return None if capture is None else capture - self.t0
 
     def new_connection(self) -> None:
-        self.store.new_connection()
+        self.store.new_connection(self.elapsed())
         self._drops_before += self._drops_now
         self._drops_now = 0
-
-    def note_sent(self, frame: Frame) -> None:
-        self.store.note_sent(frame.source.value, frame.index, frame.capture_time - self.t0)
 
     def set_state(self, state: ConnectionState, detail: str = "") -> None:
         if (state, detail) == (self.state, self.detail):

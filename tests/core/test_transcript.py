@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
+from testkit import transcript_text
 
 from app.core.messages import FinalSummaryEvent, TranscriptEvent
-from app.core.transcript import SourceTimeline, TranscriptStore, transcript_text
+from app.core.timemap import TimeMap
+from app.core.transcript import TranscriptStore
 
 
 def final(
@@ -14,14 +18,34 @@ def final(
     return TranscriptEvent(True, text, t0, t1, source=source, segment_id=segment_id)
 
 
-def send(store: TranscriptStore, source: str, indices: range | list[int], capture0: float) -> None:
+@dataclass(frozen=True)
+class Sent:
+    source: str
+    capture_time: float
+    index: int
+
+
+class Store(TranscriptStore):
+    """The store as the session wires it: the one time map of the current connection (session time =
+    capture time here), renewed with every connection."""
+
+    def __init__(self) -> None:
+        self.time_map = TimeMap()
+        super().__init__(self.time_map.to_capture_time, self.time_map.start_time)
+
+    def new_connection(self, began: float = 0.0) -> int:
+        self.time_map.new_connection()
+        return super().new_connection(began)
+
+
+def send(store: Store, source: str, indices: range | list[int], capture0: float) -> None:
     """Frames of ``source`` with these indices sent; frame i was captured at capture0 + i * 0.02."""
     for i in indices:
-        store.note_sent(source, i, capture0 + i * 0.02)
+        store.time_map.record_sent(Sent(source, capture0 + i * 0.02, i))
 
 
 def test_first_connection_maps_server_time_to_capture_time() -> None:
-    store = TranscriptStore()
+    store = Store()
     store.new_connection()
     send(store, "mic", range(0, 500), capture0=0.7)  # capture started 0.7 s into the session
     seg = store.apply(final("hello", 1.0, 2.0))
@@ -29,7 +53,7 @@ def test_first_connection_maps_server_time_to_capture_time() -> None:
 
 
 def test_second_connection_restarts_at_zero_and_is_rebased_after_the_first() -> None:
-    store = TranscriptStore()
+    store = Store()
     assert store.new_connection() == 0
     send(store, "mic", range(0, 500), capture0=0.0)  # 10 s on connection 0
     store.apply(final("before", 2.0, 3.0))
@@ -43,7 +67,7 @@ def test_second_connection_restarts_at_zero_and_is_rebased_after_the_first() -> 
 
 
 def test_frames_dropped_by_the_client_are_accounted_for() -> None:
-    store = TranscriptStore()
+    store = Store()
     store.new_connection()
     # frames 0-99 sent, 100-199 dropped by the client buffer, 200-299 sent
     send(store, "system", list(range(0, 100)) + list(range(200, 300)), capture0=0.0)
@@ -52,7 +76,7 @@ def test_frames_dropped_by_the_client_are_accounted_for() -> None:
 
 
 def test_sources_have_their_own_timelines() -> None:
-    store = TranscriptStore()
+    store = Store()
     store.new_connection()
     send(store, "mic", range(0, 100), capture0=1.0)
     send(store, "system", range(0, 100), capture0=0.0)
@@ -61,7 +85,7 @@ def test_sources_have_their_own_timelines() -> None:
 
 
 def test_partial_is_replaced_by_the_next_partial_or_final_of_its_source() -> None:
-    store = TranscriptStore()
+    store = Store()
     store.new_connection()
     send(store, "mic", range(0, 100), 0.0)
     store.apply(TranscriptEvent(False, "hel", 0.0, 0.2, source="mic"))
@@ -78,7 +102,7 @@ def test_partial_is_replaced_by_the_next_partial_or_final_of_its_source() -> Non
 
 
 def test_finals_are_ordered_by_session_time() -> None:
-    store = TranscriptStore()
+    store = Store()
     store.new_connection()
     send(store, "mic", range(0, 500), 0.0)
     send(store, "system", range(0, 500), 0.0)
@@ -89,7 +113,7 @@ def test_finals_are_ordered_by_session_time() -> None:
 
 
 def test_summary_is_merged_not_allowed_to_replace_earlier_connections() -> None:
-    store = TranscriptStore()
+    store = Store()
     store.new_connection()
     send(store, "mic", range(0, 250), 0.0)
     store.apply(final("from the first connection", 1.0, 2.0))
@@ -112,7 +136,7 @@ def test_summary_is_merged_not_allowed_to_replace_earlier_connections() -> None:
 
 
 def test_summary_matching_without_segment_ids_uses_text_and_time() -> None:
-    store = TranscriptStore()
+    store = Store()
     store.new_connection()
     send(store, "mic", range(0, 250), 0.0)
     store.apply(final("same words", 1.0, 2.0))
@@ -122,8 +146,8 @@ def test_summary_matching_without_segment_ids_uses_text_and_time() -> None:
 
 
 def test_timeline_without_frames_has_no_mapping_and_store_falls_back() -> None:
-    assert SourceTimeline().to_session(1.0) is None
-    store = TranscriptStore()
+    assert TimeMap().to_capture_time("mic", 1.0) is None
+    store = Store()
     store.new_connection()
     send(store, "mic", range(0, 10), 2.0)
     seg = store.apply(final("no source field", 0.1, 0.2, source=""))

@@ -20,12 +20,12 @@ if TESTS_DIR not in sys.path:  # tests/audio_env.py (the capture engineer's virt
     sys.path.insert(0, TESTS_DIR)
 
 from audio_env import MIC_SINK, SYSTEM_SINK, ensure_virtual_audio, play_wav  # noqa: E402
+from testkit import transcript_text  # noqa: E402
 
 from app.backend import BackendConfig, ReferenceBackend  # noqa: E402
 from app.backend.recording import read_recording  # noqa: E402
 from app.core.messages import Source  # noqa: E402
 from app.core.session_state import ConnectionState, StopOutcome  # noqa: E402
-from app.core.transcript import transcript_text  # noqa: E402
 
 pytestmark = [pytest.mark.audio, pytest.mark.slow]
 
