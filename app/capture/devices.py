@@ -1,4 +1,4 @@
-"""Device access for capture: listing input devices, re-scanning, finding the Linux default sink with
+"""Device access for capture: listing input devices, finding the Linux default sink with
 pactl, resolving which device (and opening environment) a source uses. The choice itself is pure
 logic in ``app.core.devices``; this module only gathers the facts from sounddevice and pactl.
 
@@ -61,14 +61,6 @@ def default_input_index() -> int | None:
     except (TypeError, ValueError, IndexError):
         return None
     return index if index >= 0 else None
-
-
-def refresh_devices() -> None:
-    """Re-scan devices (PortAudio only enumerates at initialisation), e.g. after plugging one in or
-    after the sound server started. Only call it while no stream is open: it invalidates them."""
-    sd = sounddevice_module()
-    sd._terminate()
-    sd._initialize()
 
 
 def linux_default_sink() -> str:

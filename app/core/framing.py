@@ -138,10 +138,6 @@ class Framer:
         self._next_index = 0
         self._last_time = -math.inf
 
-    @property
-    def frames_out(self) -> int:
-        return self._next_index
-
     def feed(self, block: AudioBlock, capture_time: float) -> list[Frame]:
         mono = self._downmix(block)
         if mono.size == 0:
@@ -276,23 +272,3 @@ class BlockClock:
                 self._anchor, self._late_since = self._late_min, None
         return self._anchor + device_pos / self.rate
 
-
-def frame_signal(
-    signal: AudioBlock,
-    native_rate: float,
-    source: Source = Source.SYSTEM,
-    *,
-    block_frames: int | None = None,
-    start_time: float = 0.0,
-) -> list[Frame]:
-    """Frame a whole signal the way live capture would (blocks of ``block_frames``, default 20 ms),
-    flushing at the end. For tests and the pipeline benchmark: this is the function to time."""
-    data = np.asarray(signal)
-    channels = 1 if data.ndim == 1 else int(data.shape[1])
-    step = block_frames or max(1, round(native_rate / 50))
-    framer = Framer(source, native_rate, channels)
-    frames: list[Frame] = []
-    for start in range(0, data.shape[0], step):
-        frames.extend(framer.feed(data[start : start + step], start_time + start / native_rate))
-    frames.extend(framer.flush())
-    return frames

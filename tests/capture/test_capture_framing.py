@@ -9,16 +9,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from testkit import frame_signal
 
-from app.core.framing import (
-    MIN_FRAME_SPACING,
-    BlockClock,
-    Frame,
-    Framer,
-    frame_signal,
-    soft_limit,
-    to_int16,
-)
+from app.core.framing import MIN_FRAME_SPACING, BlockClock, Frame, Framer, soft_limit, to_int16
 from app.core.messages import FRAME_BYTES, FRAME_SAMPLES, Source
 
 

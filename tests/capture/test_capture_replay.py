@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from testkit import frame_signal
 
 from app.capture.replay import ReplaySource
-from app.core.framing import Frame, frame_signal
+from app.core.framing import Frame
 from app.core.messages import FRAME_SAMPLES, Source
 from app.errors import ConfigError
 

@@ -12,11 +12,13 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from testkit import frame_signal
 from websockets.asyncio.server import Server, ServerConnection, serve
 
 from app.capture.replay import ReplaySource
 from app.capture.source import AudioSource, CaptureCounters
 from app.core.endpoint import parse_endpoint
+from app.core.framing import Frame
 from app.core.messages import Source
 from app.core.reconnect import ReconnectPolicy
 from app.core.session_state import SessionEnded, SessionEvent
@@ -49,16 +51,25 @@ def bursts(seconds: float, freq: float, on: float = 0.8, off: float = 0.5, lead:
     return np.round(signal * 32767).astype(np.int16), starts
 
 
+def burst_frames(source: Source, seconds: float, freq: float, *, seed: int, start_time: float = 0.0,
+                 on: float = 0.8, off: float = 0.5) -> list[Frame]:
+    """``bursts`` framed as live capture would frame them, the first frame stamped ``start_time``."""
+    signal, _ = bursts(seconds, freq, on=on, off=off, seed=seed)
+    return frame_signal(signal, RATE, source, start_time=start_time)
+
+
 class StandInSource:
     """Base of the tests' ``AudioSource`` stand-ins, for what a test machine cannot do with a real
-    device (fail on cue, hand out scripted frames): subclasses implement ``read_frames``."""
+    device (fail on cue, hand out scripted frames): ``frames`` is the audio it has to give, and
+    subclasses implement ``read_frames`` (how it gives it)."""
 
     description = "a stand-in device"
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, frames: Sequence[Frame] = ()) -> None:
         self._source = source
         self._fault: AudioError | None = None
         self._stopped = False
+        self.frames = list(frames)
         self.given = 0  # frames handed out
 
     @property

@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sessionkit import StandInSource, bursts, run_session, session_config
+from sessionkit import StandInSource, burst_frames, run_session, session_config
 
 from app.backend import ReferenceBackend
 from app.capture.replay import ReplaySource
-from app.core.framing import Frame, frame_signal
+from app.core.framing import Frame
 from app.core.messages import Source
 from app.core.session_state import ConnectionState, SessionWarning, StateChanged, StopOutcome
 from app.errors import DeviceFailedError
@@ -29,9 +29,7 @@ class FailingSource(StandInSource):
     description = "a device that will be unplugged"
 
     def __init__(self, source: Source, fail_after: int) -> None:
-        super().__init__(source)
-        signal, _ = bursts(10.0, 440.0, seed=7)
-        self._frames = frame_signal(signal, 16_000, source)
+        super().__init__(source, burst_frames(source, 10.0, 440.0, seed=7))
         self._fail_after = fail_after
         self._start: float | None = None
 
@@ -43,7 +41,7 @@ class FailingSource(StandInSource):
             return []
         due = min(int((time.monotonic() - self._start) / 0.02), self._fail_after)
         out = [Frame(f.source, f.pcm, self._start + f.capture_time, f.index)
-               for f in self._frames[self.given:due]]
+               for f in self.frames[self.given:due]]
         self.given = due
         if due >= self._fail_after:
             self._fault = DeviceFailedError(UNPLUGGED)

@@ -3,11 +3,9 @@ throttling's hold + the send buffer, the live switch-off, and the flush budget a
 
 from __future__ import annotations
 
-from collections import deque
+from sessionkit import StandInSource, burst_frames
 
-from sessionkit import StandInSource, bursts
-
-from app.core.framing import Frame, frame_signal
+from app.core.framing import Frame
 from app.core.messages import FRAME_SECONDS, Source
 from app.session.intake import FLUSH_GRACE_SECONDS, Intake
 from app.session.pipeline import PipeConfig
@@ -24,21 +22,21 @@ class ScriptedSource(StandInSource):
     description = "scripted"
 
     def __init__(self, source: Source, seconds: float, seed: int) -> None:
-        super().__init__(source)
         # speech-like tone bursts (gaps shorter than the VAD's hangover), stamped in the past so
         # the intake never treats them as read ahead of the clock
-        signal, _ = bursts(seconds, 220.0 if source is Source.SYSTEM else 330.0, on=0.8, off=0.15, seed=seed)
-        self._frames: deque[Frame] = deque(frame_signal(signal, 16_000, source, start_time=-1000.0))
+        freq = 220.0 if source is Source.SYSTEM else 330.0
+        super().__init__(source, burst_frames(source, seconds, freq, seed=seed, off=0.15, start_time=-1000.0))
         self.per_read = 0
 
     @property
     def finished(self) -> bool:
-        return self._stopped or not self._frames
+        return self._stopped or self.given == len(self.frames)
 
     def read_frames(self) -> list[Frame]:
-        n = len(self._frames) if self._stopped else min(self.per_read, len(self._frames))
+        left = len(self.frames) - self.given
+        n = left if self._stopped else min(self.per_read, left)
         self.given += n
-        return [self._frames.popleft() for _ in range(n)]
+        return self.frames[self.given - n : self.given]
 
 
 class Rig:

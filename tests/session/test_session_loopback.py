@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sessionkit import Run, run_session, session_config, wait_for
+from testkit import frame_signal
 
 from app.backend import BackendConfig, ReferenceBackend
 from app.backend.recording import connection_folders, read_recording
 from app.capture.replay import ReplaySource
-from app.core.framing import frame_signal
 from app.core.messages import Source
 from app.core.reconnect import ReconnectPolicy
 from app.core.session_state import (
