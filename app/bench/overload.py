@@ -38,7 +38,7 @@ import numpy as np
 from app.bench import overload_analysis as oa
 from app.bench.meeting import Meeting, MeetingSpec, load_meeting
 from app.bench.overload_run import BenchConfig, ConnectionTrace, RawRun, run_mode
-from app.core.messages import Source
+from app.core.messages import FRAME_SECONDS, Source
 from app.errors import EchoPanelError
 
 COMMAND = "python -m app.bench overload"
@@ -206,7 +206,7 @@ def _source_figures(raw: RawRun, src: str, speech: list[oa.Interval], grid: list
         "speech_preserved_ratio": round(kept / spoken, 4) if spoken else None,
         "speech_server_dropped_seconds": round(oa.total(oa.intersection(speech, dropped)), 2),
         "speech_never_sent_seconds": round(spoken - oa.total(oa.intersection(speech, received)), 2),
-        "server_dropped_seconds": round(sum(f.consumed is None for f in frames) * oa.FRAME_SECONDS, 2),
+        "server_dropped_seconds": round(sum(f.consumed is None for f in frames) * FRAME_SECONDS, 2),
         "client_shed_seconds": _seconds(counters.lost_frames) if counters else None,
         "client_skipped_silence_seconds": _seconds(counters.skipped_frames) if counters else None,
         "lag_max_seconds": round(max(lag, default=0.0), 2),
@@ -242,7 +242,7 @@ def _timing(raw: RawRun, src: str, traces: list[ConnectionTrace],
 
 
 def _seconds(frames: int) -> float:
-    return round(frames * oa.FRAME_SECONDS, 2)
+    return round(frames * FRAME_SECONDS, 2)
 
 
 def _round(value: float | None) -> float | None:

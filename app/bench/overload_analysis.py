@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from app.core.messages import FRAME_BYTES, FRAME_SECONDS
+
 Interval = tuple[float, float]
-FRAME_SECONDS = 0.02
-FRAME_BYTES = 640
 
 LAG_DEFINITION = (
     "Per source, at each instant t (10 Hz grid, meeting time): t minus the capture time of the oldest "

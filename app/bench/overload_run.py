@@ -32,7 +32,7 @@ from app.capture.replay import ReplaySource
 from app.capture.source import CaptureCounters
 from app.core.endpoint import parse_endpoint
 from app.core.framing import Frame
-from app.core.messages import Source
+from app.core.messages import FRAME_SECONDS, Source
 from app.core.session_state import (
     ConnectionState,
     LevelChanged,
@@ -103,7 +103,7 @@ class TracedSource:
         frames = self._inner.read_frames()
         for frame in frames:
             if self.first_sample_time is None:
-                self.first_sample_time = frame.capture_time - frame.index * oa.FRAME_SECONDS
+                self.first_sample_time = frame.capture_time - frame.index * FRAME_SECONDS
             if frame.pcm in self.capture_times:
                 self.duplicates += 1
             self.capture_times.setdefault(frame.pcm, frame.capture_time)
@@ -135,7 +135,7 @@ class Probe:
     async def sample(self) -> None:
         while True:
             snap = self.session.snapshot()
-            held = {s.value: c.buffered_frames * oa.FRAME_SECONDS for s, c in snap.sources.items()}
+            held = {s.value: c.buffered_frames * FRAME_SECONDS for s, c in snap.sources.items()}
             self.client_backlog_max = max(self.client_backlog_max, sum(held.values()))
             for src, seconds in held.items():
                 self.client_backlog_max_by_source[src] = max(self.client_backlog_max_by_source.get(src, 0.0),

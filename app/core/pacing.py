@@ -20,7 +20,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-FRAME_SECONDS = 0.02
+from app.core.messages import FRAME_SECONDS
 
 
 class TimedFrame(Protocol):
