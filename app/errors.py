@@ -9,10 +9,12 @@ happened and what to do; the UI and headless mode show that text, never a traceb
     ├── ConnectionFailedError    the backend could not be reached or the socket dropped (retryable)
     │   ├── BackendNotReadyError     /health answered 503 (model loading) or did not answer
     │   └── HandshakeTimeoutError    connected, but no ``streaming`` ack in time (busy or restarting)
-    └── SessionRejectedError     the backend refused us; never retried
+    └── SessionRejectedError     the backend refused us; not retried, except CapacityError
         ├── AuthError                401 on /health, or status error + close 1008
         ├── ProtocolError            type:"error" (schema, unsupported format)
-        └── CapacityError            "Server at capacity" (retryable later, not in a tight loop)
+        └── CapacityError            "Server at capacity": retried with the reconnect backoff
+
+Which errors are retried is decided in one place, ``app.core.reconnect.classify``.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ class HandshakeTimeoutError(ConnectionFailedError):
 
 
 class SessionRejectedError(EchoPanelError):
-    pass
+    """The backend refused the session. Terminal, except ``CapacityError``."""
 
 
 class AuthError(SessionRejectedError):
@@ -63,4 +65,4 @@ class ProtocolError(SessionRejectedError):
 
 
 class CapacityError(SessionRejectedError):
-    pass
+    """Retried with the reconnect policy's backoff (never in a tight loop): capacity frees up."""
