@@ -101,18 +101,21 @@ def find_device(devices: Sequence[DeviceInfo], wanted: DeviceKey) -> DeviceInfo 
     return same_name[0] if len(same_name) == 1 else None
 
 
+def _remembered(devices: Sequence[DeviceInfo], wanted: DeviceKey, what: str, missing: str,
+                described: str | None = None) -> DeviceChoice:
+    """The device the user picked in settings, or ``DeviceNotFoundError`` saying what to do."""
+    found = find_device(devices, wanted)
+    if found is None:
+        raise DeviceNotFoundError(f"The {what} {wanted} {missing}, or choose another {what} in Settings.")
+    return DeviceChoice(found, f"{described or what} {found.key}")
+
+
 def choose_microphone(
     devices: Sequence[DeviceInfo], wanted: DeviceKey | None, default_index: int | None
 ) -> DeviceChoice:
     """The remembered microphone, or the system default input. Raises ``DeviceNotFoundError``."""
     if wanted is not None:
-        found = find_device(devices, wanted)
-        if found is None:
-            raise DeviceNotFoundError(
-                f"The microphone {wanted} is not connected. Plug it in, or choose another microphone "
-                "in Settings."
-            )
-        return DeviceChoice(found, f"microphone {found.key}")
+        return _remembered(devices, wanted, "microphone", "is not connected. Plug it in")
     default = next((d for d in devices if d.index == default_index), None)
     if default is None and devices:
         default = devices[0]
@@ -139,13 +142,8 @@ def choose_system_audio(
     ``default_output_name`` (Windows): the default output, to prefer its WASAPI loopback twin.
     """
     if wanted is not None:
-        found = find_device(devices, wanted)
-        if found is None:
-            raise DeviceNotFoundError(
-                f"The system-audio device {wanted} is not available. Reconnect it, or choose another "
-                "system-audio device in Settings."
-            )
-        return DeviceChoice(found, f"system audio from {found.key}")
+        return _remembered(devices, wanted, "system-audio device", "is not available. Reconnect it",
+                           described="system audio from")
     if platform is Platform.LINUX:
         return _linux_system_audio(devices, default_sink)
     if platform is Platform.MACOS:

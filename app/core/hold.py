@@ -16,20 +16,16 @@ from typing import Generic, Protocol, TypeVar
 
 from app.core.messages import FRAME_SECONDS, Source
 from app.core.send_rate import RateConfig, SendRate
+from app.core.timemap import SentFrame
 from app.core.vad import SpeechTagger, VadConfig, VoiceDetector
 
 
-class FrameLike(Protocol):
-    """What the policy needs of a frame; ``app.core.framing.Frame`` satisfies it."""
+class FrameLike(SentFrame, Protocol):
+    """What the policy needs of a frame: what the time map records, and the audio (for the VAD);
+    ``app.core.framing.Frame`` satisfies it."""
 
     @property
-    def source(self) -> str: ...
-    @property
     def pcm(self) -> bytes: ...
-    @property
-    def capture_time(self) -> float: ...
-    @property
-    def index(self) -> int: ...
 
 
 F = TypeVar("F", bound=FrameLike)

@@ -30,6 +30,8 @@ RUN_TOLERANCE_SECONDS = 0.0002
 
 
 class SentFrame(Protocol):
+    """What the map needs of a sent frame; ``app.core.framing.Frame`` satisfies it."""
+
     @property
     def source(self) -> str: ...
     @property
