@@ -9,10 +9,11 @@ from app.core.reconnect import ReconnectPolicy
 from app.core.settings import AudioEncoding, Settings
 from app.session.pipeline import PipeConfig
 
-# How often captured frames are read and sent (4 frames per source per write). Almost all of the
+# How often captured frames are read and sent (4 frames per source per tick). Almost all of the
 # client's CPU is paid per wake-up, on a cold cache, whatever the work (python -m app.bench pipeline,
 # two sources, on the 2-core development VM, medians of 5 runs each): 40 ms 2.6-2.7 % of a core,
-# 60 ms 1.8 %, 80 ms 1.5 %; the target is 2 %. It costs latency that nobody sees: frames leave
+# 60 ms 1.8 %, 80 ms 1.5 %; the target is 2 %. (Measured with one socket write per tick; one awaited
+# send per frame, as now, adds about 0.2 %: 1.6 % at 80 ms.) It costs latency that nobody sees: frames leave
 # 82 ms after their capture time on average (max ~125 ms) instead of 62, in front of a server queue
 # of 2 s and a recognizer that answers after each utterance. Streaming speech APIs commonly take
 # 100 ms chunks.

@@ -154,10 +154,10 @@ class Sender:
         self._on_sent(batch, self._clock())
 
     def _take_due(self) -> list[tuple[SourcePipe, Frame]]:
-        """Pop every frame due before the next tick: one write per tick for all sources, each
-        source's frames in order (the order between sources inside one write means nothing: the
-        server queues each source separately). Bounded by the pacers: a tick's worth of audio per
-        source at the catch-up rate, plus the few late frames a pacer makes up back to back."""
+        """Pop every frame due before the next tick, for all sources, each source's frames in order
+        (the order between sources means nothing: the server queues each source separately).
+        Bounded by the pacers: a tick's worth of audio per source at the catch-up rate, plus the few
+        late frames a pacer makes up back to back."""
         now = self._clock()
         horizon = now + self._window
         batch: list[tuple[SourcePipe, Frame]] = []

@@ -50,7 +50,7 @@ EventListener = Callable[[SessionEvent], None]
 
 
 class SessionHandle(Protocol):
-    """What the controller needs from a session (``app.main`` adapts ``app.session.Session``)."""
+    """What the controller needs from a session (``app.ui.session_adapter`` adapts ``Session`` to it)."""
 
     def snapshot(self) -> SessionSnapshot: ...
 
