@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from app.core.level import IDLE_REPORT, LevelReport
+from app.core.losses import LossSpan, SourceLosses
 from app.core.messages import CardsEvent, EntitiesEvent, MetricsEvent, Source, StatusEvent
 
 
@@ -68,6 +69,9 @@ class TranscriptSegment:
     segment_id: str | None = None
     speaker: str | None = None
     confidence: float | None = None
+    # the times could not be placed exactly (audio the server dropped around it): off by up to error_seconds
+    approximate: bool = False
+    error_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,7 @@ class SessionSnapshot:
     error: str | None = None  # the message shown to the user when state is FAILED
     warnings: tuple[str, ...] = ()  # recent non-fatal problems (device lost, unknown message)
     throttle_note: str = ""  # what adaptive throttling is doing, "" when off or idle
+    losses: tuple[LossSpan, ...] = ()  # every loss so far, located in session time (app.core.losses)
 
 
 # --------------------------------------------------------------------------- discrete events
@@ -183,3 +188,11 @@ class SessionEnded(SessionEvent):
     server_dropped_frames: int
     reconnects: int
     message: str = ""
+    losses: Mapping[str, SourceLosses] = field(default_factory=dict)  # per source: counted and located
+
+
+@dataclass(frozen=True, slots=True)
+class LossRecorded(SessionEvent):
+    """Audio was lost (or a loss was located more precisely): ``span`` as the ledger now holds it."""
+
+    span: LossSpan
