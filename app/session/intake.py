@@ -45,6 +45,9 @@ class Intake:
         rate = RateConfig.for_tick(tick_seconds)
         self.policy: ThrottlePolicy[Frame] = ThrottlePolicy(
             ThrottleConfig(backlog_seconds=hold, rate=rate), clock, enabled=throttle)
+        # Called with every captured frame, in capture order per source, on the loop thread (a local
+        # recording of the meeting); a tap must be quick and must not raise.
+        self.taps: list[Callable[[list[Frame]], None]] = []
         self._trimmed = {pipe.source: 0 for pipe in self.pipes}  # dropped by the per-source bound
         self._unsent = {pipe.source: 0 for pipe in self.pipes}  # given up at the end, never sent
 
@@ -67,9 +70,14 @@ class Intake:
             await pipe.audio.stop()
 
     def route(self, now: float, flushing: bool) -> None:
-        """Captured frames -> throttle policy -> per-source client buffers (all of it when flushing)."""
+        """Captured frames -> the audio taps, throttle policy -> per-source client buffers (all of it when
+        flushing)."""
         for pipe in self.pipes:
-            for frame in pipe.read(now):
+            frames = pipe.read(now)
+            if frames:
+                for tap in self.taps:
+                    tap(frames)
+            for frame in frames:
                 self.policy.push(frame)
         self._bound()
         self._release(self.policy.drain() if flushing else self.policy.next_frames(now))

@@ -88,6 +88,12 @@ class Session:
     def add_listener(self, listener: Listener) -> None:
         self._model.listeners.append(listener)
 
+    def add_audio_tap(self, tap: Callable[[list[Frame]], None]) -> None:
+        """``tap(frames)`` receives every captured frame (16 kHz mono int16, 20 ms, ``Frame.source`` and
+        ``capture_time``) in capture order per source, before throttling decides anything, on the event
+        loop thread: e.g. a local recording of the meeting. It must be quick and must not raise."""
+        self._intake.taps.append(tap)
+
     def snapshot(self) -> SessionSnapshot:
         state = self._policy.state()
         return self._model.snapshot(self._intake.counters(state), state.text)

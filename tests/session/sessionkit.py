@@ -127,10 +127,14 @@ class Run:
 
 
 async def run_session(config: SessionConfig, sources: Sequence[AudioSource], *,
-                      during: Callable[[Run], Awaitable[None]] | None = None, timeout: float = 60.0) -> Run:
-    """Run a session to its end; ``during`` runs alongside (e.g. to kill a backend or stop early)."""
+                      during: Callable[[Run], Awaitable[None]] | None = None, timeout: float = 60.0,
+                      tap: Callable[[list[Frame]], None] | None = None) -> Run:
+    """Run a session to its end; ``during`` runs alongside (e.g. to kill a backend or stop early);
+    ``tap`` receives every captured frame (``Session.add_audio_tap``)."""
     run = Run(Session(config, sources))
     run.session.add_listener(run.events.append)
+    if tap is not None:
+        run.session.add_audio_tap(tap)
     task = run.session.start()
     helper = asyncio.create_task(during(run)) if during else None
     async with asyncio.timeout(timeout):

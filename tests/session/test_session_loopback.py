@@ -13,6 +13,7 @@ from testkit import frame_signal
 from app.backend import BackendConfig, ReferenceBackend
 from app.backend.recording import connection_folders, read_recording
 from app.capture.replay import ReplaySource
+from app.core.framing import Frame
 from app.core.messages import Source
 from app.core.reconnect import ReconnectPolicy
 from app.core.session_state import (
@@ -36,7 +37,8 @@ async def test_happy_path_streams_both_sources_and_ends_with_a_summary(
     backend: ReferenceBackend, wavs: dict[Source, Path], record_dir: Path, encoding: AudioEncoding
 ) -> None:
     sources = [ReplaySource(src, path) for src, path in wavs.items()]
-    run = await run_session(session_config(backend.ws_url, encoding=encoding), sources)
+    tapped: list[Frame] = []
+    run = await run_session(session_config(backend.ws_url, encoding=encoding), sources, tap=tapped.extend)
     assert run.ended is not None
     assert run.ended.outcome is StopOutcome.SUMMARY, run.ended.message
     assert run.ended.reconnects == 0
@@ -57,6 +59,8 @@ async def test_happy_path_streams_both_sources_and_ends_with_a_summary(
         expected = b"".join(f.pcm for f in frame_signal(wav_samples(path), 16_000, src))
         received = read_recording(record_dir, run.session.session_id, src.value)
         assert received.tobytes() == expected
+        # the audio tap (a local recording) saw every captured frame, in order
+        assert b"".join(f.pcm for f in tapped if f.source is src) == expected
         # the simulated recognizer gives one final per tone burst, for this source
         finals = [s for s in snap.transcript if s.source == src.value and s.is_final]
         assert len(finals) >= 2
