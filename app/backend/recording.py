@@ -5,13 +5,15 @@ source) and ``{source}.processed.wav`` (exactly the audio the recognizer consume
 ``connection.json`` with the start time that orders a session's connections. Ids are made safe for
 file names (characters outside ``[A-Za-z0-9._-]`` become ``_``).
 
-Provenance: ``{source}.processed.jsonl`` has one line per chunk the recognizer consumed,
-``{"start": B0, "end": B1, "t": T}``: the chunk is bytes ``[B0, B1)`` of ``{source}.wav`` (the
-connection's received stream of that source) and ``T`` is ``time.monotonic()`` when it was consumed,
-so processed audio can be traced back to what the client sent, and when. The worker tags each chunk
-with the bytes still queued behind it (``ProcessedAudio``): a source's queue is always the newest part
-of what was received (puts append, drops and takes remove the oldest), so the chunk ends that many
-bytes before the end of the received stream. Untagged chunks are recorded in the WAV only.
+Provenance: ``{source}.processed.jsonl`` has one line per contiguous piece of received audio the
+recognizer consumed, ``{"start": B0, "end": B1, "t": T}``: bytes ``[B0, B1)`` of ``{source}.wav``
+(the connection's received stream of that source), consumed at ``time.monotonic()`` ``T``, so
+processed audio can be traced back to what the client sent, and when. The lines are in the order of
+``{source}.processed.wav``: concatenating their ranges of the received stream gives it exactly.
+Faithful mode writes a chunk (2 s by default, one or more lines) when the recognizer starts on it;
+ideal mode writes each 100 ms step when it is taken from the queue. Callers pass the ranges
+(``processed_ranges``), or tag a chunk with the bytes still queued behind it (``ProcessedAudio``);
+untagged chunks are recorded in the WAV only.
 
 WAVs are 16 kHz mono int16, written incrementally: the header's sizes are patched on close, and data
 is flushed about once a second, so a connection killed mid-way still leaves a readable file;
@@ -24,7 +26,7 @@ import json
 import re
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -125,6 +127,12 @@ class ConnectionRecorder:
     def folder(self) -> Path | None:
         return self._dir
 
+    def received_paths(self) -> dict[str, str]:
+        """Where each source's received audio is recorded (empty when not recording)."""
+        if self._dir is None:
+            return {}
+        return {source: str(self._dir / f"{safe_name(source)}.wav") for source in self._received}
+
     def received(self, source: str, pcm: bytes) -> None:
         self._received[source] = self._received.get(source, 0) + len(pcm)
         self._write(f"{safe_name(source)}.wav", pcm)
@@ -136,6 +144,12 @@ class ConnectionRecorder:
         if isinstance(queued_after, int):
             end = self._received.get(source, 0) - queued_after
             self._log(source, end - len(pcm), end)
+
+    def processed_ranges(self, source: str, pcm: bytes, ranges: Iterable[tuple[int, int]]) -> None:
+        """Record consumed audio made of these ``[start, end)`` ranges of the received stream."""
+        self._write(f"{safe_name(source)}.processed.wav", pcm)
+        for start, end in ranges:
+            self._log(source, start, end)
 
     def close(self) -> None:
         """Finalise every file; later writes are ignored (they would otherwise restart a file)."""

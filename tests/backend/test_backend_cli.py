@@ -76,3 +76,22 @@ def test_cli_reports_a_busy_port_without_a_traceback() -> None:
         first.communicate(timeout=15)
     assert second.returncode == 2
     assert "--port" in second.stderr and "Traceback" not in second.stderr
+
+
+async def test_sigterm_closes_a_live_session_with_1012_and_no_summary() -> None:
+    """As the real server (uvicorn) on SIGTERM: every live socket gets 1012 at once; the audio it
+    still holds is never transcribed."""
+    proc = launch("--recognizer", "simulated", "--rtf", "0.3")
+    try:
+        client = await LiveClient.open(listening_url(proc))
+        await client.start()
+        await client.send_audio(tone(1.0), speed=None)
+        proc.send_signal(signal.SIGTERM)
+        assert await client.wait_closed() == 1012
+        _, stderr = await asyncio.to_thread(proc.communicate, timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert not client.of_type("final_summary") and not client.of_type("asr_final")
+    assert proc.returncode == 0 and "Traceback" not in stderr

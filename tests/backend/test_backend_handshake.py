@@ -133,14 +133,20 @@ class BrokenModel(SimulatedRecognizer):
 
 
 async def test_failed_model_means_no_asr_provider_and_audio_discarded(make_backend) -> None:
+    """As the real server without a recognizer: the socket stays, each source's first audio gets one
+    no_asr_provider status, the audio is discarded, metrics still flow (without ladder fields)."""
     backend = await make_backend(recognizer_impl=BrokenModel())
     client = await LiveClient.open(backend.ws_url)
     await client.start()
+    await client.send_audio(tone(1.0) + silence(0.5))
+    await client.send_audio(tone(0.5), "mic")
     notice = await client.wait_for(lambda m: m.get("state") == "no_asr_provider")
     assert "model file is corrupt" in notice["message"]
-    await client.send_audio(tone(1.0) + silence(0.5))
+    metrics = await client.wait_for(lambda m: m.get("type") == "metrics")
+    assert metrics["queue_bytes"] == 0 and "degrade_level" not in metrics
     summary = await client.stop()
     assert summary["json"]["transcript"] == []
+    assert len(client.statuses("no_asr_provider")) == 2  # one per source
     assert await client.wait_closed() == 1000
     status, body = await http_get(backend.http_url)
     assert status == 503 and "corrupt" in body["detail"]["reason"]
