@@ -2,8 +2,9 @@
 
 Layout: ``{record_dir}/{session_id}/{connection_id}/{source}.wav`` (everything received for that
 source) and ``{source}.processed.wav`` (exactly the audio the recognizer consumed, after drops), plus
-``connection.json`` with the start time that orders a session's connections. Ids are made safe for
-file names (characters outside ``[A-Za-z0-9._-]`` become ``_``).
+``connection.json`` with the start time that orders a session's connections. Ids become folder and
+file names through ``safe_name``, which is injective: distinct ids never share a name (also on
+case-insensitive file systems), and no name escapes ``record_dir``.
 
 Provenance: ``{source}.processed.jsonl`` has one line per contiguous piece of received audio the
 recognizer consumed, ``{"start": B0, "end": B1, "t": T}``: bytes ``[B0, B1)`` of ``{source}.wav``
@@ -22,6 +23,7 @@ is flushed about once a second, so a connection killed mid-way still leaves a re
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import struct
@@ -62,10 +64,24 @@ class ProcessedRange:
     t: float
 
 
+_PLAIN_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+NAME_PREFIX_CHARS = 48
+
+
 def safe_name(text: str) -> str:
-    """A file-name-safe version of a client-supplied id (never ``.``/``..``, at most 128 chars)."""
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", text)[:128]
-    return name if name.strip(".") else "_" + name
+    """The file name for a client-supplied id: injective, file-system safe, at most 66 characters.
+
+    Short lower-case ids of ``[a-z0-9._-]`` (uuids, "mic") are used as they are. Any other id becomes
+    a readable prefix (unsafe characters as ``_``) + ``~`` + 16 hex digits of its SHA-256. ``~`` never
+    occurs in a name used as is, so the two kinds cannot meet, and ids differing only in case get
+    different hashes, so they stay apart on case-insensitive file systems too.
+    """
+    if _PLAIN_NAME.fullmatch(text):
+        return text
+    prefix = _UNSAFE_CHARS.sub("_", text)[:NAME_PREFIX_CHARS].lstrip("-.").rstrip(".")
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{prefix}~{digest}"
 
 
 def _header(data_bytes: int) -> bytes:
