@@ -12,7 +12,7 @@ for tests that need it and say why.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.errors import ConfigError
@@ -44,7 +44,7 @@ class BackendConfig:
 
     host: str = "127.0.0.1"
     port: int = 8000
-    token: str = ""
+    token: str = field(default="", repr=False)  # never in a repr that might be logged
     recognizer: str = "pocketsphinx"
     fidelity: str = "faithful"
     rtf: float = 0.3

@@ -8,6 +8,7 @@ every 20 s. The recognizer's model loads in a worker thread at start; until then
 
 Stopping (SIGTERM for the CLI) closes every live socket at once with 1012, as the real server's
 shutdown does: no summary, queued audio is never transcribed (ideal mode: 1001, going away).
+While running, tokens never reach the logs (``logsafety.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
+from app.backend import logsafety
 from app.backend.config import HEALTH_PATH, WS_PATH, BackendConfig
 from app.backend.connection import authorized, handle_connection
 from app.backend.recognizers import Recognizer, SimulatedRecognizer
@@ -34,6 +36,7 @@ MAX_MESSAGE_BYTES = 16 * 2**20
 PING_INTERVAL_SECONDS = 20.0
 SHUTDOWN_GRACE_SECONDS = 1.0
 CLOSE_SERVICE_RESTART = 1012  # what the real server's (uvicorn's) shutdown sends every live socket
+WEBSOCKETS_LOGGER = "app.backend.websockets"
 
 
 def make_recognizer(config: BackendConfig) -> Recognizer:
@@ -67,6 +70,8 @@ class ReferenceBackend:
         self._load_task: asyncio.Task[None] | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
         self._connections: set[ServerConnection] = set()
+        self._redactor = logsafety.RedactSecrets([config.token])
+        self._filtered: list[logging.Logger] = []
         self._used = False
 
     async def __aenter__(self) -> ReferenceBackend:
@@ -98,6 +103,7 @@ class ReferenceBackend:
         rec = self._recognizer
         model = ModelState(f"Loading the {rec.provider} model {rec.model_id}")
         self._runtime = BackendRuntime(self.config, rec, model, Capacity(self.config.max_sessions))
+        self._filtered = logsafety.install(self._redactor, [WEBSOCKETS_LOGGER])
         try:
             self._server = await serve(
                 self._handle,
@@ -107,9 +113,10 @@ class ReferenceBackend:
                 max_size=MAX_MESSAGE_BYTES,
                 ping_interval=PING_INTERVAL_SECONDS,
                 ping_timeout=PING_INTERVAL_SECONDS,
-                logger=logging.getLogger("app.backend.websockets"),
+                logger=logging.getLogger(WEBSOCKETS_LOGGER),
             )
         except OSError as exc:
+            logsafety.uninstall(self._redactor, self._filtered)
             raise ConfigError(
                 f"Cannot listen on {self.config.host}:{self.config.port} ({exc.strerror or exc}). "
                 "Choose another port with --port (0 picks a free one)."
@@ -134,6 +141,7 @@ class ReferenceBackend:
                     task.cancel()
                 await server.wait_closed()
             await asyncio.gather(*closing, return_exceptions=True)
+        logsafety.uninstall(self._redactor, self._filtered)
         self._recognizer.close()
         if self._load_task is not None:
             self._load_task.cancel()

@@ -95,3 +95,25 @@ async def test_sigterm_closes_a_live_session_with_1012_and_no_summary() -> None:
             proc.communicate()
     assert not client.of_type("final_summary") and not client.of_type("asr_final")
     assert proc.returncode == 0 and "Traceback" not in stderr
+
+
+async def test_verbose_logging_never_shows_the_token() -> None:
+    token = "cli-secret-7e2b9d"
+    proc = launch("--recognizer", "simulated", "-v", "--token", token)
+    try:
+        url = listening_url(proc)
+        client = await LiveClient.open(url, {"Authorization": f"Bearer {token}", "x-echopanel-token": token})
+        await client.start()
+        await client.send_audio(tone(0.3) + silence(0.3))
+        await client.stop()
+        http = url.replace("ws://", "http://").removesuffix("/ws/live-listener")
+        assert (await http_get(http, f"/health?token={token}"))[0] == 401
+        proc.send_signal(signal.SIGTERM)
+        out, stderr = await asyncio.to_thread(proc.communicate, timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert "< GET /ws/live-listener" in stderr, "debug logging was not on"
+    assert token not in stderr and token not in out
+    assert "[redacted]" in stderr
