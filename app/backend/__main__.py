@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write received and processed audio here as WAV")
     p.add_argument("--load-seconds", type=float, default=0.0,
                    help="simulated recognizer: pretend the model takes this long to load")
+    p.add_argument("--start-timeout", type=float, default=10.0,
+                   help="close connections that send no start within this many seconds (10)")
     p.add_argument("--flush-timeout", type=float, default=8.0,
                    help="longest wait for the recognizer after stop, as the real server (8 s)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -71,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             schedule=parse_schedule(args.schedule), chunk_seconds=args.chunk_seconds,
             shared_recognizer=args.shared_recognizer, queue_seconds=args.queue_seconds,
             max_sessions=args.max_sessions, record_dir=args.record_dir, load_seconds=args.load_seconds,
-            flush_timeout=args.flush_timeout,
+            start_timeout=args.start_timeout, flush_timeout=args.flush_timeout,
         )
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

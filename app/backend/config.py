@@ -38,8 +38,8 @@ class BackendConfig:
     runs at least that slowly; its own speed counts otherwise). The RTF in force when a chunk starts
     applies to the whole chunk. ``chunk_seconds`` is how much audio the recognizer takes at a time
     (faithful mode); ``shared_recognizer`` makes one recognizer serve both sources of a session, one
-    chunk at a time, in the order the chunks became ready. The interval fields exist so tests need not
-    wait for the production cadence.
+    chunk at a time, in the order the chunks became ready. ``start_timeout`` closes connections that
+    never send ``start``. The interval fields exist so tests need not wait for the production cadence.
     """
 
     host: str = "127.0.0.1"
@@ -62,6 +62,7 @@ class BackendConfig:
     entities_interval: float = 12.0
     cards_interval: float = 40.0
     flush_timeout: float = 8.0
+    start_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         if self.recognizer not in RECOGNIZERS:
@@ -87,7 +88,7 @@ class BackendConfig:
         if self.max_sessions < 1:
             raise ConfigError(f"max_sessions {self.max_sessions} is invalid: use 1 or more.")
         positive = ("capacity_wait_seconds", "model_wait_seconds", "metrics_interval",
-                    "entities_interval", "cards_interval", "flush_timeout")
+                    "entities_interval", "cards_interval", "flush_timeout", "start_timeout")
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be greater than 0.")

@@ -187,3 +187,25 @@ async def test_a_waiting_session_gets_the_slot_when_it_frees(make_backend) -> No
     _, body = await http_get(backend.http_url)
     assert body["sessions_active"] == 1
     await second.stop()
+
+
+async def test_a_connection_that_never_starts_is_closed_after_the_start_timeout(make_backend) -> None:
+    """What the client sees: the greeting, then an error naming the timeout, then close 1000.
+    Audio before start does not keep the connection alive."""
+    backend = await make_backend(start_timeout=0.5)
+    client = await LiveClient.open(backend.ws_url)
+    await client.send_audio(tone(0.2))
+    assert await client.wait_closed(timeout=5) == 1000
+    error = client.messages[-1]
+    assert error == {"type": "error", "message": "No start message within 0.5 s: closing the connection"}
+    assert [m.get("state") for m in client.messages[:2]] == ["connected", "warning"]
+
+
+async def test_the_start_timeout_does_not_touch_a_started_session(make_backend) -> None:
+    backend = await make_backend(start_timeout=0.3)
+    client = await LiveClient.open(backend.ws_url)
+    await client.start()
+    await asyncio.sleep(0.6)
+    await client.send_audio(tone(0.3) + silence(0.4))
+    summary = await client.stop()
+    assert len(summary["json"]["transcript"]) == 1 and await client.wait_closed() == 1000
