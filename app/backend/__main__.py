@@ -1,7 +1,9 @@
 """``python -m app.backend``: run the reference backend until Ctrl-C or SIGTERM.
 
-The first line on stdout is ``listening on <ws url>``. SIGTERM closes live sessions with 1012, as the
-real server does.
+The first line on stdout is ``listening on <ws url>`` for the first address really bound (with
+``--port 0`` the port picked; with a host name, the address it resolved to); further addresses follow
+as ``also listening on <ws url>``. Listening on a non-loopback address without a token prints a
+warning on stderr (and logs it). SIGTERM closes live sessions with 1012, as the real server does.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from pathlib import Path
 from app.backend.config import (
     FIDELITIES,
     RECOGNIZERS,
+    WS_PATH,
     BackendConfig,
     parse_schedule,
     parse_source_rtf,
 )
-from app.backend.server import ReferenceBackend
+from app.backend.server import ReferenceBackend, url_host
 from app.errors import ConfigError
 
 
@@ -97,9 +100,15 @@ async def _serve(config: BackendConfig) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"listening on {backend.ws_url}", flush=True)
+    for i, (host, port) in enumerate(backend.listen_addresses):
+        prefix = "listening on" if i == 0 else "also listening on"
+        print(f"{prefix} ws://{url_host(host)}:{port}{WS_PATH}", flush=True)
     if config.token:
         print("clients must send the token (Authorization: Bearer or x-echopanel-token)", flush=True)
+    elif backend.exposed:
+        print("WARNING: listening on a non-loopback address WITHOUT a token: anyone who can reach "
+              "this port can stream audio and read transcripts. Set --token (or "
+              "ECHOPANEL_WS_AUTH_TOKEN), or listen on 127.0.0.1.", file=sys.stderr, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

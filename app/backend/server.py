@@ -8,13 +8,16 @@ every 20 s. The recognizer's model loads in a worker thread at start; until then
 
 Stopping (SIGTERM for the CLI) closes every live socket at once with 1012, as the real server's
 shutdown does: no summary, queued audio is never transcribed (ideal mode: 1001, going away).
-While running, tokens never reach the logs (``logsafety.py``).
+While running, tokens never reach the logs (``logsafety.py``). ``listen_addresses`` are the addresses
+really bound (after ``--port 0`` or a host name that resolves to several); ``exposed`` says whether
+one of them is reachable from other machines, which without a token is logged as a warning.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import time
@@ -56,6 +59,18 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def url_host(host: str) -> str:
+    """``host`` as written in a URL (IPv6 in brackets), unchanged otherwise."""
+    return f"[{host}]" if ":" in host else host
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 class ReferenceBackend:
     """The bundled backend on the current loop. ``recognizer`` overrides the one ``config`` names.
 
@@ -82,18 +97,30 @@ class ReferenceBackend:
         await self.stop()
 
     @property
-    def port(self) -> int:
+    def listen_addresses(self) -> list[tuple[str, int]]:
+        """``(host, port)`` of every socket really listening, in bind order."""
         if self._server is None:
             raise RuntimeError("the backend is not started")
-        return int(next(iter(self._server.sockets)).getsockname()[1])
+        return [(str(sock.getsockname()[0]), int(sock.getsockname()[1])) for sock in self._server.sockets]
+
+    @property
+    def port(self) -> int:
+        return self.listen_addresses[0][1]
+
+    @property
+    def exposed(self) -> bool:
+        """True if some listening address is reachable from other machines."""
+        return not all(is_loopback(host) for host, _ in self.listen_addresses)
 
     @property
     def ws_url(self) -> str:
-        return f"ws://{_url_host(self.config.host)}:{self.port}{WS_PATH}"
+        host, port = self.listen_addresses[0]
+        return f"ws://{_url_host(host)}:{port}{WS_PATH}"
 
     @property
     def http_url(self) -> str:
-        return f"http://{_url_host(self.config.host)}:{self.port}"
+        host, port = self.listen_addresses[0]
+        return f"http://{_url_host(host)}:{port}"
 
     async def start(self) -> None:
         """Listen, and start loading the model. Raises ``ConfigError`` if the address is unusable."""
@@ -122,6 +149,12 @@ class ReferenceBackend:
                 "Choose another port with --port (0 picks a free one)."
             ) from exc
         self._load_task = asyncio.create_task(self._load_model(model), name="load-model")
+        where = ", ".join(f"{url_host(h)}:{p}" for h, p in self.listen_addresses)
+        if self.exposed and not self.config.token:
+            log.warning("listening on %s, reachable from other machines, WITHOUT a token: anyone who "
+                        "can reach it can stream audio and read transcripts; set a token "
+                        "(--token or ECHOPANEL_WS_AUTH_TOKEN) or listen on 127.0.0.1", where)
+        log.info("listening on %s (%s fidelity)", where, self.config.fidelity)
 
     async def stop(self) -> None:
         """Close every connection (1012; ideal mode 1001), stop listening, release the recognizer.
