@@ -53,7 +53,7 @@ async def handle_connection(ws: ServerConnection, runtime: BackendRuntime) -> No
         if not authorized(ws.request.headers if ws.request else Headers(), runtime.config.token):
             log.info("unauthorized websocket from %s", peer)
             await _send(ws, outbound.UNAUTHORIZED)
-            await ws.close(CLOSE_POLICY_VIOLATION, "Unauthorized")
+            await ws.close(CLOSE_POLICY_VIOLATION)  # no reason text, as the real server
             return
         await _send(ws, outbound.CONNECTED)
         start = await _await_start_in_time(ws, runtime.config.queue_bytes_max, runtime.config.start_timeout)

@@ -74,6 +74,7 @@ async def test_unauthorized_websocket_is_accepted_told_and_closed_1008(make_back
     backend = await make_backend(token=TOKEN)
     client = await LiveClient.open(backend.ws_url, headers)  # the upgrade itself succeeds
     assert await client.wait_closed() == 1008
+    assert client.ws.close_reason == ""  # as the real server: no reason text
     assert client.messages == [
         {"type": "status", "state": "error", "message": "Unauthorized websocket connection"}
     ]
