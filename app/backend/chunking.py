@@ -13,16 +13,26 @@ transcribed if it is at least ``min_final_bytes`` (0.5 s, the real server's rule
 
 ``t0``/``t1`` of a chunk count processed audio only: they start at 0 on each connection and every
 dropped item compresses them. Each chunk also says which byte ranges of the received stream it is
-made of (provenance), from the offsets the queue keeps with each item.
+made of and when each range left the queue (provenance), from the offsets the queue keeps with each
+item and the time the lane was given when it pulled them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from app.backend.queues import BYTES_PER_SECOND, SourceQueue
 
 MIN_FINAL_SECONDS = 0.5
+
+
+class Span(NamedTuple):
+    """Bytes ``[start, end)`` of a source's received stream, which left its queue at time ``pulled``."""
+
+    start: int
+    end: int
+    pulled: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +42,7 @@ class Chunk:
     pcm: bytes
     t0: float  # seconds of processed audio on this lane before this chunk
     t1: float
-    ranges: tuple[tuple[int, int], ...]  # [start, end) byte ranges of the received stream, in order
+    spans: tuple[Span, ...]  # where the audio came from in the received stream, in order
     remainder: bool = False  # the end-of-stream rest, shorter than a chunk
 
     @property
@@ -55,7 +65,7 @@ class ChunkLane:
         self.chunk_bytes = chunk_bytes
         self.min_final_bytes = min_final_bytes
         self._buffer = bytearray()
-        self._ranges: list[list[int]] = []  # received-stream ranges of the buffered bytes
+        self._spans: list[Span] = []  # where the buffered bytes came from
         self.processed_bytes = 0
         self.busy = False  # the recognizer holds one of this lane's chunks
 
@@ -67,8 +77,9 @@ class ChunkLane:
     def has_chunk(self) -> bool:
         return len(self._buffer) >= self.chunk_bytes
 
-    def pull(self) -> bool:
-        """Move queued items into the buffer until it holds a chunk; True if it does. Not while busy."""
+    def pull(self, now: float) -> bool:
+        """Move queued items into the buffer until it holds a chunk; True if it does. Not while busy.
+        ``now`` is recorded as the time the pulled items left the queue."""
         if self.busy:
             return False
         while len(self._buffer) < self.chunk_bytes:
@@ -77,10 +88,11 @@ class ChunkLane:
                 break
             offset, item = popped
             self._buffer += item
-            if self._ranges and self._ranges[-1][1] == offset:
-                self._ranges[-1][1] += len(item)
+            last = self._spans[-1] if self._spans else None
+            if last is not None and last.end == offset and last.pulled == now:
+                self._spans[-1] = last._replace(end=offset + len(item))
             else:
-                self._ranges.append([offset, offset + len(item)])
+                self._spans.append(Span(offset, offset + len(item), now))
         return self.has_chunk
 
     def cut(self) -> Chunk:
@@ -95,23 +107,23 @@ class ChunkLane:
         if size >= self.min_final_bytes:
             return self._take(size, remainder=True)
         self._buffer.clear()
-        self._ranges.clear()
+        self._spans.clear()
         return None
 
     def _take(self, size: int, *, remainder: bool) -> Chunk:
         pcm = bytes(self._buffer[:size])
         del self._buffer[:size]
-        ranges: list[tuple[int, int]] = []
+        spans: list[Span] = []
         left = size
         while left > 0:
-            start, end = self._ranges[0]
-            used = min(left, end - start)
-            ranges.append((start, start + used))
+            first = self._spans[0]
+            used = min(left, first.end - first.start)
+            spans.append(first._replace(end=first.start + used))
             left -= used
-            if used == end - start:
-                self._ranges.pop(0)
+            if used == first.end - first.start:
+                self._spans.pop(0)
             else:
-                self._ranges[0][0] = start + used
+                self._spans[0] = first._replace(start=first.start + used)
         t0 = self.processed_bytes / BYTES_PER_SECOND
         self.processed_bytes += size
-        return Chunk(pcm, t0, self.processed_bytes / BYTES_PER_SECOND, tuple(ranges), remainder)
+        return Chunk(pcm, t0, self.processed_bytes / BYTES_PER_SECOND, tuple(spans), remainder)

@@ -3,7 +3,7 @@
 Each source has a ``ChunkLane``. A lane pulls from its queue whenever the recognizer is not busy with
 it: right after each put (``queued``) and right after its chunk is done, so the queue stays empty
 while the recognizer keeps up. When a lane holds a whole chunk it becomes READY; a worker cuts the
-chunk, records it (``on_chunk``: provenance), transcribes it, waits until the chunk has taken at
+chunk, records it (``on_chunk``: audio and provenance), transcribes it, waits until the chunk has taken at
 least ``min_rtf(source) x`` its duration (the simulated recognizer's whole cost; a floor for a real
 one; the RTF in force when the chunk starts counts), hands the finals to ``on_finals`` and only then
 lets the lane pull again. Meanwhile that lane's queue fills and, under overload, drops.
@@ -97,7 +97,7 @@ class ChunkConsumer:
     def queued(self, source: str) -> None:
         """Audio was put into ``source``'s queue: pull it unless the recognizer is busy with it."""
         lane = self._lanes[source]
-        if lane.pull():
+        if lane.pull(self._clock()):
             self._workers[source].mark_ready(lane)
 
     def finish(self) -> None:
@@ -150,7 +150,7 @@ class ChunkConsumer:
                 await self._on_finals(lane.source, finals)
             finally:
                 lane.busy = False
-            if lane.pull():
+            if lane.pull(self._clock()):
                 worker.mark_ready(lane)
 
     def _next(self, worker: _Worker) -> ChunkLane | None:
@@ -162,7 +162,7 @@ class ChunkConsumer:
         if self._finishing:
             for lane in worker.lanes:
                 if lane.source not in worker.done:
-                    lane.pull()
+                    lane.pull(self._clock())
                     return lane
         return None
 

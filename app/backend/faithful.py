@@ -122,7 +122,7 @@ class FaithfulPipeline:
         return self._cfg.min_rtf_at(self._rt.clock() - self._started_at, source)
 
     def _record_chunk(self, source: str, chunk: Chunk) -> None:
-        self._recorder.processed_ranges(source, chunk.pcm, chunk.ranges)
+        self._recorder.processed_spans(source, chunk.pcm, chunk.spans, cut=self._rt.clock())
 
     async def _finals(self, source: str, finals: list[Final]) -> None:
         try:

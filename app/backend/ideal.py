@@ -97,8 +97,8 @@ class IdealPipeline:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def _new_worker(self, source: str) -> SourceWorker:
-        def processed(pcm: bytes, ranges: list[tuple[int, int]]) -> None:
-            self._recorder.processed_ranges(source, pcm, ranges)
+        def processed(pcm: bytes, spans: list[tuple[int, int, float]]) -> None:
+            self._recorder.processed_spans(source, pcm, spans)
 
         async def final(f: Final) -> None:
             await self._send(self._transcript(source, f))

@@ -6,14 +6,17 @@ source) and ``{source}.processed.wav`` (exactly the audio the recognizer consume
 file names through ``safe_name``, which is injective: distinct ids never share a name (also on
 case-insensitive file systems), and no name escapes ``record_dir``.
 
-Provenance: ``{source}.processed.jsonl`` has one line per contiguous piece of received audio the
-recognizer consumed, ``{"start": B0, "end": B1, "t": T}``: bytes ``[B0, B1)`` of ``{source}.wav``
-(the connection's received stream of that source), consumed at ``time.monotonic()`` ``T``, so
-processed audio can be traced back to what the client sent, and when. The lines are in the order of
-``{source}.processed.wav``: concatenating their ranges of the received stream gives it exactly.
-Faithful mode writes a chunk (2 s by default, one or more lines) when the recognizer starts on it;
-ideal mode writes each 100 ms step when it is taken from the queue. Callers pass the ranges
-(``processed_ranges``), or tag a chunk with the bytes still queued behind it (``ProcessedAudio``);
+Provenance: ``{source}.processed.jsonl`` has one line per piece of received audio the recognizer
+consumed, ``{"start": B0, "end": B1, "t": T}``: bytes ``[B0, B1)`` of ``{source}.wav`` (the
+connection's received stream of that source), which left the server queue for the recognizer at
+``time.monotonic()`` ``T``, so processed audio can be traced back to what the client sent, and when.
+The lines are in the order of ``{source}.processed.wav``: concatenating their ranges of the received
+stream gives it exactly. Faithful mode writes a chunk's lines (2 s by default) when the recognizer
+starts on it, with ``"cut": C``, that moment; ``T`` is when each piece was pulled into the
+recognizer's buffer (on arrival while the recognizer keeps up, in a burst after each chunk when it
+does not). A remainder under 0.5 s discarded at stop is never transcribed and has no line. Ideal
+mode writes each 100 ms step when it is taken from the queue. Callers pass the spans
+(``processed_spans``), or tag a chunk with the bytes still queued behind it (``ProcessedAudio``);
 untagged chunks are recorded in the WAV only.
 
 WAVs are 16 kHz mono int16, written incrementally: the header's sizes are patched on close, and data
@@ -161,11 +164,12 @@ class ConnectionRecorder:
             end = self._received.get(source, 0) - queued_after
             self._log(source, end - len(pcm), end)
 
-    def processed_ranges(self, source: str, pcm: bytes, ranges: Iterable[tuple[int, int]]) -> None:
-        """Record consumed audio made of these ``[start, end)`` ranges of the received stream."""
+    def processed_spans(self, source: str, pcm: bytes, spans: Iterable[tuple[int, int, float]],
+                        cut: float | None = None) -> None:
+        """Record consumed audio made of these ``(start, end, t)`` spans of the received stream."""
         self._write(f"{safe_name(source)}.processed.wav", pcm)
-        for start, end in ranges:
-            self._log(source, start, end)
+        extra = {} if cut is None else {"cut": round(cut, 6)}
+        self._log_lines(source, [{"start": s, "end": e, "t": round(t, 6), **extra} for s, e, t in spans])
 
     def close(self) -> None:
         """Finalise every file; later writes are ignored (they would otherwise restart a file)."""
@@ -178,13 +182,17 @@ class ConnectionRecorder:
         self._logs.clear()
 
     def _log(self, source: str, start: int, end: int) -> None:
-        if self._dir is None or self._closed or start < 0:
+        if start >= 0:
+            self._log_lines(source, [{"start": start, "end": end, "t": round(self._clock(), 6)}])
+
+    def _log_lines(self, source: str, lines: list[dict[str, float]]) -> None:
+        if self._dir is None or self._closed or not lines:
             return
         log = self._logs.get(source)
-        if log is None:  # line-buffered: about ten lines a second per source
+        if log is None:  # line-buffered: one write per chunk or step
             log = self._logs[source] = (self._dir / f"{safe_name(source)}{PROVENANCE_SUFFIX}").open(
                 "w", encoding="utf-8", buffering=1)
-        log.write(json.dumps({"start": start, "end": end, "t": round(self._clock(), 6)}) + "\n")
+        log.write("".join(json.dumps(line) + "\n" for line in lines))
 
     def _write(self, name: str, pcm: bytes) -> None:
         if self._dir is None or self._closed:

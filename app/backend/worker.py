@@ -8,8 +8,8 @@ processed, runs them through the recognizer stream, then waits until the step ha
 pocketsphinx during scheduled overload episodes. A recognizer slower than real time thus fills the
 queue and the queue drops the oldest audio (queues.py).
 
-``on_processed`` receives each step's audio with the ``[start, end)`` ranges of the received stream
-it came from (provenance).
+``on_processed`` receives each step's audio with the ``(start, end, taken)`` spans of the received
+stream it came from and when it was taken from the queue (provenance).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class SourceWorker:
         open_stream: Callable[[], Awaitable[RecognizerStream]],
         *,
         min_rtf: Callable[[], float],
-        on_processed: Callable[[bytes, list[tuple[int, int]]], None],
+        on_processed: Callable[[bytes, list[tuple[int, int, float]]], None],
         on_final: Callable[[Final], Awaitable[None]],
         clock: Callable[[], float],
     ) -> None:
@@ -121,13 +121,14 @@ class SourceWorker:
 
     async def _step(self, stream: RecognizerStream, items: list[tuple[int, bytes]]) -> None:
         pcm = b"".join(item for _, item in items)
-        ranges: list[tuple[int, int]] = []
+        now = self._clock()
+        spans: list[tuple[int, int, float]] = []
         for offset, item in items:
-            if ranges and ranges[-1][1] == offset:
-                ranges[-1] = (ranges[-1][0], offset + len(item))
+            if spans and spans[-1][1] == offset:
+                spans[-1] = (spans[-1][0], offset + len(item), now)
             else:
-                ranges.append((offset, offset + len(item)))
-        self._on_processed(pcm, ranges)
+                spans.append((offset, offset + len(item), now))
+        self._on_processed(pcm, spans)
         audio_seconds = len(pcm) / BYTES_PER_SECOND
         started = self._clock()
         finals = await stream.process(pcm)

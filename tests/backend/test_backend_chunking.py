@@ -4,7 +4,7 @@ time; stepped through simulated time it reproduces the real server's measured sa
 
 from __future__ import annotations
 
-from app.backend.chunking import ChunkLane, chunk_bytes_for
+from app.backend.chunking import ChunkLane, Span, chunk_bytes_for
 from app.backend.queues import SessionQueues
 from app.backend.recognizers import chunk_regions, simulated_finals
 
@@ -32,15 +32,16 @@ def test_the_lane_pulls_until_it_holds_a_chunk_and_not_while_busy() -> None:
     lane = ChunkLane("mic", q.queue("mic"), 4 * FRAME)
     for k in range(6):
         q.put("mic", frame(k))
-    assert lane.pull() and lane.buffered_bytes == 4 * FRAME and q.queue("mic").depth == 2
+    assert lane.pull(1.0) and lane.buffered_bytes == 4 * FRAME and q.queue("mic").depth == 2
     chunk = lane.cut()
-    assert (chunk.t0, chunk.t1, chunk.ranges, chunk.remainder) == (0.0, 0.08, ((0, 4 * FRAME),), False)
+    assert (chunk.t0, chunk.t1, chunk.remainder) == (0.0, 0.08, False)
+    assert chunk.spans == (Span(0, 4 * FRAME, 1.0),)
     assert chunk.pcm == b"".join(frame(k) for k in range(4))
     lane.busy = True
     q.put("mic", frame(6))
-    assert not lane.pull() and q.queue("mic").depth == 3  # busy: the queue keeps filling
+    assert not lane.pull(2.0) and q.queue("mic").depth == 3  # busy: the queue keeps filling
     lane.busy = False
-    assert not lane.pull() and lane.buffered_bytes == 3 * FRAME and q.queue("mic").depth == 0
+    assert not lane.pull(3.0) and lane.buffered_bytes == 3 * FRAME and q.queue("mic").depth == 0
 
 
 def test_a_chunk_after_drops_is_traced_to_the_received_bytes_it_came_from() -> None:
@@ -51,9 +52,9 @@ def test_a_chunk_after_drops_is_traced_to_the_received_bytes_it_came_from() -> N
     for k in range(7):  # the queue holds 4 items: frames 0-2 are dropped
         q.put("mic", frame(k))
     lane.busy = False
-    assert lane.pull()
+    assert lane.pull(5.0)
     chunk = lane.cut()
-    assert chunk.ranges == ((3 * FRAME, 7 * FRAME),)
+    assert chunk.spans == (Span(3 * FRAME, 7 * FRAME, 5.0),)
     assert chunk.t0 == 0.0  # dropped audio is not on the timeline
     assert chunk.pcm == b"".join(frame(k) for k in range(3, 7))
 
@@ -64,13 +65,13 @@ def test_one_chunk_can_span_a_drop() -> None:
     lane = ChunkLane("mic", q.queue("mic"), 6 * FRAME)
     for k in range(2):
         q.put("mic", frame(k))
-    lane.pull()  # frames 0-1 in the buffer
+    lane.pull(1.0)  # frames 0-1 in the buffer
     lane.busy = True
     for k in range(2, 8):  # frames 2-3 dropped
         q.put("mic", frame(k))
     lane.busy = False
-    assert lane.pull()
-    assert lane.cut().ranges == ((0, 2 * FRAME), (4 * FRAME, 8 * FRAME))
+    assert lane.pull(2.0)
+    assert lane.cut().spans == (Span(0, 2 * FRAME, 1.0), Span(4 * FRAME, 8 * FRAME, 2.0))
 
 
 def test_the_remainder_is_transcribed_from_half_a_second_else_discarded() -> None:
@@ -78,12 +79,12 @@ def test_the_remainder_is_transcribed_from_half_a_second_else_discarded() -> Non
     lane = ChunkLane("mic", q.queue("mic"), CHUNK)
     for k in range(25):  # 0.5 s
         q.put("mic", frame(k))
-    lane.pull()
+    lane.pull(0.0)
     rest = lane.cut_remainder()
     assert rest is not None and rest.remainder and (rest.t0, rest.t1) == (0.0, 0.5)
     for k in range(24):  # 0.48 s
         q.put("mic", frame(k))
-    lane.pull()
+    lane.pull(0.0)
     assert lane.cut_remainder() is None and lane.buffered_bytes == 0
     assert lane.processed_bytes == 16_000  # the discarded rest never reached the timeline
 
@@ -107,7 +108,7 @@ def simulate(rtf: dict[str, float], seconds: int) -> Simulated:
                 lane.busy = False
             if now % 20 == 0:
                 q.put(source, bytes(FRAME))
-            if not lane.busy and lane.pull():
+            if not lane.busy and lane.pull(now / 1000):
                 lane.cut()
                 lane.busy = True
                 busy_until[source] = now + round(rtf[source] * 2000)

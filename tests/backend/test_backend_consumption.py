@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -55,8 +56,8 @@ async def test_a_remainder_of_half_a_second_is_transcribed_and_a_shorter_one_dis
 
 async def test_provenance_traces_every_chunk_through_the_drops(make_backend, tmp_path: Path) -> None:
     """Sent far faster than the recognizer (RTF 0.5) takes it: drops between and inside chunks; the
-    log's ranges of the received stream still rebuild exactly the audio that was transcribed, one
-    chunk (one or more lines, one time) after another."""
+    log's ranges of the received stream still rebuild exactly the audio that was transcribed, with
+    when each piece left the queue (``t``) and when its chunk was started (``cut``)."""
     backend = await make_backend(rtf=0.5, record_dir=tmp_path)
     rng = np.random.default_rng(4)
     pcm = rng.integers(-4000, 4000, 16_000 * 8, dtype=np.int16).tobytes()  # unique frames, all speech
@@ -72,8 +73,11 @@ async def test_provenance_traces_every_chunk_through_the_drops(make_backend, tmp
     assert b"".join(received[r.start : r.end] for r in ranges) == processed
     assert all(a.end <= b.start for a, b in itertools.pairwise(ranges))
     assert all(r.start % 640 == 0 and r.end % 640 == 0 for r in ranges)
-    chunk_starts = sorted({r.t for r in ranges})
-    assert len(chunk_starts) == -(-len(processed) // 64_000)  # one time per chunk
-    assert all(b - a >= 0.9 for a, b in itertools.pairwise(chunk_starts))  # 2 s chunks at RTF 0.5
+    assert all(a.t <= b.t for a, b in itertools.pairwise(ranges))  # when each piece left the queue
+    lines = [json.loads(x) for x in (folder / "system.processed.jsonl").read_text().splitlines()]
+    assert all(line["t"] <= line["cut"] for line in lines)  # pulled, then the chunk started
+    cuts = sorted({line["cut"] for line in lines})
+    assert len(cuts) == -(-len(processed) // 64_000)  # one start per chunk
+    assert all(b - a >= 0.9 for a, b in itertools.pairwise(cuts))  # 2 s chunks at RTF 0.5
     last_t1 = summary["json"]["transcript"][-1]["t1"]
     assert last_t1 == len(processed) / 32_000  # the timeline is what was processed
