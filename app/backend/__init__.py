@@ -1,16 +1,25 @@
-"""The reference backend (CONTRACT.md section 9): a faithful EchoPanel live-listener for development,
-demos, tests and benchmarks, with a recognizer whose speed is a knob.
+"""The reference backend (CONTRACT.md sections 9-10): the real EchoPanel live-listener's behaviour, for
+development, demos, tests and benchmarks, with a recognizer whose speed is a knob.
 
     from app.backend import BackendConfig, ReferenceBackend, EmbeddedBackend, parse_schedule
 
-Modules, by concern: config (settings, schedule), server (websockets + /health + model loading),
-connection (auth, handshake, capacity), live_session (streaming, stop, summary), inbound (client
-payloads), outbound (server messages), queues (byte-capped drop-oldest queues + warning flag, pure),
-worker (pulls audio at the recognizer's pace), recognizers / sphinx / segmenter (speech to text),
-analysis (entities, cards, summary), recording (WAVs of received and processed audio), runtime.
+By default (``fidelity="faithful"``) it behaves like the real server under load: chunked consumption,
+the degrade ladder, the real warning statuses and metrics. ``fidelity="ideal"`` keeps the earlier,
+idealised backend for tests that need it.
+
+Modules, by concern: config (settings, schedule), server (websockets + /health + model loading +
+shutdown), embedded (its own thread), connection (auth, handshake, capacity, start timeout),
+live_session (streaming, analysis cadence, stop, summary), faithful / ideal (a session's audio path
+per fidelity), inbound (client payloads), outbound (server messages), queues (byte-capped drop-oldest
+queues + the warning flag, pure), chunking (chunked consumption, pure), consumer (chunked consumption
+on asyncio, per-source or shared recognizer), ladder (degrade ladder, pure), rtf (between-finals
+real-time factor, pure), worker (ideal mode's 100 ms pulls), recognizers / sphinx / segmenter (speech
+to text), analysis (entities, cards, summary), recording (WAVs + provenance of received and processed
+audio), logsafety (tokens never logged), runtime.
 """
 
 from app.backend.config import BackendConfig, parse_schedule
-from app.backend.server import EmbeddedBackend, ReferenceBackend
+from app.backend.embedded import EmbeddedBackend
+from app.backend.server import ReferenceBackend
 
 __all__ = ["BackendConfig", "EmbeddedBackend", "ReferenceBackend", "parse_schedule"]

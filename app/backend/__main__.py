@@ -1,4 +1,10 @@
-"""``python -m app.backend``: run the reference backend until Ctrl-C or SIGTERM."""
+"""``python -m app.backend``: run the reference backend until Ctrl-C or SIGTERM.
+
+The first line on stdout is ``listening on <ws url>`` for the first address really bound (with
+``--port 0`` the port picked; with a host name, the address it resolved to); further addresses follow
+as ``also listening on <ws url>``. Listening on a non-loopback address without a token prints a
+warning on stderr (and logs it). SIGTERM closes live sessions with 1012, as the real server does.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,15 @@ import signal
 import sys
 from pathlib import Path
 
-from app.backend.config import RECOGNIZERS, BackendConfig, parse_schedule
-from app.backend.server import ReferenceBackend
+from app.backend.config import (
+    FIDELITIES,
+    RECOGNIZERS,
+    WS_PATH,
+    BackendConfig,
+    parse_schedule,
+    parse_source_rtf,
+)
+from app.backend.server import ReferenceBackend, url_host
 from app.errors import ConfigError
 
 
@@ -27,15 +40,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token", default=os.environ.get("ECHOPANEL_WS_AUTH_TOKEN", ""),
                    help="required client token (default $ECHOPANEL_WS_AUTH_TOKEN; empty = open)")
     p.add_argument("--recognizer", choices=RECOGNIZERS, default="pocketsphinx")
+    p.add_argument("--fidelity", choices=FIDELITIES, default="faithful",
+                   help="faithful: behave like the real EchoPanel server under load (default); "
+                   "ideal: the earlier idealised backend (100 ms pulls, no degrade ladder)")
     p.add_argument("--rtf", type=float, default=0.3, help="simulated recognizer's real-time factor (0.3)")
+    p.add_argument("--source-rtf", action="append", default=[], metavar="SOURCE=RTF",
+                   help="a source's own RTF instead of --rtf, e.g. mic=0.3 (repeatable)")
     p.add_argument("--schedule", default="", metavar="RTF@SECONDS,...",
                    help="change the RTF at given seconds into each session, e.g. 1.6@30,0.5@75")
+    p.add_argument("--chunk-seconds", type=float, default=2.0,
+                   help="audio the recognizer takes at a time (2.0 s, as the real server)")
+    p.add_argument("--shared-recognizer", action="store_true",
+                   help="one recognizer for both sources of a session, one chunk at a time, "
+                   "in the order chunks became ready")
     p.add_argument("--queue-seconds", type=float, default=2.0, help="per-source queue (2.0 s)")
     p.add_argument("--max-sessions", type=int, default=10)
     p.add_argument("--record-dir", type=Path, default=None,
                    help="write received and processed audio here as WAV")
     p.add_argument("--load-seconds", type=float, default=0.0,
                    help="simulated recognizer: pretend the model takes this long to load")
+    p.add_argument("--start-timeout", type=float, default=10.0,
+                   help="close connections that send no start within this many seconds (10)")
+    p.add_argument("--flush-timeout", type=float, default=8.0,
+                   help="longest wait for the recognizer after stop, as the real server (8 s)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
 
@@ -44,9 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = BackendConfig(
-            host=args.host, port=args.port, token=args.token, recognizer=args.recognizer, rtf=args.rtf,
-            schedule=parse_schedule(args.schedule), queue_seconds=args.queue_seconds,
+            host=args.host, port=args.port, token=args.token, recognizer=args.recognizer,
+            fidelity=args.fidelity, rtf=args.rtf, source_rtf=parse_source_rtf(args.source_rtf),
+            schedule=parse_schedule(args.schedule), chunk_seconds=args.chunk_seconds,
+            shared_recognizer=args.shared_recognizer, queue_seconds=args.queue_seconds,
             max_sessions=args.max_sessions, record_dir=args.record_dir, load_seconds=args.load_seconds,
+            start_timeout=args.start_timeout, flush_timeout=args.flush_timeout,
         )
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -70,9 +100,15 @@ async def _serve(config: BackendConfig) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"listening on {backend.ws_url}", flush=True)
+    for i, (host, port) in enumerate(backend.listen_addresses):
+        prefix = "listening on" if i == 0 else "also listening on"
+        print(f"{prefix} ws://{url_host(host)}:{port}{WS_PATH}", flush=True)
     if config.token:
         print("clients must send the token (Authorization: Bearer or x-echopanel-token)", flush=True)
+    elif backend.exposed:
+        print("WARNING: listening on a non-loopback address WITHOUT a token: anyone who can reach "
+              "this port can stream audio and read transcripts. Set --token (or "
+              "ECHOPANEL_WS_AUTH_TOKEN), or listen on 127.0.0.1.", file=sys.stderr, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

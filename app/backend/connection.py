@@ -6,10 +6,15 @@ Contract (CONTRACT.md sections 1-2): an unauthorized client is ACCEPTED, told
 ``{"type":"error"}`` and a close; a full server makes the newcomer wait up to 5 s for a slot, then
 answers ``status/error "Server at capacity..."`` and closes. Then ``LiveSession`` takes over.
 A misbehaving client never produces a traceback: it gets an error message and a clean close.
+
+A connection that sends no valid ``start`` within ``start_timeout`` (10 s) gets
+``{"type":"error","message":"No start message within 10 s: closing the connection"}`` and a close
+with 1000, like any other failed start (the real server would keep such a socket open forever).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -48,10 +53,10 @@ async def handle_connection(ws: ServerConnection, runtime: BackendRuntime) -> No
         if not authorized(ws.request.headers if ws.request else Headers(), runtime.config.token):
             log.info("unauthorized websocket from %s", peer)
             await _send(ws, outbound.UNAUTHORIZED)
-            await ws.close(CLOSE_POLICY_VIOLATION, "Unauthorized")
+            await ws.close(CLOSE_POLICY_VIOLATION)  # no reason text, as the real server
             return
         await _send(ws, outbound.CONNECTED)
-        start = await _await_start(ws, runtime.config.queue_bytes_max)
+        start = await _await_start_in_time(ws, runtime.config.queue_bytes_max, runtime.config.start_timeout)
         if start is None:
             return
         if not await runtime.capacity.acquire(runtime.config.capacity_wait_seconds):
@@ -72,6 +77,19 @@ async def handle_connection(ws: ServerConnection, runtime: BackendRuntime) -> No
     except Exception as exc:  # a bug must not take the server down or spill a traceback on its console
         log.error("connection from %s failed: %r", peer, exc)
         log.debug("connection failure details", exc_info=True)
+
+
+async def _await_start_in_time(ws: ServerConnection, max_audio_bytes: int,
+                               timeout: float) -> StartMessage | None:
+    """``_await_start`` bounded by ``timeout``: then an error and a close."""
+    try:
+        async with asyncio.timeout(timeout):
+            return await _await_start(ws, max_audio_bytes)
+    except TimeoutError:
+        log.info("connection from %s sent no start within %g s", ws.remote_address, timeout)
+        await _send(ws, outbound.error(f"No start message within {timeout:g} s: closing the connection"))
+        await ws.close(CLOSE_NORMAL)
+        return None
 
 
 async def _await_start(ws: ServerConnection, max_audio_bytes: int) -> StartMessage | None:

@@ -2,7 +2,9 @@
 
 Parsing is ``app.core.protocol.decode_client``. One extension: the real server takes any JSON
 ``source`` string and rejects only a THIRD distinct source (with a warning per frame), so JSON audio
-naming a source other than system/mic is re-read here instead of being treated as garbage.
+naming a source other than system/mic is re-read here instead of being treated as garbage, and its
+name normalised as the real server does (trimmed, lower case, "microphone" is "mic", empty is
+"system").
 """
 
 from __future__ import annotations
@@ -80,6 +82,13 @@ def _other_source_audio(payload: str) -> Audio | None:
     if not isinstance(source, str) or not 0 < len(source) <= MAX_SOURCE_NAME or not isinstance(data, str):
         return None
     try:
-        return Audio(source, base64.b64decode(data, validate=True))
+        return Audio(normalise_source(source), base64.b64decode(data, validate=True))
     except (binascii.Error, ValueError):
         return None
+
+
+def normalise_source(name: str) -> str:
+    name = name.strip().lower()
+    if name == "microphone":
+        return "mic"
+    return name or "system"

@@ -1,10 +1,16 @@
 """The streaming phase of one connection: from the ``start`` ack to ``final_summary`` and close 1000.
 
-Tasks (all on the backend's loop): the receive loop (this coroutine) queues audio and sends load
-warnings; one ``SourceWorker`` per source (max 2) feeds the recognizer and sends finals; a metrics
-task ticks once a second (which also re-arms the warning flag); two analysis tasks send entities and
-cards. After ``stop`` nothing more from the client is used: workers drain their queues, close their
-last region, and the summary goes out. Every message after ``start`` carries the correlation ids.
+Tasks (all on the backend's loop): the receive loop (this coroutine) hands audio to the session's
+pipeline (``faithful.py`` by default, ``ideal.py`` with ``fidelity="ideal"``), which queues it, runs
+the recognizer and sends finals and load warnings; a metrics task ticks once a second (the pipeline's
+``tick``: warnings due and metrics); an analysis task sends entities and cards. After ``stop`` nothing
+more from the client is used: the pipeline flushes (bounded by ``flush_timeout``; a ``warning`` if it
+runs out), metrics keep flowing meanwhile, then the summary goes out and the socket closes with 1000.
+Every message after ``start`` carries the correlation ids.
+
+Analysis cadence, faithful: 12 s after the ack ``entities_update`` (only if there are new finals since
+the last one, else try again 12 s later), then 28 s later ``cards_update`` (same rule), and again.
+Ideal: entities every 12 s and cards every 40 s, independently, whenever there is a transcript.
 """
 
 from __future__ import annotations
@@ -12,22 +18,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
 
 from app.backend import analysis, outbound
+from app.backend.faithful import FaithfulPipeline
+from app.backend.ideal import IdealPipeline
 from app.backend.inbound import Audio, Fatal, Ignored, classify
-from app.backend.queues import MAX_SOURCES, SessionQueues
 from app.backend.recognizers import Final
 from app.backend.recording import ConnectionRecorder
 from app.backend.runtime import BackendRuntime, ModelStatus
-from app.backend.worker import SourceWorker
 from app.core.messages import StartMessage, StopMessage
 
 log = logging.getLogger(__name__)
@@ -48,14 +52,10 @@ class LiveSession:
             "attempt_id": start.attempt_id,
             "connection_id": self._connection_id,
         }
-        self._queues = SessionQueues(self._cfg.queue_bytes_max, runtime.clock, MAX_SOURCES)
-        self._workers: dict[str, SourceWorker] = {}
-        self._worker_tasks: list[asyncio.Task[None]] = []
         self._side_tasks: list[asyncio.Task[None]] = []
         self._transcript: list[dict[str, Any]] = []
         self._recorder = ConnectionRecorder(self._cfg.record_dir, start.session_id, self._connection_id)
-        self._started_at = runtime.clock()
-        self._asr_available = True
+        self._pipeline: FaithfulPipeline | IdealPipeline | None = None
 
     async def run(self) -> None:
         try:
@@ -63,29 +63,42 @@ class LiveSession:
             if model is ModelStatus.LOADING:
                 await self._fail_status("The ASR model is still loading, please try again shortly")
                 return
-            await self._send(outbound.streaming_ack(self._connection_id, asdict(self._start.client_features)))
-            self._started_at = self._rt.clock()
-            if model is ModelStatus.FAILED:
-                self._asr_available = False
-                reason = self._rt.model.reason
-                await self._send(outbound.status(
-                    "no_asr_provider", f"No ASR provider available ({reason}); audio is discarded"))
-            else:
+            asr = model is ModelStatus.READY
+            pipeline = self._pipeline = self._new_pipeline(asr)
+            await self._send(outbound.streaming_ack(self._connection_id, self._features()))
+            pipeline.streaming()
+            if self._cfg.faithful or asr:
                 self._spawn_side_tasks()
-            if await self._receive():
-                await self._finish()
+            else:  # ideal mode says it at once; faithful mode at each source's first audio
+                await self._send(outbound.no_asr_provider(self._rt.model.reason))
+            if await self._receive(pipeline):
+                await self._finish(pipeline)
         finally:
-            await _cancel_all(self._side_tasks + self._worker_tasks)
+            await _cancel_all(self._side_tasks)
+            if self._pipeline is not None:
+                await self._pipeline.close()
             self._recorder.close()
+
+    def _new_pipeline(self, asr: bool) -> FaithfulPipeline | IdealPipeline:
+        if self._cfg.faithful:
+            return FaithfulPipeline(
+                self._rt, send=self._send, recorder=self._recorder, transcript=self._add_final,
+                client_features=self._features(), asr_available=asr, no_asr_reason=self._rt.model.reason,
+            )
+        return IdealPipeline(self._rt, send=self._send, recorder=self._recorder,
+                             transcript=self._add_final, asr_available=asr)
+
+    def _features(self) -> dict[str, Any]:
+        return asdict(self._start.client_features)
 
     # ------------------------------------------------------------------ receiving
 
-    async def _receive(self) -> bool:
+    async def _receive(self, pipeline: FaithfulPipeline | IdealPipeline) -> bool:
         """Handle client messages until ``stop`` (True) or the connection ends / must end (False)."""
         async for payload in self._ws:
             item = classify(payload, self._cfg.queue_bytes_max)
             if isinstance(item, Audio):
-                await self._on_audio(item)
+                await pipeline.audio(item.source, item.pcm)
             elif isinstance(item, StopMessage):
                 return True
             elif isinstance(item, StartMessage):
@@ -100,60 +113,27 @@ class LiveSession:
                 return False
         return False
 
-    async def _on_audio(self, audio: Audio) -> None:
-        if not audio.pcm:
-            return
-        if not self._queues.admit(audio.source):
-            await self._send(outbound.status(
-                "warning", f"Ignoring audio from a third source {audio.source[:40]!r}: "
-                f"at most {MAX_SOURCES} sources per session"))
-            return
-        self._recorder.received(audio.source, audio.pcm)
-        if not self._asr_available:
-            return
-        worker = self._workers.get(audio.source) or self._new_worker(audio.source)
-        warnings = self._queues.put(audio.source, audio.pcm)
-        worker.notify()
-        for warning in warnings:
-            await self._send(outbound.load_warning(warning))
-
-    def _new_worker(self, source: str) -> SourceWorker:
-        def processed(pcm: bytes) -> None:
-            self._recorder.processed(source, pcm)
-
-        async def final(f: Final) -> None:
-            await self._on_final(source, f)
-
-        worker = SourceWorker(
-            source,
-            self._queues,
-            self._rt.recognizer.open_stream,
-            min_rtf=lambda: self._cfg.min_rtf_at(self._rt.clock() - self._started_at),
-            on_processed=processed,
-            on_final=final,
-            clock=self._rt.clock,
-        )
-        self._workers[source] = worker
-        task = asyncio.create_task(worker.run(), name=f"asr-{source}")
-        task.add_done_callback(_log_failure)
-        self._worker_tasks.append(task)
-        return worker
-
-    async def _on_final(self, source: str, final: Final) -> None:
+    def _add_final(self, source: str, final: Final) -> dict[str, Any]:
+        """Keep a final for the summary and analysis; return its ``asr_final`` message."""
         segment_id = f"{self._connection_id[:8]}-{source}-{len(self._transcript) + 1}"
         msg = outbound.asr_final(final.text, final.t0, final.t1, final.confidence, source, segment_id)
         self._transcript.append({k: v for k, v in msg.items() if k != "type"})
-        await self._send(msg)
+        return msg
 
     # ------------------------------------------------------------------ periodic messages
 
     def _spawn_side_tasks(self) -> None:
-        cfg = self._cfg
-        self._side_tasks += [
-            asyncio.create_task(self._every(cfg.metrics_interval, self._send_metrics), name="metrics"),
-            asyncio.create_task(self._every(cfg.entities_interval, self._send_entities), name="entities"),
-            asyncio.create_task(self._every(cfg.cards_interval, self._send_cards), name="cards"),
-        ]
+        cfg, pipeline = self._cfg, self._pipeline
+        assert pipeline is not None
+        self._side_tasks.append(
+            asyncio.create_task(self._every(cfg.metrics_interval, pipeline.tick), name="metrics"))
+        if cfg.faithful:
+            self._side_tasks.append(asyncio.create_task(self._analysis(), name="analysis"))
+        else:
+            self._side_tasks += [
+                asyncio.create_task(self._every(cfg.entities_interval, self._send_entities), name="entities"),
+                asyncio.create_task(self._every(cfg.cards_interval, self._send_cards), name="cards"),
+            ]
 
     @staticmethod
     async def _every(interval: float, action: Callable[[], Awaitable[None]]) -> None:
@@ -161,21 +141,24 @@ class LiveSession:
             await asyncio.sleep(interval)
             await action()
 
-    async def _send_metrics(self) -> None:
-        for q in self._queues.tick():
-            stats = self._workers[q.source].meter.stats()
-            await self._send(outbound.metrics(
-                q,
-                max_backlog_seconds=self._cfg.queue_seconds,
-                avg_infer_ms=stats.avg_infer_ms,
-                realtime_factor=stats.realtime_factor,
-                provider=self._rt.recognizer.provider,
-                model_id=self._rt.recognizer.model_id,
-                compute_rtf=stats.compute_rtf,
-                rtf_avg_10s=stats.compute_rtf,
-                sources_active=len(self._queues.sources),
-                timestamp=time.time(),
-            ))
+    async def _analysis(self) -> None:
+        """Faithful cadence: entities, then cards ``cards_interval - entities_interval`` later."""
+        cfg = self._cfg
+        entities_upto = cards_upto = 0.0
+        while True:
+            await asyncio.sleep(cfg.entities_interval)
+            if self._latest_t1() <= entities_upto:
+                continue
+            entities_upto = self._latest_t1()
+            await self._send_entities()
+            await asyncio.sleep(max(cfg.cards_interval - cfg.entities_interval, 0.0))
+            if self._latest_t1() <= cards_upto:
+                continue
+            cards_upto = self._latest_t1()
+            await self._send_cards()
+
+    def _latest_t1(self) -> float:
+        return max((float(s.get("t1", 0.0)) for s in self._transcript), default=0.0)
 
     async def _send_entities(self) -> None:
         if self._transcript:
@@ -187,21 +170,24 @@ class LiveSession:
 
     # ------------------------------------------------------------------ stop
 
-    async def _finish(self) -> None:
-        """Flush every queue through the recognizer, send the summary, close 1000."""
+    async def _finish(self, pipeline: FaithfulPipeline | IdealPipeline) -> None:
+        """Flush the recognizer, send the summary, close 1000."""
         drain = asyncio.create_task(self._ignore_rest(), name="drain-after-stop")
         self._side_tasks.append(drain)
-        for worker in self._workers.values():
-            worker.finish()
-        if self._worker_tasks:
-            _, pending = await asyncio.wait(self._worker_tasks, timeout=self._cfg.flush_timeout)
-            if pending:
-                await _cancel_all(list(pending))
-                await self._send(outbound.status(
-                    "warning", f"ASR flush timed out after {self._cfg.flush_timeout:g}s; "
-                    "the summary covers what was recognised so far"))
+        if not await pipeline.finish():
+            await self._send(outbound.status(
+                "warning", f"ASR flush timed out after {self._cfg.flush_timeout:g}s; "
+                "the summary covers what was recognised so far"))
         await _cancel_all([t for t in self._side_tasks if t is not drain])
-        markdown, data = analysis.summary(self._start.session_id, self._transcript)
+        transcript = self._transcript
+        if self._cfg.faithful:  # the real server orders the summary's transcript by t0
+            transcript = sorted(transcript, key=lambda s: float(s.get("t0", 0.0)))
+        markdown, data = analysis.summary(self._start.session_id, transcript)
+        if isinstance(pipeline, FaithfulPipeline):
+            data["client_features"] = self._features()
+            data["clock_spread_ms"] = {"last": round(pipeline.spread.spread_ms, 1),
+                                       "max": round(pipeline.spread.max_spread_ms, 1)}
+            data["recordings"] = self._recorder.received_paths()
         self._recorder.close()  # complete on disk before the client sees the summary
         await self._send(outbound.final_summary(markdown, data))
         await self._ws.close(CLOSE_NORMAL)
@@ -226,12 +212,3 @@ async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    """Done-callback: a task that died of anything but cancellation or a closed socket is a bug."""
-    if task.cancelled():
-        return
-    exc = task.exception()
-    if exc is not None and not isinstance(exc, ConnectionClosed):
-        log.error("%s failed: %r", task.get_name(), exc)

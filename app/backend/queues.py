@@ -1,17 +1,25 @@
-"""Per-source audio queues and the session-wide load-warning flag (CONTRACT.md section 5). Pure.
+"""Per-source audio queues and the session-wide load-warning flag (CONTRACT.md sections 5 and 10). Pure.
 
-Each source gets a FIFO capped in bytes (``queue_seconds`` of audio, 64 000 bytes by default) and in
-chunks (500). Drop policy: when a new chunk would exceed a cap, the OLDEST queued chunks are dropped
-so the recognizer stays live; what was dropped is counted session-wide.
+Each source gets a FIFO of the audio messages as received (one item per message, 640 bytes for a 20 ms
+frame), capped at ``queue_seconds`` of audio (64 000 bytes by default) and 500 items. A put that would
+exceed the byte cap first removes the OLDEST items until the new one fits; if the item cap is full
+after that, the NEW item is discarded. Every removed or discarded item is counted session-wide
+("dropped frames", in items). Each item remembers where it starts in the source's received stream,
+so what the recognizer consumes can be traced back to what the client sent (``recording.py``).
 
-Warnings reproduce the real server's throttling, quirks included:
+Warnings, faithful mode (the real server's, quirks included; one session-wide flag):
 
-* ``buffering``: on a put that leaves a source 85-95 % full, at most once a second (session-wide).
-* ``backpressure``: on a put that dropped audio, if the flag is clear; then the flag is set.
-* ``overloaded``: on a put that leaves a source > 95 % full, if the flag is clear; then the flag is set.
-* The flag is re-armed by ``tick()`` (the server's once-a-second metrics pass) when SOME source is
-  below 70 % full. With two sources, a healthy one therefore re-arms it every second and
-  ``overloaded``/``backpressure`` repeat while the other source stays overloaded.
+* ``backpressure``: on a put that dropped audio, if the flag is clear; it sets the flag. It carries the
+  session total of dropped items, the size of THIS put's drop and the backlog left after the drop.
+* At each ``tick()`` (the once-a-second metrics pass), per source in order of first audio, with the
+  unrounded fill: > 95 % and flag clear: ``overloaded`` for that source, sets the flag; else > 85 % and
+  flag clear: ``buffering`` (does not set the flag, so it repeats every tick); else < 70 %: the flag is
+  cleared. With two sources a healthy one re-arms the flag every tick, so ``backpressure`` repeats
+  while the other source keeps dropping.
+
+Ideal mode (``faithful=False``) keeps the earlier, idealised warnings for tests that need them:
+``buffering`` (at most once a second) and ``overloaded`` decided at each put, ``backpressure`` with the
+session total in seconds, the flag re-armed by ``tick()``.
 
 The clock is injected (seconds, monotonic) so tests step time instead of sleeping.
 """
@@ -27,13 +35,17 @@ QUEUE_MAX_FRAMES = 500
 BUFFERING_RATIO = 0.85
 OVERLOADED_RATIO = 0.95
 REARM_RATIO = 0.70
-BUFFERING_REPEAT_SECONDS = 1.0
+BUFFERING_REPEAT_SECONDS = 1.0  # ideal mode only
 MAX_SOURCES = 2
 
 
 @dataclass(frozen=True, slots=True)
 class LoadWarning:
-    """One warning status to send. ``dropped_*`` are session totals (backpressure only)."""
+    """One queue warning status to send.
+
+    ``dropped_frames`` is the session total (backpressure only); ``dropped_seconds`` is the size of
+    the drop that raised it (faithful) or the session total in seconds (ideal).
+    """
 
     state: str  # "buffering" | "overloaded" | "backpressure"
     source: str
@@ -45,7 +57,7 @@ class LoadWarning:
 
 @dataclass(frozen=True, slots=True)
 class QueueStats:
-    """The queue half of one ``metrics`` message."""
+    """The queue half of one ``metrics`` message, unrounded, plus the warning due before it."""
 
     source: str
     queue_bytes: int
@@ -54,18 +66,27 @@ class QueueStats:
     backlog_seconds: float
     queue_depth: int
     queue_max_frames: int
-    dropped_total: int  # session-wide, all sources, in chunks
+    dropped_total: int  # session-wide, all sources, in items
     dropped_recent: int  # since the previous metrics message of ANY source
+    warning: LoadWarning | None = None  # faithful mode: sent just before this source's metrics
+
+
+@dataclass(frozen=True, slots=True)
+class PutResult:
+    dropped_items: int
+    dropped_bytes: int
+    backlog_bytes: int  # queued bytes after the oldest items were removed, before the new one was added
 
 
 class SourceQueue:
-    """A FIFO of PCM chunks capped at ``max_bytes`` and ``max_frames``; ``put`` drops the oldest."""
+    """A FIFO of PCM items capped at ``max_bytes`` and ``max_frames`` items (see the module doc)."""
 
     def __init__(self, max_bytes: int, max_frames: int = QUEUE_MAX_FRAMES) -> None:
         self.max_bytes = max_bytes
         self.max_frames = max_frames
-        self._chunks: deque[bytes] = deque()
+        self._items: deque[tuple[int, bytes]] = deque()  # (offset in the received stream, pcm)
         self._bytes = 0
+        self.received_bytes = 0  # everything ever put, dropped or not: the end of the received stream
 
     @property
     def queue_bytes(self) -> int:
@@ -73,7 +94,7 @@ class SourceQueue:
 
     @property
     def depth(self) -> int:
-        return len(self._chunks)
+        return len(self._items)
 
     @property
     def fill_ratio(self) -> float:
@@ -83,45 +104,62 @@ class SourceQueue:
     def backlog_seconds(self) -> float:
         return self._bytes / BYTES_PER_SECOND
 
-    def put(self, chunk: bytes) -> tuple[int, int]:
-        """Append ``chunk`` (at most ``max_bytes`` long); return ``(chunks, bytes)`` dropped to fit it."""
-        if len(chunk) > self.max_bytes:
-            raise ValueError(f"chunk of {len(chunk)} bytes exceeds the queue of {self.max_bytes}")
-        dropped_chunks = dropped_bytes = 0
-        while self._chunks and (
-            self._bytes + len(chunk) > self.max_bytes or len(self._chunks) >= self.max_frames
-        ):
-            old = self._chunks.popleft()
+    def put(self, item: bytes) -> PutResult:
+        """Append ``item`` (at most ``max_bytes`` long), dropping the oldest items to make room."""
+        if len(item) > self.max_bytes:
+            raise ValueError(f"item of {len(item)} bytes exceeds the queue of {self.max_bytes}")
+        offset = self.received_bytes
+        self.received_bytes += len(item)
+        dropped_items = dropped_bytes = 0
+        while self._items and self._bytes + len(item) > self.max_bytes:
+            _, old = self._items.popleft()
             self._bytes -= len(old)
-            dropped_chunks += 1
+            dropped_items += 1
             dropped_bytes += len(old)
-        self._chunks.append(chunk)
-        self._bytes += len(chunk)
-        return dropped_chunks, dropped_bytes
+        backlog = self._bytes
+        if len(self._items) >= self.max_frames:  # only for items under 128 bytes: the newcomer goes
+            return PutResult(dropped_items + 1, dropped_bytes + len(item), backlog)
+        self._items.append((offset, item))
+        self._bytes += len(item)
+        return PutResult(dropped_items, dropped_bytes, backlog)
 
-    def take(self, max_bytes: int) -> bytes:
-        """Pop whole chunks totalling at most ``max_bytes`` (always at least one if not empty)."""
-        parts: list[bytes] = []
+    def pop(self) -> tuple[int, bytes] | None:
+        """The oldest item and its offset in the received stream, or None when empty."""
+        if not self._items:
+            return None
+        offset, item = self._items.popleft()
+        self._bytes -= len(item)
+        return offset, item
+
+    def take(self, max_bytes: int) -> list[tuple[int, bytes]]:
+        """Pop whole items totalling at most ``max_bytes`` (always at least one if not empty)."""
+        out: list[tuple[int, bytes]] = []
         total = 0
-        while self._chunks and (not parts or total + len(self._chunks[0]) <= max_bytes):
-            chunk = self._chunks.popleft()
-            parts.append(chunk)
-            total += len(chunk)
+        while self._items and (not out or total + len(self._items[0][1]) <= max_bytes):
+            offset, item = self._items.popleft()
+            out.append((offset, item))
+            total += len(item)
         self._bytes -= total
-        return b"".join(parts)
+        return out
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._bytes = 0
 
 
 class SessionQueues:
     """All source queues of one session plus the session-wide warning flag."""
 
-    def __init__(self, max_bytes: int, clock: Callable[[], float], max_sources: int = MAX_SOURCES) -> None:
+    def __init__(self, max_bytes: int, clock: Callable[[], float], max_sources: int = MAX_SOURCES,
+                 *, faithful: bool = True) -> None:
         self.max_bytes = max_bytes
         self.max_sources = max_sources
+        self.faithful = faithful
         self._clock = clock
         self._queues: dict[str, SourceQueue] = {}
-        self._warned = False  # the one flag: set by overloaded/backpressure, cleared by tick()
-        self._last_buffering: float | None = None
-        self.dropped_total = 0  # chunks, all sources
+        self._warned = False  # the one flag: set by overloaded/backpressure, cleared at a tick
+        self._last_buffering: float | None = None  # ideal mode's once-a-second buffering
+        self.dropped_total = 0  # items, all sources
         self.dropped_bytes_total = 0
         self._dropped_reported = 0
 
@@ -146,16 +184,71 @@ class SessionQueues:
     def queue(self, source: str) -> SourceQueue:
         return self._queues[source]
 
-    def put(self, source: str, chunk: bytes) -> list[LoadWarning]:
-        """Queue a chunk for an admitted source; return the warnings to send, in order."""
+    def put(self, source: str, item: bytes) -> list[LoadWarning]:
+        """Queue an item for an admitted source; return the warnings to send, in order."""
         q = self._queues[source]
-        chunks, nbytes = q.put(chunk)
-        self.dropped_total += chunks
-        self.dropped_bytes_total += nbytes
-        fill = q.fill_ratio
-        if chunks and not self._warned:
+        result = q.put(item)
+        self.dropped_total += result.dropped_items
+        self.dropped_bytes_total += result.dropped_bytes
+        if not self.faithful:
+            return self._ideal_put_warnings(source, q, result.dropped_items)
+        if result.dropped_items and not self._warned:
             self._warned = True
-            return [self._warning("backpressure", source, q)]
+            return [LoadWarning(
+                "backpressure", source,
+                backlog_seconds=round(result.backlog_bytes / BYTES_PER_SECOND, 2),
+                fill_ratio=q.fill_ratio,
+                dropped_frames=self.dropped_total,
+                dropped_seconds=round(result.dropped_bytes / BYTES_PER_SECOND, 2),
+            )]
+        return []
+
+    def take(self, source: str, max_bytes: int) -> list[tuple[int, bytes]]:
+        return self._queues[source].take(max_bytes)
+
+    def tick(self) -> list[QueueStats]:
+        """The once-a-second pass: per source, the warning due (faithful) and the queue numbers."""
+        stats: list[QueueStats] = []
+        for source, q in self._queues.items():
+            warning = self._tick_warning(source, q) if self.faithful else None
+            if not self.faithful and q.fill_ratio < REARM_RATIO:
+                self._warned = False
+            recent = self.dropped_total - self._dropped_reported
+            self._dropped_reported = self.dropped_total
+            stats.append(QueueStats(
+                source=source,
+                queue_bytes=q.queue_bytes,
+                queue_bytes_max=q.max_bytes,
+                fill_ratio=q.fill_ratio,
+                backlog_seconds=q.backlog_seconds,
+                queue_depth=q.depth,
+                queue_max_frames=q.max_frames,
+                dropped_total=self.dropped_total,
+                dropped_recent=recent,
+                warning=warning,
+            ))
+        return stats
+
+    def _tick_warning(self, source: str, q: SourceQueue) -> LoadWarning | None:
+        fill = q.fill_ratio
+        if fill > OVERLOADED_RATIO and not self._warned:
+            self._warned = True
+            return self._warning("overloaded", source, q)
+        if fill > BUFFERING_RATIO and not self._warned:
+            return self._warning("buffering", source, q)
+        if fill < REARM_RATIO:
+            self._warned = False
+        return None
+
+    def _ideal_put_warnings(self, source: str, q: SourceQueue, dropped: int) -> list[LoadWarning]:
+        fill = q.fill_ratio
+        if dropped and not self._warned:
+            self._warned = True
+            return [LoadWarning(
+                "backpressure", source, round(q.backlog_seconds, 3), round(fill, 2),
+                dropped_frames=self.dropped_total,
+                dropped_seconds=round(self.dropped_bytes_total / BYTES_PER_SECOND, 3),
+            )]
         if fill > OVERLOADED_RATIO and not self._warned:
             self._warned = True
             return [self._warning("overloaded", source, q)]
@@ -164,44 +257,10 @@ class SessionQueues:
             return [self._warning("buffering", source, q)]
         return []
 
-    def take(self, source: str, max_bytes: int) -> bytes:
-        return self._queues[source].take(max_bytes)
-
-    def tick(self) -> list[QueueStats]:
-        """The once-a-second pass: queue stats per source, and the flag re-armed if some source is < 70 %."""
-        stats: list[QueueStats] = []
-        for source, q in self._queues.items():
-            recent = self.dropped_total - self._dropped_reported
-            self._dropped_reported = self.dropped_total
-            if q.fill_ratio < REARM_RATIO:
-                self._warned = False
-            stats.append(
-                QueueStats(
-                    source=source,
-                    queue_bytes=q.queue_bytes,
-                    queue_bytes_max=q.max_bytes,
-                    fill_ratio=round(q.fill_ratio, 2),
-                    backlog_seconds=round(q.backlog_seconds, 3),
-                    queue_depth=q.depth,
-                    queue_max_frames=q.max_frames,
-                    dropped_total=self.dropped_total,
-                    dropped_recent=recent,
-                )
-            )
-        return stats
-
     def _buffering_due(self) -> bool:
         last = self._last_buffering
         return last is None or self._clock() - last >= BUFFERING_REPEAT_SECONDS
 
     def _warning(self, state: str, source: str, q: SourceQueue) -> LoadWarning:
-        return LoadWarning(
-            state=state,
-            source=source,
-            backlog_seconds=round(q.backlog_seconds, 3),
-            fill_ratio=round(q.fill_ratio, 2),
-            dropped_frames=self.dropped_total if state == "backpressure" else 0,
-            dropped_seconds=round(self.dropped_bytes_total / BYTES_PER_SECOND, 3)
-            if state == "backpressure"
-            else 0.0,
-        )
+        digits = 2 if self.faithful else 3
+        return LoadWarning(state, source, round(q.backlog_seconds, digits), round(q.fill_ratio, 2))

@@ -1,13 +1,21 @@
-"""Recognizers: the seam (``Recognizer``/``RecognizerStream``), the segmenting stream, the simulated one.
+"""Recognizers: the seams, the two ways of turning audio into finals, and the simulated recognizer.
 
 A ``Recognizer`` is shared by the whole backend: ``load()`` runs once in a thread at startup (the
-backend answers /health 503 until it returns), ``open_stream()`` gives each source of each connection
-its own ``RecognizerStream``. A stream turns processed audio into finals, one per speech region found
-by ``EnergySegmenter``; the words come from an ``Engine``, which decodes one utterance at a time.
+backend answers /health 503 until it returns). Each source of each connection then gets its own
+transcriber; the words come from an ``Engine``, which decodes one utterance at a time.
 
-Execution contexts: streams run on the event loop; an engine's blocking calls (pocketsphinx is CPU
-work) go to the recognizer's executor, in small pieces so the loop is never stalled for long.
-Pacing to a target real-time factor is not done here but by the worker that pulls from the queue.
+* Faithful mode (the default): ``open_chunk_transcriber()`` gives a ``ChunkTranscriber``, which
+  transcribes one chunk at a time (2 s by default, see ``chunking.py``) as a self-contained piece,
+  like the real server's Whisper providers: one final per speech region found in the chunk by the
+  energy segmenter, ``t0``/``t1`` = the chunk's start on the processed timeline + the region's
+  bounds in it. Silence gives no final; a region is cut where the chunk ends.
+* Ideal mode: ``open_stream()`` gives a ``RecognizerStream`` fed 100 ms steps, whose regions run
+  across steps (one final per speech region of the continuous stream).
+
+Execution contexts: transcribers run on the event loop; an engine's blocking calls (pocketsphinx is
+CPU work) go to the recognizer's executor (a whole chunk per call, fed to the decoder in 20 ms pieces
+so the loop gets the GIL back between them). Pacing to a target real-time factor is not done here but
+by whoever calls the transcriber (``consumer.py``, ``worker.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +29,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from app.backend.segmenter import MIN_REGION_SECONDS, SAMPLE_RATE, BoundaryKind, EnergySegmenter
+from app.backend.segmenter import (
+    MIN_REGION_SECONDS,
+    SAMPLE_RATE,
+    BoundaryKind,
+    EnergySegmenter,
+    speech_regions,
+)
 
 PREROLL_BYTES = 9_600  # 0.3 s of audio before a region starts, so the engine hears its onset
 SIMULATED_CONFIDENCE = 0.9
@@ -61,6 +75,14 @@ class RecognizerStream(Protocol):
     def close(self) -> None: ...
 
 
+class ChunkTranscriber(Protocol):
+    async def transcribe(self, pcm: bytes, t0: float) -> list[Final]:
+        """The finals of one self-contained chunk that starts ``t0`` seconds into the timeline."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class Recognizer(Protocol):
     provider: str
     model_id: str
@@ -70,6 +92,8 @@ class Recognizer(Protocol):
         ...
 
     async def open_stream(self) -> RecognizerStream: ...
+
+    async def open_chunk_transcriber(self) -> ChunkTranscriber: ...
 
     def close(self) -> None: ...
 
@@ -142,6 +166,61 @@ class SegmentingStream:
         return await asyncio.wrap_future(self._inflight)
 
 
+def chunk_regions(pcm: bytes, t0: float = 0.0) -> list[tuple[float, float]]:
+    """The ``(t0, t1)`` of the finals a chunk transcriber gives for one chunk starting at ``t0``."""
+    regions = speech_regions(np.frombuffer(pcm, dtype=np.int16))
+    return [(round(t0 + a / SAMPLE_RATE, 3), round(t0 + b / SAMPLE_RATE, 3)) for a, b in regions]
+
+
+def simulated_finals(processed: bytes, chunk_bytes: int) -> list[tuple[float, float]]:
+    """Re-derive the simulated recognizer's final ``(t0, t1)``s from a lane's processed audio (a
+    ``.processed.wav``): it was transcribed in pieces of ``chunk_bytes``, the last one possibly
+    shorter (the end-of-stream remainder)."""
+    out: list[tuple[float, float]] = []
+    for start in range(0, len(processed), chunk_bytes):
+        out += chunk_regions(processed[start : start + chunk_bytes], start / (2 * SAMPLE_RATE))
+    return out
+
+
+class EngineChunkTranscriber:
+    """``ChunkTranscriber`` from an ``Engine``: each speech region of a chunk is one utterance."""
+
+    def __init__(self, engine: Engine, executor: concurrent.futures.Executor | None = None) -> None:
+        self._engine = engine
+        self._executor = executor
+        self._inflight: concurrent.futures.Future[list[Final]] | None = None
+        self._closed = False
+
+    async def transcribe(self, pcm: bytes, t0: float) -> list[Final]:
+        if self._executor is None:
+            return self._transcribe(pcm, t0)
+        self._inflight = self._executor.submit(self._transcribe, pcm, t0)
+        return await asyncio.wrap_future(self._inflight)
+
+    def close(self) -> None:
+        """Give the engine back, after a chunk still being decoded in the executor is done."""
+        if self._closed:
+            return
+        self._closed = True
+        inflight = self._inflight
+        if inflight is not None and not inflight.done():
+            inflight.add_done_callback(lambda _: self._engine.release())
+        else:
+            self._engine.release()
+
+    def _transcribe(self, pcm: bytes, t0: float) -> list[Final]:
+        finals: list[Final] = []
+        samples = np.frombuffer(pcm, dtype=np.int16)
+        for start, end in speech_regions(samples):
+            self._engine.begin()
+            self._engine.feed(pcm[max(0, 2 * start - PREROLL_BYTES) : 2 * end])
+            text, confidence = self._engine.end((end - start) / SAMPLE_RATE)
+            if text:
+                finals.append(Final(text, round(t0 + start / SAMPLE_RATE, 3),
+                                    round(t0 + end / SAMPLE_RATE, 3), confidence))
+        return finals
+
+
 class SimulatedEngine:
     """No decoding at all: a clearly marked placeholder per region (its cost is the worker's pacing)."""
 
@@ -159,7 +238,7 @@ class SimulatedEngine:
 
 
 class SimulatedRecognizer:
-    """A recognizer whose speed is only the worker's RTF knob; text is a placeholder per speech region.
+    """A recognizer whose speed is only the RTF knob; text is a placeholder per speech region.
 
     ``load_seconds`` pretends the model takes that long to load; ``load_gate``, if given, holds the
     load until it is set (so a test can observe the loading state for as long as it needs).
@@ -183,6 +262,9 @@ class SimulatedRecognizer:
 
     async def open_stream(self) -> RecognizerStream:
         return SegmentingStream(SimulatedEngine())
+
+    async def open_chunk_transcriber(self) -> ChunkTranscriber:
+        return EngineChunkTranscriber(SimulatedEngine())  # numpy over one chunk: well under 1 ms
 
     def close(self) -> None:
         self._closed.set()

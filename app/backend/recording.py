@@ -2,16 +2,22 @@
 
 Layout: ``{record_dir}/{session_id}/{connection_id}/{source}.wav`` (everything received for that
 source) and ``{source}.processed.wav`` (exactly the audio the recognizer consumed, after drops), plus
-``connection.json`` with the start time that orders a session's connections. Ids are made safe for
-file names (characters outside ``[A-Za-z0-9._-]`` become ``_``).
+``connection.json`` with the start time that orders a session's connections. Ids become folder and
+file names through ``safe_name``, which is injective: distinct ids never share a name (also on
+case-insensitive file systems), and no name escapes ``record_dir``.
 
-Provenance: ``{source}.processed.jsonl`` has one line per chunk the recognizer consumed,
-``{"start": B0, "end": B1, "t": T}``: the chunk is bytes ``[B0, B1)`` of ``{source}.wav`` (the
-connection's received stream of that source) and ``T`` is ``time.monotonic()`` when it was consumed,
-so processed audio can be traced back to what the client sent, and when. The worker tags each chunk
-with the bytes still queued behind it (``ProcessedAudio``): a source's queue is always the newest part
-of what was received (puts append, drops and takes remove the oldest), so the chunk ends that many
-bytes before the end of the received stream. Untagged chunks are recorded in the WAV only.
+Provenance: ``{source}.processed.jsonl`` has one line per piece of received audio the recognizer
+consumed, ``{"start": B0, "end": B1, "t": T}``: bytes ``[B0, B1)`` of ``{source}.wav`` (the
+connection's received stream of that source), which left the server queue for the recognizer at
+``time.monotonic()`` ``T``, so processed audio can be traced back to what the client sent, and when.
+The lines are in the order of ``{source}.processed.wav``: concatenating their ranges of the received
+stream gives it exactly. Faithful mode writes a chunk's lines (2 s by default) when the recognizer
+starts on it, with ``"cut": C``, that moment; ``T`` is when each piece was pulled into the
+recognizer's buffer (on arrival while the recognizer keeps up, in a burst after each chunk when it
+does not). A remainder under 0.5 s discarded at stop is never transcribed and has no line. Ideal
+mode writes each 100 ms step when it is taken from the queue. Callers pass the spans
+(``processed_spans``), or tag a chunk with the bytes still queued behind it (``ProcessedAudio``);
+untagged chunks are recorded in the WAV only.
 
 WAVs are 16 kHz mono int16, written incrementally: the header's sizes are patched on close, and data
 is flushed about once a second, so a connection killed mid-way still leaves a readable file;
@@ -20,11 +26,12 @@ is flushed about once a second, so a connection killed mid-way still leaves a re
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -60,10 +67,24 @@ class ProcessedRange:
     t: float
 
 
+_PLAIN_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+NAME_PREFIX_CHARS = 48
+
+
 def safe_name(text: str) -> str:
-    """A file-name-safe version of a client-supplied id (never ``.``/``..``, at most 128 chars)."""
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", text)[:128]
-    return name if name.strip(".") else "_" + name
+    """The file name for a client-supplied id: injective, file-system safe, at most 66 characters.
+
+    Short lower-case ids of ``[a-z0-9._-]`` (uuids, "mic") are used as they are. Any other id becomes
+    a readable prefix (unsafe characters as ``_``) + ``~`` + 16 hex digits of its SHA-256. ``~`` never
+    occurs in a name used as is, so the two kinds cannot meet, and ids differing only in case get
+    different hashes, so they stay apart on case-insensitive file systems too.
+    """
+    if _PLAIN_NAME.fullmatch(text):
+        return text
+    prefix = _UNSAFE_CHARS.sub("_", text)[:NAME_PREFIX_CHARS].lstrip("-.").rstrip(".")
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{prefix}~{digest}"
 
 
 def _header(data_bytes: int) -> bytes:
@@ -125,6 +146,12 @@ class ConnectionRecorder:
     def folder(self) -> Path | None:
         return self._dir
 
+    def received_paths(self) -> dict[str, str]:
+        """Where each source's received audio is recorded (empty when not recording)."""
+        if self._dir is None:
+            return {}
+        return {source: str(self._dir / f"{safe_name(source)}.wav") for source in self._received}
+
     def received(self, source: str, pcm: bytes) -> None:
         self._received[source] = self._received.get(source, 0) + len(pcm)
         self._write(f"{safe_name(source)}.wav", pcm)
@@ -137,6 +164,13 @@ class ConnectionRecorder:
             end = self._received.get(source, 0) - queued_after
             self._log(source, end - len(pcm), end)
 
+    def processed_spans(self, source: str, pcm: bytes, spans: Iterable[tuple[int, int, float]],
+                        cut: float | None = None) -> None:
+        """Record consumed audio made of these ``(start, end, t)`` spans of the received stream."""
+        self._write(f"{safe_name(source)}.processed.wav", pcm)
+        extra = {} if cut is None else {"cut": round(cut, 6)}
+        self._log_lines(source, [{"start": s, "end": e, "t": round(t, 6), **extra} for s, e, t in spans])
+
     def close(self) -> None:
         """Finalise every file; later writes are ignored (they would otherwise restart a file)."""
         self._closed = True
@@ -148,13 +182,17 @@ class ConnectionRecorder:
         self._logs.clear()
 
     def _log(self, source: str, start: int, end: int) -> None:
-        if self._dir is None or self._closed or start < 0:
+        if start >= 0:
+            self._log_lines(source, [{"start": start, "end": end, "t": round(self._clock(), 6)}])
+
+    def _log_lines(self, source: str, lines: list[dict[str, float]]) -> None:
+        if self._dir is None or self._closed or not lines:
             return
         log = self._logs.get(source)
-        if log is None:  # line-buffered: about ten lines a second per source
+        if log is None:  # line-buffered: one write per chunk or step
             log = self._logs[source] = (self._dir / f"{safe_name(source)}{PROVENANCE_SUFFIX}").open(
                 "w", encoding="utf-8", buffering=1)
-        log.write(json.dumps({"start": start, "end": end, "t": round(self._clock(), 6)}) + "\n")
+        log.write("".join(json.dumps(line) + "\n" for line in lines))
 
     def _write(self, name: str, pcm: bytes) -> None:
         if self._dir is None or self._closed:

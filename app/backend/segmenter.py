@@ -31,6 +31,18 @@ class Boundary:
     sample: int  # absolute sample position
 
 
+def speech_regions(samples: npt.NDArray[np.int16], min_seconds: float = MIN_REGION_SECONDS
+                   ) -> list[tuple[int, int]]:
+    """The speech regions of one self-contained piece of audio, as ``(start, end)`` sample positions,
+    regions shorter than ``min_seconds`` left out. A region still open at the end ends there."""
+    seg = EnergySegmenter()
+    bounds = seg.push(samples) + seg.flush()
+    starts = [b.sample for b in bounds if b.kind is BoundaryKind.START]
+    ends = [b.sample for b in bounds if b.kind is BoundaryKind.END]
+    shortest = min_seconds * SAMPLE_RATE
+    return [(s, e) for s, e in zip(starts, ends, strict=True) if e - s >= shortest]
+
+
 class EnergySegmenter:
     """Turns a stream of int16 samples into region START/END boundaries."""
 

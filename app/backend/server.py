@@ -1,19 +1,25 @@
 """The reference backend's server: websockets on one port, ``/health`` over plain HTTP, model loading.
 
 ``ReferenceBackend`` runs on the caller's event loop (``async with``, or ``start()``/``stop()``).
-``EmbeddedBackend`` wraps it in its own thread and loop for the desktop app and synchronous tests.
-Transport settings follow the real server: 16 MiB max message, protocol pings every 20 s.
-The recognizer's model loads in a worker thread at start; until then ``/health`` answers 503
-``{"detail":{"status":"loading",...}}`` and new sessions wait for it before their ack.
+``EmbeddedBackend`` (embedded.py) wraps it in its own thread and loop for the desktop app and
+synchronous tests. Transport settings follow the real server: 16 MiB max message, protocol pings
+every 20 s. The recognizer's model loads in a worker thread at start; until then ``/health`` answers
+503 ``{"detail":{"status":"loading",...}}`` and new sessions wait for it before their ack.
+
+Stopping (SIGTERM for the CLI) closes every live socket at once with 1012, as the real server's
+shutdown does: no summary, queued audio is never transcribed (ideal mode: 1001, going away).
+While running, tokens never reach the logs (``logsafety.py``). ``listen_addresses`` are the addresses
+really bound (after ``--port 0`` or a host name that resolves to several); ``exposed`` says whether
+one of them is reachable from other machines, which without a token is logged as a warning.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
-import threading
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +27,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
+from app.backend import logsafety
 from app.backend.config import HEALTH_PATH, WS_PATH, BackendConfig
 from app.backend.connection import authorized, handle_connection
 from app.backend.recognizers import Recognizer, SimulatedRecognizer
@@ -31,6 +38,8 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 16 * 2**20
 PING_INTERVAL_SECONDS = 20.0
 SHUTDOWN_GRACE_SECONDS = 1.0
+CLOSE_SERVICE_RESTART = 1012  # what the real server's (uvicorn's) shutdown sends every live socket
+WEBSOCKETS_LOGGER = "app.backend.websockets"
 
 
 def make_recognizer(config: BackendConfig) -> Recognizer:
@@ -42,11 +51,24 @@ def make_recognizer(config: BackendConfig) -> Recognizer:
 
 
 def _url_host(host: str) -> str:
+    """A host for a URL a local client can connect to: wildcard addresses become loopback."""
     if host in ("", "0.0.0.0"):
         return "127.0.0.1"
     if host == "::":
         return "[::1]"
     return f"[{host}]" if ":" in host else host
+
+
+def url_host(host: str) -> str:
+    """``host`` as written in a URL (IPv6 in brackets), unchanged otherwise."""
+    return f"[{host}]" if ":" in host else host
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 class ReferenceBackend:
@@ -62,6 +84,9 @@ class ReferenceBackend:
         self._runtime: BackendRuntime | None = None
         self._load_task: asyncio.Task[None] | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
+        self._connections: set[ServerConnection] = set()
+        self._redactor = logsafety.RedactSecrets([config.token])
+        self._filtered: list[logging.Logger] = []
         self._used = False
 
     async def __aenter__(self) -> ReferenceBackend:
@@ -72,18 +97,30 @@ class ReferenceBackend:
         await self.stop()
 
     @property
-    def port(self) -> int:
+    def listen_addresses(self) -> list[tuple[str, int]]:
+        """``(host, port)`` of every socket really listening, in bind order."""
         if self._server is None:
             raise RuntimeError("the backend is not started")
-        return int(next(iter(self._server.sockets)).getsockname()[1])
+        return [(str(sock.getsockname()[0]), int(sock.getsockname()[1])) for sock in self._server.sockets]
+
+    @property
+    def port(self) -> int:
+        return self.listen_addresses[0][1]
+
+    @property
+    def exposed(self) -> bool:
+        """True if some listening address is reachable from other machines."""
+        return not all(is_loopback(host) for host, _ in self.listen_addresses)
 
     @property
     def ws_url(self) -> str:
-        return f"ws://{_url_host(self.config.host)}:{self.port}{WS_PATH}"
+        host, port = self.listen_addresses[0]
+        return f"ws://{_url_host(host)}:{port}{WS_PATH}"
 
     @property
     def http_url(self) -> str:
-        return f"http://{_url_host(self.config.host)}:{self.port}"
+        host, port = self.listen_addresses[0]
+        return f"http://{_url_host(host)}:{port}"
 
     async def start(self) -> None:
         """Listen, and start loading the model. Raises ``ConfigError`` if the address is unusable."""
@@ -93,6 +130,7 @@ class ReferenceBackend:
         rec = self._recognizer
         model = ModelState(f"Loading the {rec.provider} model {rec.model_id}")
         self._runtime = BackendRuntime(self.config, rec, model, Capacity(self.config.max_sessions))
+        self._filtered = logsafety.install(self._redactor, [WEBSOCKETS_LOGGER])
         try:
             self._server = await serve(
                 self._handle,
@@ -102,26 +140,41 @@ class ReferenceBackend:
                 max_size=MAX_MESSAGE_BYTES,
                 ping_interval=PING_INTERVAL_SECONDS,
                 ping_timeout=PING_INTERVAL_SECONDS,
-                logger=logging.getLogger("app.backend.websockets"),
+                logger=logging.getLogger(WEBSOCKETS_LOGGER),
             )
         except OSError as exc:
+            logsafety.uninstall(self._redactor, self._filtered)
             raise ConfigError(
                 f"Cannot listen on {self.config.host}:{self.config.port} ({exc.strerror or exc}). "
                 "Choose another port with --port (0 picks a free one)."
             ) from exc
         self._load_task = asyncio.create_task(self._load_model(model), name="load-model")
+        where = ", ".join(f"{url_host(h)}:{p}" for h, p in self.listen_addresses)
+        if self.exposed and not self.config.token:
+            log.warning("listening on %s, reachable from other machines, WITHOUT a token: anyone who "
+                        "can reach it can stream audio and read transcripts; set a token "
+                        "(--token or ECHOPANEL_WS_AUTH_TOKEN) or listen on 127.0.0.1", where)
+        log.info("listening on %s (%s fidelity)", where, self.config.fidelity)
 
     async def stop(self) -> None:
-        """Close every connection (1001), stop listening, release the recognizer. Idempotent."""
+        """Close every connection (1012; ideal mode 1001), stop listening, release the recognizer.
+        Idempotent."""
         server, self._server = self._server, None
         if server is not None:
-            server.close()
+            closing: list[asyncio.Task[None]] = []
+            if self.config.faithful:
+                closing = [asyncio.create_task(ws.close(CLOSE_SERVICE_RESTART)) for ws in self._connections]
+                server.close(close_connections=False)
+            else:
+                server.close()
             try:
                 await asyncio.wait_for(asyncio.shield(server.wait_closed()), SHUTDOWN_GRACE_SECONDS)
             except TimeoutError:  # sessions busy flushing or waiting for capacity: end them now
-                for task in list(self._handlers):
+                for task in [*self._handlers, *closing]:
                     task.cancel()
                 await server.wait_closed()
+            await asyncio.gather(*closing, return_exceptions=True)
+        logsafety.uninstall(self._redactor, self._filtered)
         self._recognizer.close()
         if self._load_task is not None:
             self._load_task.cancel()
@@ -144,10 +197,12 @@ class ReferenceBackend:
         task = asyncio.current_task()
         assert task is not None and self._runtime is not None
         self._handlers.add(task)
+        self._connections.add(ws)
         try:
             await handle_connection(ws, self._runtime)
         finally:
             self._handlers.discard(task)
+            self._connections.discard(ws)
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
@@ -174,6 +229,7 @@ class ReferenceBackend:
                 "sessions_waiting": rt.capacity.waiting,
                 "max_sessions": rt.capacity.limit,
                 "reference_backend": True,
+                "fidelity": self.config.fidelity,
             })
         state = "loading" if rt.model.status is ModelStatus.LOADING else "error"
         return _json(connection, 503, {"detail": {
@@ -186,80 +242,3 @@ def _json(connection: ServerConnection, status: int, body: dict[str, Any]) -> Re
     del response.headers["Content-Type"]
     response.headers["Content-Type"] = "application/json"
     return response
-
-
-class EmbeddedBackend:
-    """A ``ReferenceBackend`` on its own thread and loop. ``start()`` returns once it is listening.
-
-    It can be started again after ``stop()`` (a fresh backend each time; an injected ``recognizer``
-    is only good for one run, since stopping releases it).
-    """
-
-    def __init__(self, config: BackendConfig, *, recognizer: Recognizer | None = None) -> None:
-        self.config = config
-        self._recognizer = recognizer
-        self._backend = ReferenceBackend(config, recognizer=recognizer)
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-
-    @property
-    def port(self) -> int:
-        return self._backend.port
-
-    @property
-    def ws_url(self) -> str:
-        return self._backend.ws_url
-
-    @property
-    def http_url(self) -> str:
-        return self._backend.http_url
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self, timeout: float = 30.0) -> None:
-        """Start the thread and wait until the backend listens; re-raises a startup failure."""
-        if self.running:
-            return
-        if self._thread is not None or self._error is not None:  # a previous run: start afresh
-            self._backend = ReferenceBackend(self.config, recognizer=self._recognizer)
-        self._ready.clear()
-        self._error = None
-        self._thread = threading.Thread(target=self._main, name="echopanel-backend", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout):
-            raise TimeoutError(f"the embedded backend did not start within {timeout:g} s")
-        if self._error is not None:
-            self._thread.join(timeout)  # the loop is already winding down
-            raise self._error
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the backend and join its thread. Idempotent."""
-        loop, stop, thread = self._loop, self._stop, self._thread
-        if loop is not None and stop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop may have just finished
-                loop.call_soon_threadsafe(stop.set)
-        if thread is not None:
-            thread.join(timeout)
-
-    def _main(self) -> None:
-        asyncio.run(self._serve())
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        try:
-            await self._backend.start()
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        try:
-            await self._stop.wait()
-        finally:
-            await self._backend.stop()

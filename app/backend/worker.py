@@ -1,13 +1,15 @@
-"""The per-source recognizer worker: pulls from its queue only as fast as the recognizer runs.
+"""Ideal mode's per-source recognizer worker: pulls from its queue only as fast as the recognizer runs.
 
-One asyncio task per source. Each step takes up to ``PULL_BYTES`` of queued chunks, records them as
+(The default, faithful mode consumes in whole chunks instead: ``consumer.py``.)
+
+One asyncio task per source. Each step takes up to ``PULL_BYTES`` of queued items, records them as
 processed, runs them through the recognizer stream, then waits until the step has lasted at least
 ``min_rtf`` x the audio's duration: that wait IS the simulated recognizer's cost, and a floor for
 pocketsphinx during scheduled overload episodes. A recognizer slower than real time thus fills the
 queue and the queue drops the oldest audio (queues.py).
 
-``on_processed`` receives each step's audio as a ``ProcessedAudio`` tagged with the bytes still queued
-behind it, which is what lets the recorder place the chunk in the received stream (provenance).
+``on_processed`` receives each step's audio with the ``(start, end, taken)`` spans of the received
+stream it came from and when it was taken from the queue (provenance).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from dataclasses import dataclass
 
 from app.backend.queues import BYTES_PER_SECOND, SessionQueues
 from app.backend.recognizers import Final, RecognizerStream
-from app.backend.recording import ProcessedAudio
 
 PULL_BYTES = 3_200  # 100 ms per step
 STATS_WINDOW_SECONDS = 10.0
@@ -77,7 +78,7 @@ class SourceWorker:
         open_stream: Callable[[], Awaitable[RecognizerStream]],
         *,
         min_rtf: Callable[[], float],
-        on_processed: Callable[[bytes], None],
+        on_processed: Callable[[bytes, list[tuple[int, int, float]]], None],
         on_final: Callable[[Final], Awaitable[None]],
         clock: Callable[[], float],
     ) -> None:
@@ -105,22 +106,29 @@ class SourceWorker:
         stream = await self._open_stream()  # may take a while (a new decoder): audio queues meanwhile
         try:
             while True:
-                pcm = self._queues.take(self.source, PULL_BYTES)
-                if not pcm:
+                items = self._queues.take(self.source, PULL_BYTES)
+                if not items:
                     if self._finishing:
                         break
                     self._wake.clear()
                     await self._wake.wait()
                     continue
-                await self._step(stream, pcm)
+                await self._step(stream, items)
             for final in await stream.finish():
                 await self._emit(final)
         finally:
             stream.close()
 
-    async def _step(self, stream: RecognizerStream, pcm: bytes) -> None:
-        # no await since the take: the queue still holds exactly what was queued behind this chunk
-        self._on_processed(ProcessedAudio(pcm, self._queues.queue(self.source).queue_bytes))
+    async def _step(self, stream: RecognizerStream, items: list[tuple[int, bytes]]) -> None:
+        pcm = b"".join(item for _, item in items)
+        now = self._clock()
+        spans: list[tuple[int, int, float]] = []
+        for offset, item in items:
+            if spans and spans[-1][1] == offset:
+                spans[-1] = (spans[-1][0], offset + len(item), now)
+            else:
+                spans.append((offset, offset + len(item), now))
+        self._on_processed(pcm, spans)
         audio_seconds = len(pcm) / BYTES_PER_SECOND
         started = self._clock()
         finals = await stream.process(pcm)

@@ -74,6 +74,7 @@ async def test_unauthorized_websocket_is_accepted_told_and_closed_1008(make_back
     backend = await make_backend(token=TOKEN)
     client = await LiveClient.open(backend.ws_url, headers)  # the upgrade itself succeeds
     assert await client.wait_closed() == 1008
+    assert client.ws.close_reason == ""  # as the real server: no reason text
     assert client.messages == [
         {"type": "status", "state": "error", "message": "Unauthorized websocket connection"}
     ]
@@ -133,14 +134,20 @@ class BrokenModel(SimulatedRecognizer):
 
 
 async def test_failed_model_means_no_asr_provider_and_audio_discarded(make_backend) -> None:
+    """As the real server without a recognizer: the socket stays, each source's first audio gets one
+    no_asr_provider status, the audio is discarded, metrics still flow (without ladder fields)."""
     backend = await make_backend(recognizer_impl=BrokenModel())
     client = await LiveClient.open(backend.ws_url)
     await client.start()
+    await client.send_audio(tone(1.0) + silence(0.5))
+    await client.send_audio(tone(0.5), "mic")
     notice = await client.wait_for(lambda m: m.get("state") == "no_asr_provider")
     assert "model file is corrupt" in notice["message"]
-    await client.send_audio(tone(1.0) + silence(0.5))
+    metrics = await client.wait_for(lambda m: m.get("type") == "metrics")
+    assert metrics["queue_bytes"] == 0 and "degrade_level" not in metrics
     summary = await client.stop()
     assert summary["json"]["transcript"] == []
+    assert len(client.statuses("no_asr_provider")) == 2  # one per source
     assert await client.wait_closed() == 1000
     status, body = await http_get(backend.http_url)
     assert status == 503 and "corrupt" in body["detail"]["reason"]
@@ -181,3 +188,25 @@ async def test_a_waiting_session_gets_the_slot_when_it_frees(make_backend) -> No
     _, body = await http_get(backend.http_url)
     assert body["sessions_active"] == 1
     await second.stop()
+
+
+async def test_a_connection_that_never_starts_is_closed_after_the_start_timeout(make_backend) -> None:
+    """What the client sees: the greeting, then an error naming the timeout, then close 1000.
+    Audio before start does not keep the connection alive."""
+    backend = await make_backend(start_timeout=0.5)
+    client = await LiveClient.open(backend.ws_url)
+    await client.send_audio(tone(0.2))
+    assert await client.wait_closed(timeout=5) == 1000
+    error = client.messages[-1]
+    assert error == {"type": "error", "message": "No start message within 0.5 s: closing the connection"}
+    assert [m.get("state") for m in client.messages[:2]] == ["connected", "warning"]
+
+
+async def test_the_start_timeout_does_not_touch_a_started_session(make_backend) -> None:
+    backend = await make_backend(start_timeout=0.3)
+    client = await LiveClient.open(backend.ws_url)
+    await client.start()
+    await asyncio.sleep(0.6)
+    await client.send_audio(tone(0.3) + silence(0.4))
+    summary = await client.stop()
+    assert len(summary["json"]["transcript"]) == 1 and await client.wait_closed() == 1000

@@ -58,7 +58,8 @@ def test_session_recording_concatenates_connections_in_order(tmp_path: Path) -> 
         parts[0][:640] + parts[1][:640]
     )
     assert read_recording(tmp_path, "sess/../1", "system").size == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["sess_.._1"]  # stays inside record_dir
+    [folder] = tmp_path.iterdir()  # stays inside record_dir
+    assert folder.name.startswith("sess_.._1~")
 
 
 def test_unknown_session_raises(tmp_path: Path) -> None:
@@ -66,5 +67,30 @@ def test_unknown_session_raises(tmp_path: Path) -> None:
         read_recording(tmp_path, "nope", "mic")
 
 
-def test_safe_name_never_escapes() -> None:
-    assert safe_name("..") == "_.." and safe_name("a/b\\c") == "a_b_c" and safe_name("") == "_"
+def test_safe_name_keeps_plain_ids_and_never_escapes() -> None:
+    uuid = "2b4ce2f5-dcdb-442a-b626-8dd928b360e8"
+    assert safe_name(uuid) == uuid and safe_name("mic") == "mic"
+    for unsafe in ("..", ".", "", "a/b\\c", "../../etc", "x" * 300, "-rf", ".hidden"):
+        name = safe_name(unsafe)
+        assert "/" not in name and "\\" not in name and name.strip(".") and len(name) <= 66
+        assert not name.startswith(("-", "."))
+
+
+@pytest.mark.parametrize("a, b", [("sess/../1", "sess_.._1"), ("a/b", "a_b"), ("Sess", "sess"),
+                                  ("x" * 100, "x" * 101), ("a b", "a_b~"), ("mic", "MIC")])
+def test_distinct_ids_never_share_a_name(a: str, b: str) -> None:
+    assert safe_name(a) != safe_name(b)
+    assert safe_name(a).lower() != safe_name(b).lower()  # apart on case-insensitive file systems too
+
+
+def test_distinct_session_ids_never_share_a_record_folder(tmp_path: Path) -> None:
+    """Before names were injective, "sess/../1" and "sess_.._1" both became "sess_.._1": the second
+    session's connections were read back as part of the first one's recording."""
+    parts = {"sess/../1": pcm(3200, 5), "sess_.._1": pcm(1600, 6)}
+    for session_id, part in parts.items():
+        rec = ConnectionRecorder(tmp_path, session_id, "conn")
+        rec.received("mic", part)
+        rec.close()
+    for session_id, part in parts.items():
+        assert read_recording(tmp_path, session_id, "mic").tobytes() == part
+    assert len(list(tmp_path.iterdir())) == 2

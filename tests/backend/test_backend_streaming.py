@@ -15,13 +15,16 @@ from app.core.messages import CardsEvent, EntitiesEvent, MetricsEvent
 from app.core.protocol import decode_server
 
 IDS = ("session_id", "attempt_id", "connection_id")
-METRICS_FIELDS = {
+METRICS_FIELDS = {  # the real server's, extra keys included (CONTRACT.md 4.2 and 10)
     "type", "source", "queue_bytes", "queue_bytes_max", "queue_fill_ratio", "backlog_seconds",
     "max_backlog_seconds", "queue_depth", "queue_max_frames", "dropped_total", "dropped_recent",
-    "avg_infer_ms", "realtime_factor", "provider", "model_id", "vad_enabled", "provider_health",
-    "sources_active", "timestamp", "degrade_level", "degrade_level_num", "rtf_avg_10s", *IDS,
+    "dropped_chunks_last_10s", "avg_infer_ms", "avg_processing_ms", "realtime_factor", "provider",
+    "model_id", "vad_enabled", "provider_health", "client_clock_drift_compensation_enabled",
+    "client_vad_enabled", "client_clock_drift_telemetry_enabled", "client_vad_telemetry_enabled",
+    "source_clock_spread_ms", "max_source_clock_spread_ms", "sources_active", "timestamp",
+    "degrade_level", "degrade_level_num", "rtf_avg_10s", *IDS,
 }
-# Two speech regions: 0.0-1.0 s and 1.5-2.0 s of processed audio.
+# One 2 s chunk with two speech regions (0.0-1.0 s and 1.5-2.0 s), then a 0.5 s silent remainder.
 SPEECH = tone(1.0) + silence(0.5) + tone(0.5) + silence(0.5)
 
 
@@ -44,11 +47,14 @@ async def test_happy_path(backend, binary: bool) -> None:
     assert set(metrics) == METRICS_FIELDS
     assert (metrics["queue_bytes_max"], metrics["max_backlog_seconds"], metrics["queue_max_frames"]) == (
         64000, 2.0, 500)
-    assert metrics["provider_health"]["realtime_factor"] >= 0 and metrics["sources_active"] == 1
+    assert metrics["provider_health"] is None and metrics["sources_active"] == ["mic"]
+    assert metrics["degrade_level"] == "NORMAL" and metrics["degrade_level_num"] == 0
+    assert metrics["client_vad_enabled"] is True and metrics["dropped_chunks_last_10s"] == 0
     assert isinstance(decode_server(json.dumps(metrics)), MetricsEvent)
 
     data = summary["json"]
-    keys = {"session_id", "transcript", "actions", "decisions", "risks", "entities", "diarization"}
+    keys = {"session_id", "transcript", "actions", "decisions", "risks", "entities", "diarization",
+            "client_features", "clock_spread_ms", "recordings"}
     assert set(data) >= keys
     assert [s["text"] for s in data["transcript"]] == [f["text"] for f in finals]
     assert summary["markdown"].startswith("# Session summary")
@@ -74,7 +80,7 @@ async def test_two_sources_and_a_warning_for_every_frame_of_a_third(backend) -> 
     for _ in range(3):
         third = {"type": "audio", "source": "speaker", "data": base64.b64encode(bytes(640)).decode()}
         await client.ws.send(json.dumps(third))
-    await client.wait_for(lambda m: m.get("type") == "metrics" and m["sources_active"] == 2)
+    await client.wait_for(lambda m: m.get("type") == "metrics" and len(m["sources_active"]) == 2)
     await client.stop()
     warnings = [m for m in client.statuses("warning") if "third source" in m["message"]]
     assert len(warnings) == 3 and "'speaker'" in warnings[0]["message"]
@@ -86,7 +92,7 @@ async def test_entities_and_cards_updates_are_well_formed(make_backend) -> None:
     backend = await make_backend(entities_interval=0.2, cards_interval=0.3)
     client = await LiveClient.open(backend.ws_url)
     await client.start()
-    await client.send_audio(tone(0.5) + silence(0.5))
+    await client.send_audio(tone(0.5) + silence(1.5))  # a whole chunk: a final before stop
     entities = await client.wait_for(lambda m: m.get("type") == "entities_update")
     cards = await client.wait_for(lambda m: m.get("type") == "cards_update")
     await client.stop()
@@ -216,14 +222,16 @@ async def test_a_vanished_client_leaves_finalised_recordings(make_backend, tmp_p
     assert int.from_bytes(raw[40:44], "little") == len(raw) - 44 > 0  # header finalised on close
 
 
-async def test_stopping_the_backend_closes_live_sessions_going_away(make_backend, tmp_path: Path) -> None:
+async def test_stopping_the_backend_closes_live_sockets_with_1012(make_backend, tmp_path: Path) -> None:
+    """As the real server's shutdown (uvicorn): 1012 for every open socket, no summary."""
     backend = await make_backend(record_dir=tmp_path, rtf=0.5)
     client = await LiveClient.open(backend.ws_url)
     await client.start()
     await client.send_audio(tone(1.0), speed=None)
     waiting = await LiveClient.open(backend.ws_url)  # connected, never started
     await backend.stop()
-    assert await client.wait_closed() == 1001 and await waiting.wait_closed() == 1001
+    assert await client.wait_closed() == 1012 and await waiting.wait_closed() == 1012
+    assert not client.of_type("final_summary") and not client.of_type("asr_final")
     [wav] = list((tmp_path / client.session_id).glob("*/system.wav"))
     raw = wav.read_bytes()
     assert int.from_bytes(raw[40:44], "little") == len(raw) - 44 == 32000
