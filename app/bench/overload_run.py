@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from app.backend.recognizers import SegmentingStream, SimulatedEngine
+from app.backend.chunking import chunk_bytes_for
+from app.backend.recognizers import simulated_finals
 from app.backend.recording import connection_folders, read_provenance, read_wav, safe_name
-from app.backend.worker import PULL_BYTES
 from app.bench import overload_analysis as oa
 from app.bench.meeting import Meeting
 from app.capture.replay import ReplaySource
@@ -242,13 +242,9 @@ async def read_traces(record_dir: Path, session_id: str, source: str, traced: Tr
 
 
 async def _segment(pcm: bytes) -> list[oa.Interval]:
-    stream = SegmentingStream(SimulatedEngine())  # the simulated recognizer's exact region logic
-    finals = []
-    for k in range(0, len(pcm), PULL_BYTES):
-        finals += await stream.process(pcm[k : k + PULL_BYTES])
-    finals += await stream.finish()
-    stream.close()
-    return [(f.t0, f.t1) for f in finals]
+    """The simulated recognizer's finals, re-derived from the processed audio: it transcribed it in
+    2 s chunks (the backend's default --chunk-seconds), one final per speech region of each chunk."""
+    return simulated_finals(pcm, chunk_bytes_for(2.0))
 
 
 async def start_backend(cfg: BenchConfig, record_dir: Path,

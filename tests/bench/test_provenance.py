@@ -46,7 +46,8 @@ async def stream(url: str, session_id: str, frames: dict[str, list[bytes]]) -> N
 
 
 async def test_provenance_ranges_rebuild_the_processed_audio_from_the_received_stream(tmp_path: Path) -> None:
-    config = BackendConfig(port=0, recognizer="simulated", rtf=0.5, queue_seconds=0.5, record_dir=tmp_path)
+    config = BackendConfig(port=0, recognizer="simulated", rtf=0.5, queue_seconds=0.5, chunk_seconds=0.5,
+                           record_dir=tmp_path)
     frames = {"system": unique_frames(150, 1), "mic": unique_frames(100, 2)}
     async with ReferenceBackend(config) as backend:
         await stream(backend.ws_url, "prov-1", frames)
