@@ -11,8 +11,11 @@ Rules (thresholds are ``BackpressureConfig`` fields):
 
 * Worst source wins. A source enters ``buffering`` above 0.85 fill, ``overloaded`` above 0.95 fill or
   when the server dropped audio (``dropped_recent`` > 0, a grown ``dropped_total``, a ``backpressure``
-  status). ``buffering`` / ``overloaded`` statuses raise the level too. ``realtime_factor`` never does:
-  it is measured between transcripts and sits near 1.0 on a healthy server.
+  status). Queue ``buffering`` / ``overloaded`` statuses (they name a ``source``) raise the level too.
+  The degrade ladder's statuses (a ``degrade_level``, no ``source``) are information, not evidence of
+  a full queue: the real server sends ``buffering`` about 10 s into every healthy session (CONTRACT.md
+  10), so they never raise the level. Nor does ``realtime_factor``: it is measured between
+  transcripts and sits near 1.0 on a healthy server.
 * Hysteresis, because the server never says "recovered": the level falls back to ``normal`` only after
   every fresh source stayed below 0.70 with no drops for ``hold_seconds``; ``overloaded`` steps down to
   ``buffering`` after every source stayed at or below 0.85 with no drops for ``hold_seconds``. Only
@@ -25,12 +28,11 @@ Rules (thresholds are ``BackpressureConfig`` fields):
 * ``unknown``: streaming but no metrics from any source for ``stale_seconds``, or the connection is
   down. A new connection starts a fresh server session (empty queues), so for the first
   ``stale_seconds`` the last level stands while waiting for the first metrics. ``idle``: no session.
-* Drops are session-wide and the server pins ``dropped_recent`` on whichever source came first in the
-  tick, so they are shared by the fresh sources above 0.85 fill, in proportion to how far above it
-  each queue is (a queue only drops when full; two full queues share equally), else blamed on the
-  reported source. (The throttle's time map needs exact per-source counts: ``app.core.drop_blame``.)
-  They are counted in chunks (20 ms frames), converted with the ratio a ``backpressure`` status gave
-  (``dropped_seconds`` / ``dropped_frames``), else with ``FRAME_SECONDS``.
+* Drops are counted session-wide from ``dropped_total`` (and ``backpressure``'s ``dropped_frames``, the
+  same session total), in chunks of one 20 ms frame each: ``dropped_seconds`` is the size of ONE drop,
+  never a total, so it is not used. Which source lost them the server does not say (``dropped_recent``
+  lands on whichever source comes first in a tick); the session attributes them from its mirror of each
+  lane (``app.core.server_lane``) through ``attribute``, and only attributed drops appear per source.
 """
 
 from __future__ import annotations
@@ -39,11 +41,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.core.drop_blame import DropCounter
+from app.core.drop_counter import DropCounter
 from app.core.level import Level, LevelReport, source_label
 from app.core.messages import FRAME_SECONDS, MetricsEvent, Source, StatusEvent, StatusState
 from app.core.session_state import ConnectionState
-from app.core.source_load import SourceTrack, drop_shares, finite
+from app.core.source_load import SourceTrack
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +89,7 @@ class BackpressureModel:
         self._quiet_since: float | None = None  # all fresh sources <= buffering_above, no drops, since
         self._tracks: dict[str, SourceTrack] = {}
         self._drop_counter = DropCounter()  # the server's session-wide count, on this connection
-        self._seconds_per_frame = FRAME_SECONDS
+        self._attributed: dict[str, int] = {}  # per source: frames attributed on this connection
         self._dropped_total = 0.0
         self._reported = Level.IDLE
         self._reported_since = now
@@ -105,6 +107,7 @@ class BackpressureModel:
             # A (re)connection is a brand-new server session: empty queues, drop count from 0.
             self._streaming_since = now
             self._drop_counter = DropCounter()
+            self._attributed = {}
             self._calm_since = self._quiet_since = None
             for track in self._tracks.values():
                 track.metrics_at = None
@@ -119,10 +122,9 @@ class BackpressureModel:
         track = self._tracks.setdefault(name, SourceTrack())
         track.read(ev)
         track.metrics_at = now
-        new_frames = self._drop_counter.new_frames(ev.dropped_total, ev.dropped_recent)
+        new_frames = self._drop_counter.new_frames(ev.dropped_total, ev.dropped_recent, now)
         dropped = new_frames > 0 or (ev.dropped_recent or 0) > 0
-        if new_frames > 0:
-            self._record_drop(now, new_frames * self._seconds_per_frame, name)
+        self._dropped_total += new_frames * FRAME_SECONDS
         self._update_calm(now, dropped)
         cfg = self._cfg
         if dropped or track.fill > cfg.overloaded_above:
@@ -135,6 +137,8 @@ class BackpressureModel:
         now = self._clock()
         self._advance(now)
         state = ev.known_state if self._connection in _LIVE else None
+        if ev.degrade_level and not ev.source and state is not StatusState.BACKPRESSURE:
+            state = None  # the degrade ladder: information only (see the module docstring)
         if state in (StatusState.BUFFERING, StatusState.OVERLOADED, StatusState.BACKPRESSURE):
             source = ev.source or self._source_in(ev.message)
             level = Level.BUFFERING if state is StatusState.BUFFERING else Level.OVERLOADED
@@ -144,6 +148,15 @@ class BackpressureModel:
             if news:
                 self._raise(level, now, self._status_cause(ev, source))
         self._refresh(now)
+
+    def attribute(self, source: str, frames: int) -> None:
+        """The session's count of ``source``'s server drops on this connection (from its lane mirror);
+        increases are booked to the source now (they never decrease what was booked)."""
+        now = self._clock()
+        new = frames - self._attributed.get(source, 0)
+        if new > 0:
+            self._attributed[source] = frames
+            self._tracks.setdefault(source, SourceTrack()).add_drop(now, new * FRAME_SECONDS)
 
     # ----------------------------------------------------------------------------------- output
 
@@ -174,23 +187,14 @@ class BackpressureModel:
 
     def _status_drops(self, ev: StatusEvent, source: str | None, now: float) -> bool:
         """Account a ``backpressure`` status; True unless it repeats a total we already counted."""
-        frames, seconds = ev.dropped_frames, finite(ev.dropped_seconds, 0.0, 1e9)
-        if frames is not None and frames > 0 and seconds:
-            self._seconds_per_frame = min(max(seconds / frames, 0.001), 1.0)
+        frames = ev.dropped_frames
         if frames is None:
             return True  # cannot tell new from repeated: believe the server
-        new = self._drop_counter.new_frames(frames, None)  # the total de-duplicates against metrics
+        new = self._drop_counter.new_frames(frames, None, now)  # the total de-duplicates against metrics
         if new > 0:
-            self._record_drop(now, new * self._seconds_per_frame, source)
+            self._dropped_total += new * FRAME_SECONDS
             self._calm_since = self._quiet_since = None
         return new > 0
-
-    def _record_drop(self, now: float, seconds: float, reported: str | None) -> None:
-        shares = drop_shares(self._fresh(now), self._tracks, self._cfg.buffering_above, reported,
-                             Source.SYSTEM.value)
-        for target, share in shares.items():
-            self._tracks.setdefault(target, SourceTrack()).add_drop(now, seconds * share)
-        self._dropped_total += seconds
 
     def _update_calm(self, now: float, dropped: bool) -> None:
         fills = [t.fill for _, t in self._fresh(now)]
@@ -258,6 +262,9 @@ class BackpressureModel:
         name, worst = max(fresh, key=lambda item: (recent(item[1]) > 0, item[1].fill))
         label, pct, dropped = source_label(name), round(worst.fill * 100), recent(worst)
         lost = f"{dropped:.1f} s dropped in the last {window:.0f} s"
+        if dropped == 0 and self._drop_counter.recent(now, window) and self._calm_since is None:
+            unattributed = self._drop_counter.recent(now, window) * FRAME_SECONDS  # whose: not known yet
+            return f"The backend dropped {unattributed:.1f} s in the last {window:.0f} s"
         if self._calm_since is not None:  # every queue is low again; the hold is running
             below = f"{self._cfg.clear_below * 100:.0f} %"
             held = f"{now - self._calm_since:.0f} of {self._cfg.hold_seconds:.0f} s"

@@ -1,28 +1,32 @@
-"""Adaptive throttling's hold: the frames the policy keeps on the client, per source, with their VAD
-decisions, and the one bounded pool they share (``app.core.throttle`` decides what leaves it when).
+"""The client's hold: one source's unsent audio, oldest first, bounded.
 
-Pure, event-loop thread. Each source is a ``Lane``: held frames in capture order (each marked speech,
-silence, or still waiting for its VAD lookahead), its send budget (``app.core.send_rate``) and its
-counters. Drop policy when the pool is over ``capacity`` frames: shed silence first, then the oldest
-system audio, then the oldest microphone audio; every shed frame counted.
+Everything captured waits here until flow control (``app.core.flow``) lets it go: audio captured
+before the ``streaming`` ack, during a reconnect or a stalled backend, what the server's queue cannot
+take yet, and (after a reconnect) what the dead connection may not have delivered (``restore``).
+Throttling on, every frame is tagged by the voice detector (``app.core.vad``: speech, silence, or still
+waiting for its 200 ms lookahead), so silence can be skipped rather than sent when behind.
+
+Bound: ``capacity_frames`` (the setting ``client_backlog_seconds``). Drop policy when over it: shed
+frames decided silent first, then the oldest audio; every shed frame is returned to the caller, who
+counts it and locates the loss. Pure, event-loop thread, no clock.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from app.core.messages import FRAME_SECONDS, Source
-from app.core.send_rate import RateConfig, SendRate
+from app.core.messages import FRAME_SECONDS
 from app.core.timemap import SentFrame
-from app.core.vad import SpeechTagger, VadConfig, VoiceDetector
+from app.core.vad import SpeechTagger
+
+SILENCE_SCAN_EXTRA = 10  # shed this much more silence per pass, so the O(n) scan stays rare
 
 
 class FrameLike(SentFrame, Protocol):
-    """What the policy needs of a frame: what the time map records, and the audio (for the VAD);
-    ``app.core.framing.Frame`` satisfies it."""
+    """What the hold needs of a frame; ``app.core.framing.Frame`` satisfies it."""
 
     @property
     def pcm(self) -> bytes: ...
@@ -37,106 +41,124 @@ class Held(Generic[F]):
     keep: bool | None = True  # None: the VAD decision waits for its lookahead; False: silence
 
 
-@dataclass(slots=True)
-class Lane(Generic[F]):
-    """One source: its held frames, VAD state, send budget and counters."""
+class SourceHold(Generic[F]):
+    """See the module docstring. ``tagger_factory`` makes the source's VAD when throttling first needs it."""
 
-    source: str
-    budget: SendRate
-    held: deque[Held[F]] = field(default_factory=deque)
-    tagger: SpeechTagger[Held[F]] | None = None  # created when first needed (enabled)
-    maybe_silent: int = 0  # upper bound of held frames decided silent (0: no need to scan)
-    sent: int = 0  # released by the policy (the session's client buffer may still hold them)
-    skipped: int = 0
-    shed: int = 0
+    def __init__(self, source: str, capacity_frames: int,
+                 tagger_factory: Callable[[], SpeechTagger[Held[F]]]) -> None:
+        if capacity_frames < 1:
+            raise ValueError("capacity_frames must be >= 1")
+        self.source = source
+        self.capacity_frames = capacity_frames
+        self._tagger_factory = tagger_factory
+        self._tagger: SpeechTagger[Held[F]] | None = None
+        self._items: deque[Held[F]] = deque()
+        self._maybe_silent = 0  # an upper bound of the items decided silent (0: no need to scan)
+        self.skipped = 0  # silent frames not sent
+        self.shed = 0  # frames shed because the hold was full
 
+    def __len__(self) -> int:
+        return len(self._items)
 
-class Hold(Generic[F]):
-    """Every source's lane and the shared bound (see the module docstring)."""
+    @property
+    def seconds(self) -> float:
+        return len(self._items) * FRAME_SECONDS
 
-    def __init__(self, capacity_frames: int, rate: RateConfig, vad: VadConfig,
-                 detector_factory: Callable[[], VoiceDetector]) -> None:
-        self._capacity = capacity_frames
-        self._rate = rate
-        self._vad = vad
-        self._detector_factory = detector_factory
-        self.lanes: dict[str, Lane[F]] = {}
-        self.ordered: list[Lane[F]] = []  # the lanes, microphone first (kept sorted as lanes are created)
+    @property
+    def waiting(self) -> int:
+        """Held frames that are a backlog: not counting those that only wait for their VAD lookahead."""
+        pending = self._tagger.pending if self._tagger is not None else 0
+        return max(0, len(self._items) - pending)
 
-    def lane(self, source: str) -> Lane[F]:
-        lane = self.lanes.get(source)
-        if lane is None:
-            lane = self.lanes[source] = Lane(source, SendRate(self._rate))
-            self.ordered = sorted(self.lanes.values(), key=lambda lane: lane.source != Source.MIC)
-        return lane
+    def oldest_capture(self) -> float | None:
+        return self._items[0].frame.capture_time if self._items else None
 
-    def has_mic(self) -> bool:
-        return Source.MIC.value in self.lanes
-
-    def push(self, frame: F, tag: bool, is_speech: bool | None = None) -> None:
-        """Hold one frame; ``tag``: run it through its source's VAD (throttling enabled), else it is
-        kept as it is. ``is_speech``: a VAD decision made elsewhere. Then keep the pool within bounds."""
-        lane = self.lanes.get(frame.source) or self.lane(str(frame.source))
+    def push(self, frame: F, tag: bool) -> list[F]:
+        """Hold a newly captured frame (``tag``: run it through the VAD); returns the frames shed."""
         item: Held[F] = Held(frame)
         if tag:
-            if lane.tagger is None:
-                lane.tagger = SpeechTagger(self._detector_factory(), self._vad)
+            if self._tagger is None:
+                self._tagger = self._tagger_factory()
             item.keep = None
-            decided = lane.tagger.push(item, frame.pcm, is_speech)
+            decided = self._tagger.push(item, frame.pcm)
             if decided is not None:
-                self._decide(lane, *decided)
-        lane.held.append(item)
-        self._bound()
+                self._decide(*decided)
+        self._items.append(item)
+        return self._bound()
 
-    def settle_vad(self, lane: Lane[F]) -> None:
-        """Finish the pending VAD decisions (at a toggle or the tail)."""
-        for item, keep in lane.tagger.flush() if lane.tagger is not None else []:
-            self._decide(lane, item, keep)
+    def restore(self, frames: Sequence[F]) -> list[F]:
+        """Put frames that were sent on a connection that ended, and may not have been consumed, back
+        in front (oldest first; they are older than anything held). Returns those that did not fit:
+        being the oldest, they are the first to go."""
+        for frame in reversed(frames):
+            self._items.appendleft(Held(frame))
+        return self._bound()
 
-    def backlog_seconds(self, source: str | None = None) -> float:
-        """Held audio of ``source``, or of every source when ``None``."""
-        if source is None:
-            return sum(len(lane.held) for lane in self.lanes.values()) * FRAME_SECONDS
-        lane = self.lanes.get(source)
-        return 0.0 if lane is None else len(lane.held) * FRAME_SECONDS
+    def settle(self) -> None:
+        """Decide the frames still waiting for their lookahead (throttling switched off, or the tail)."""
+        if self._tagger is not None:
+            for item, keep in self._tagger.flush():
+                self._decide(item, keep)
 
-    def waiting_seconds(self) -> float:
-        """Held audio that is a backlog: frames whose VAD decision still waits for its lookahead are
-        not (each source holds up to 0.2 s of them while silence is skipped)."""
-        lanes = self.lanes.values()
-        frames = sum(max(0, len(lane.held) - (lane.tagger.pending if lane.tagger else 0)) for lane in lanes)
-        return frames * FRAME_SECONDS
+    def take(self, limit: int, *, due: float, skip_silence: bool) -> list[F]:
+        """Up to ``limit`` frames to send now, oldest first, none captured after ``due``. Skipping,
+        silent frames at the head go (counted in ``skipped``) without using the limit, and a frame
+        still waiting for its VAD decision stops the take."""
+        out: list[F] = []
+        items = self._items
+        while items:
+            head = items[0]
+            if head.frame.capture_time > due:
+                break
+            if skip_silence and head.keep is False:
+                items.popleft()
+                self.skipped += 1
+                self._maybe_silent = max(0, self._maybe_silent - 1)
+                continue
+            if len(out) >= limit or (skip_silence and head.keep is None):
+                break
+            items.popleft()
+            out.append(head.frame)
+        return out
 
-    def _decide(self, lane: Lane[F], item: Held[F], keep: bool) -> None:
+    def take_all(self) -> list[F]:
+        """Everything held, in order (given up at the end: the caller counts it)."""
+        out = [item.frame for item in self._items]
+        self._items.clear()
+        self._maybe_silent = 0
+        return out
+
+    def _decide(self, item: Held[F], keep: bool) -> None:
         item.keep = keep
-        lane.maybe_silent += not keep
+        self._maybe_silent += not keep
 
-    def _bound(self) -> None:
-        """Keep the backlog within capacity: shed silence, then oldest system, then oldest mic audio."""
-        excess = sum(len(lane.held) for lane in self.lanes.values()) - self._capacity
+    def _bound(self) -> list[F]:
+        excess = len(self._items) - self.capacity_frames
         if excess <= 0:
-            return
-        order = sorted(self.lanes.values(), key=lambda lane: lane.source == Source.MIC)
-        extra = 10  # shed a little more silence per pass so the O(n) scan stays rare
-        for lane in order:
-            if excess > 0 and lane.maybe_silent > 0:
-                excess -= self._shed_silence(lane, excess + extra)
-        for lane in order:
-            while excess > 0 and lane.held:
-                lane.held.popleft()
-                lane.shed += 1
-                excess -= 1
+            return []
+        shed: list[F] = []
+        if self._maybe_silent > 0:
+            shed = self._shed_silence(excess + SILENCE_SCAN_EXTRA)
+            excess -= len(shed)
+        while excess > 0 and self._items:
+            item = self._items.popleft()
+            shed.append(item.frame)
+            self._maybe_silent -= item.keep is False
+            excess -= 1
+        self._maybe_silent = max(0, self._maybe_silent)
+        self.shed += len(shed)
+        return shed
 
-    @staticmethod
-    def _shed_silence(lane: Lane[F], limit: int) -> int:
+    def _shed_silence(self, limit: int) -> list[F]:
         kept: deque[Held[F]] = deque()
-        gone = silent = 0
-        for item in lane.held:
+        gone: list[F] = []
+        silent = 0
+        for item in self._items:
             if item.keep is False:
-                if gone < limit:
-                    gone += 1
+                if len(gone) < limit:
+                    gone.append(item.frame)
                     continue
                 silent += 1
             kept.append(item)
-        lane.held, lane.maybe_silent, lane.shed = kept, silent, lane.shed + gone
+        self._items, self._maybe_silent = kept, silent
         return gone

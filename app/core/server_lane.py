@@ -1,36 +1,27 @@
 """What one source's lane on the server did with the frames this client sent, on one connection.
 
-The EchoPanel server (CONTRACT.md section 10) keeps, per source, a drop-oldest queue of ``queue_frames``
-(64 000 bytes = 100 frames of 20 ms) and a recognizer that, while idle, pulls frames one by one until it
-holds one chunk (``chunk_frames``, 2 s by default), then transcribes it, pulling nothing meanwhile, then
-sends the chunk's finals and pulls again. So every chunk is a contiguous run of the frames this client
-sent, and the server's drops are exactly the gaps between chunks:
+The EchoPanel server (CONTRACT.md 10) keeps per source a drop-oldest queue of ``queue_frames`` (64 000
+bytes = 100 frames of 20 ms) and a recognizer that, while idle, pulls frames one by one until it holds
+one chunk (``chunk_frames``, 2 s by default), transcribes it pulling nothing meanwhile, sends the chunk's
+finals and pulls again. So every chunk is a contiguous run of the frames this client sent, and the
+server's drops are exactly the gaps between chunks:
 
     start(j+1) = max(end(j) + 1, newest(T_j) - queue_frames + 1)
 
-where ``T_j`` is when chunk j's processing ended (its first final arrives then) and ``newest(t)`` is the
-last frame that had arrived by ``t``. Chunk j's processing starts once its last frame has arrived and
-chunk j-1 is done. A ``metrics`` message at ``M`` reporting ``q`` queued frames says the queue held the
-contiguous suffix ``[newest(M) - q + 1, newest(M)]``: while chunk j is processed that is
-``min(queue_frames, newest(M) - end(j))``; less proves chunk j was done before ``M``, and
-``0 < q < queue_frames`` pins the end of the chunk then in progress (``newest(M) - q``).
+``T_j``: when chunk j's processing ended (its first final arrives then); ``newest(t)``: the last frame
+that had arrived by ``t``. Chunk j's processing starts once its last frame arrived and chunk j-1 is done.
 
-``LaneMirror`` replays that model over the client's own send log with the evidence the server gives
-(finals, metrics) and answers: where each processed position came from (the transcript time map),
-which frames the server dropped, and where (the loss ledger), whether the recognizer is busy and how
-many more frames its queue can take (flow control), what is surely consumed (the resend window after a
-reconnect), and how long chunks take (the drain rate). The end of a chunk no final marks (silence, or
-the middle of an utterance) is estimated from the median processing time of recent chunks, bracketed
-and where possible pinned by metrics, and the chunks after it carry that uncertainty (in frames) until
-evidence settles it. The chunk size is not on the wire: 2 s unless the queue's own reports, before
-the first drop, say otherwise (``CHUNK_CANDIDATES``).
+``LaneMirror`` replays that model over the client's own send log (``app.core.send_log``) with the
+evidence the server gives (finals; metrics, ``app.core.chunk_end`` for chunks no final marks; the chunk
+size, ``app.core.chunk_size``) and answers: where each processed position came from (the transcript
+time map), which frames the server dropped and where (the loss ledger), whether the recognizer is busy
+and how many more frames its queue can take (flow control), what is surely consumed (the resend window
+after a reconnect), and how long chunks take (the drain rate). Chunks after an estimated end carry its
+uncertainty (in frames) until evidence settles it.
 
-Times are the caller's: arrival of each send batch at the server and the server time of each message
-(the caller corrects for the network's one-way delay; on loopback it is negligible). Cost: evidence
-only re-examines the chunks after the last settled one (a chunk is settled once exact, or
-``SETTLE_SECONDS`` after it ended); memory is one int per chunk plus the unsettled tail.
-
-Pure: no I/O, no clock of its own.
+Times are the caller's: arrival of each send batch and the server time of each message. Cost: evidence
+only re-examines the chunks after the last settled one (exact, or ``SETTLE_SECONDS`` after it ended);
+memory is one record per chunk plus the unsettled tail. Pure: no I/O, no clock of its own.
 """
 
 from __future__ import annotations
@@ -39,16 +30,17 @@ import bisect
 import statistics
 from dataclasses import dataclass
 
+from app.core.chunk_end import ChunkInProgress, estimate_end, spread
+from app.core.chunk_size import infer_chunk_frames
 from app.core.messages import FRAME_SECONDS
+from app.core.send_log import SendLog
 
 DEFAULT_CHUNK_FRAMES = 100  # 2 s: the real server's ECHOPANEL_ASR_CHUNK_SECONDS default
 DEFAULT_QUEUE_FRAMES = 100  # 64 000 bytes of 640-byte frames
-CHUNK_CANDIDATES = (5, 25, 50, 100, 150, 200, 250, 300, 400)  # 0.1 s .. 8 s
 RECENT_CHUNKS = 5  # the estimate of a processing time is the median of this many recent ones
 TOLERANCE_FRAMES = 2  # skew between the client's send log and the server's queue at one instant
 SETTLE_SECONDS = 30.0  # an estimated chunk end this old gets no more evidence: stop re-examining it
 MAX_METRICS = 4096
-INFER_EVIDENCE = 5  # busy-queue reports needed to prefer a larger chunk than the current one
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +68,18 @@ class LaneMirror:
     """See the module docstring. ``sent`` for every batch written, ``final`` and ``metrics`` as they
     arrive, in order; then read ``chunks()``, ``position()``, ``dropped_spans()``, ``credit()``..."""
 
-    def __init__(self, chunk_frames: int | None = None, queue_frames: int = DEFAULT_QUEUE_FRAMES) -> None:
-        """``chunk_frames``: the recognizer's chunk when known; None infers it (2 s until shown otherwise)."""
+    def __init__(self, chunk_frames: int | None = None, queue_frames: int = DEFAULT_QUEUE_FRAMES, *,
+                 tolerance_frames: int = TOLERANCE_FRAMES) -> None:
+        """``chunk_frames``: the recognizer's chunk when known; None infers it (2 s until shown otherwise).
+        ``tolerance_frames``: how far the send log and the server's queue may disagree at one instant
+        (the frames written in one batch, whose arrival the server may or may not have seen yet)."""
         if queue_frames < 1 or (chunk_frames is not None and chunk_frames < 1):
             raise ValueError("queue_frames and chunk_frames must be >= 1")
         self.queue_frames = queue_frames
+        self.tolerance = tolerance_frames
         self._chunk_fixed = chunk_frames is not None
         self.chunk_frames = chunk_frames or DEFAULT_CHUNK_FRAMES
-        self._times: list[float] = []  # arrival time of each send batch (unsettled part)
-        self._counts: list[int] = []  # frames sent up to and including that batch
+        self.log = SendLog()
         self._finals: list[tuple[int, float]] = []  # (end of a final, processed frames; arrival)
         self._metrics: list[tuple[float, int]] = []  # (time, queued frames)
         self._settled: list[Chunk] = []
@@ -92,7 +87,7 @@ class LaneMirror:
         self._durations: list[float] = []  # processing times of exact chunks, recent last
         self._tail: list[Chunk] = []
         self._filling_start = 0
-        self._settled_sent = 0  # frames sent in the batches forgotten from the log
+        self._pruned = False  # the log and reports of settled chunks were forgotten
         self._dropped_seen = False
         self._dirty = True
         self.evidence_time = 0.0  # the newest evidence seen (for settling)
@@ -101,19 +96,13 @@ class LaneMirror:
 
     @property
     def sent_frames(self) -> int:
-        return self._counts[-1] if self._counts else self._settled_sent
+        return self.log.frames
 
     def sent(self, frames: int, at: float) -> None:
         """``frames`` more frames arrived at ``at`` (positions continue from the previous batch)."""
-        if frames <= 0:
-            return
-        total = (self._counts[-1] if self._counts else self._settled_sent) + frames
-        if self._times and at <= self._times[-1]:
-            self._counts[-1] = total
-        else:
-            self._times.append(at)
-            self._counts.append(total)
-        self._dirty = True
+        if frames > 0:
+            self.log.add(frames, at)
+            self._dirty = True
 
     def final(self, t0: float, t1: float, at: float) -> None:
         """An ``asr_final`` of this lane (``t0``/``t1`` in processed seconds) sent at ``at``."""
@@ -123,30 +112,22 @@ class LaneMirror:
         self._dirty = True
 
     def metrics(self, queued_frames: int, at: float, dropped_total: int | None = None) -> None:
-        """A ``metrics`` message of this lane sent at ``at`` with ``queued_frames`` in its queue and the
-        session's ``dropped_total`` (once it is above 0, chunks may no longer be back to back, so the
-        chunk size is no longer inferred)."""
+        """A ``metrics`` message of this lane sent at ``at``: its queue, and the session's ``dropped_total``
+        (after a drop chunks may not be back to back: the chunk size is no longer inferred)."""
         if dropped_total:
             self._dropped_seen = True
         self._metrics.append((at, max(0, queued_frames)))
-        if len(self._metrics) > MAX_METRICS:
-            del self._metrics[: MAX_METRICS // 2]
+        del self._metrics[: -MAX_METRICS]  # bounded even if nothing settles
         self.evidence_time = max(self.evidence_time, at)
         if not self._chunk_fixed and not self._dropped_seen:
             self._infer_chunk()
         self._dirty = True
 
-    # ------------------------------------------------------------------ the send log
-
     def newest(self, t: float) -> int:
-        """The last position that had arrived at ``t`` (-1: none yet)."""
-        i = bisect.bisect_right(self._times, t) - 1
-        return self._counts[i] - 1 if i >= 0 else self._settled_sent - 1
+        return self.log.newest(t)
 
     def arrival(self, position: int) -> float | None:
-        """When ``position`` arrived (None: not yet). Positions before the kept log: its first time."""
-        i = bisect.bisect_right(self._counts, position)
-        return self._times[i] if i < len(self._times) else None
+        return self.log.arrival(position)
 
     # ------------------------------------------------------------------ the model
 
@@ -194,7 +175,7 @@ class LaneMirror:
             elif exact:
                 uncertain = 0 if following > end + 1 else uncertain
             else:
-                uncertain += self._spread(end, began, ended)
+                uncertain += spread(self.log, end, self.queue_frames, began, ended)
             start, prev_ended = following, ended
             j += 1
 
@@ -208,38 +189,13 @@ class LaneMirror:
 
     def _estimate_end(self, j: int, end: int, began: float, durations: list[float],
                       finals: dict[int, float]) -> tuple[float | None, bool, int | None]:
-        """(end time, exact, the next chunk's start if a metrics message pins it) of a chunk that no
-        final marks; (None, False, None) while nothing shows it ended."""
-        cap = self.queue_frames
-        low, high, seen = began, None, None
-        for at, q in self._metrics[bisect.bisect_left(self._metrics, (began, -1)):]:
-            busy = min(cap, self.newest(at) - end)
-            if busy > 0 and abs(q - busy) <= TOLERANCE_FRAMES:
-                low = at  # consistent with chunk j still being processed
-                continue
-            high, seen = at, q
-            break
-        later = [t for k, t in finals.items() if k > j]
-        if high is None:
-            if not later:
-                return None, False, None
-            high = min(later)
-        typical = statistics.median(durations[-RECENT_CHUNKS:]) if durations else (high - began) / 2
-        guess = min(max(began + typical, low), high)
-        if seen is not None and TOLERANCE_FRAMES < seen < cap - TOLERANCE_FRAMES:
-            next_end = self.newest(high) - seen  # the chunk in progress at ``high`` ends here
-            next_start = next_end - self.chunk_frames + 1
-            if next_start > end + 1:  # a gap: the queue held exactly next_start.. when it was pulled
-                pulled = self.arrival(next_start + cap - 1)
-                if pulled is not None:
-                    return min(max(pulled, low), high), True, next_start
-            return guess, False, max(end + 1, next_start)
-        return guess, False, None
-
-    def _spread(self, end: int, low: float, high: float) -> int:
-        """How far the next start may be off when this chunk ended somewhere in [low, high]."""
-        cap = self.queue_frames
-        return max(end + 1, self.newest(high) - cap + 1) - max(end + 1, self.newest(low) - cap + 1)
+        """(end time, exact, the next chunk's start if a metrics message pins it) of chunk ``j``, which
+        no final marks (``app.core.chunk_end``); (None, False, None) while nothing shows it ended."""
+        later = min((t for k, t in finals.items() if k > j), default=None)
+        typical = statistics.median(durations[-RECENT_CHUNKS:]) if durations else None
+        reports = self._metrics[bisect.bisect_left(self._metrics, (began, -1)):]
+        return estimate_end(ChunkInProgress(end, began, self.chunk_frames, self.queue_frames, self.tolerance),
+                            reports, self.log, typical=typical, later_final=later)
 
     def _settle(self) -> None:
         """Move the leading exact (or old) tail chunks into the settled list and forget what only
@@ -266,44 +222,17 @@ class LaneMirror:
     def _prune(self, from_time: float, from_position: int, processed: int) -> None:
         """Forget the send batches, metrics and finals that only the settled chunks needed: the model
         asks ``newest(t)`` for t >= ``from_time`` and ``arrival(p)`` for p >= ``from_position``."""
-        keep = min(bisect.bisect_right(self._times, from_time) - 1,
-                   bisect.bisect_right(self._counts, from_position))
-        if keep > 0:
-            self._settled_sent = self._counts[keep - 1]
-            del self._times[:keep]
-            del self._counts[:keep]
+        self._pruned = self.log.forget(from_time, from_position) or self._pruned
         del self._metrics[: bisect.bisect_left(self._metrics, (from_time, -1))]
         del self._finals[: bisect.bisect_right(self._finals, (processed, float("inf")))]
 
     def _infer_chunk(self) -> None:
-        """Before the server dropped anything (so chunks are back to back) a busy queue
-        says where the chunk in progress ends (newest - q): one before a chunk boundary. A size is
-        consistent with those ends when 90 % of them fall on its boundaries. Every divisor of the true
-        size is consistent too, so the LARGEST consistent candidate wins: at once if the current size
-        is contradicted, after ``INFER_EVIDENCE`` ends if it is merely a divisor of a larger one."""
-        ends = []
-        for at, q in self._metrics:
-            if q >= self.queue_frames - TOLERANCE_FRAMES:
-                break
-            if q > TOLERANCE_FRAMES:
-                ends.append(self.newest(at) - q + 1)
-        if len(ends) < 3 or self._settled_sent:
-            return
-
-        def consistent(size: int) -> bool:
-            tolerance = min(TOLERANCE_FRAMES, size // 10)
-            hits = sum(1 for e in ends if min(e % size, size - e % size) <= tolerance)
-            return hits >= 0.9 * len(ends)
-
-        fitting = [size for size in CHUNK_CANDIDATES if consistent(size)]
-        if not fitting:
-            return
-        best = max(fitting)
-        if best == self.chunk_frames or (consistent(self.chunk_frames) and len(ends) < INFER_EVIDENCE):
-            return
-        self.chunk_frames = best
-        self._settled, self._cursor, self._durations = [], _Cursor(), []
-        self._dirty = True
+        size = infer_chunk_frames(self._metrics, self.newest, self.chunk_frames, self.queue_frames,
+                                  self.tolerance)
+        if size != self.chunk_frames and not self._pruned:
+            self.chunk_frames = size
+            self._settled, self._cursor, self._durations = [], _Cursor(), []
+            self._dirty = True
 
     # ------------------------------------------------------------------ answers
 

@@ -83,7 +83,7 @@ class Settings:
     mic_device: DeviceRef | None = None  # None = the system default
     system_device: DeviceRef | None = None
     adaptive_throttling: bool = False
-    client_backlog_seconds: float = 30.0  # the client's own bounded buffer per source
+    client_backlog_seconds: float = 120.0  # the client's own bounded hold per source
     summary_timeout_seconds: float = 30.0  # how long to wait for final_summary after stop
     start_minimized_to_tray: bool = False
     notify_on_overload: bool = True

@@ -1,5 +1,6 @@
-"""The backpressure model's per-source load: what the server last said about one source's queue, and
-the server drops attributed to it. Mutable, private to ``app.core.backpressure``; pure, no I/O.
+"""The backpressure model's per-source load: what the server last said about one source's queue,
+and the server drops the session attributed to it (``BackpressureModel.attribute``). Mutable,
+private to ``app.core.backpressure``; pure, no I/O.
 """
 
 from __future__ import annotations
@@ -62,18 +63,3 @@ class SourceTrack:
             fresh=fresh,
             realtime_factor=self.rtf,
         )
-
-
-def drop_shares(fresh: list[tuple[str, SourceTrack]], tracks: dict[str, SourceTrack], above: float,
-                reported: str | None, default: str) -> dict[str, float]:
-    """How server drops (counted session-wide) are shared: by the fresh sources above ``above`` fill,
-    in proportion to how far above it each queue is; else all to the reported source; else to the
-    fullest known source (``default`` when none is known)."""
-    high = {n: t.fill - above for n, t in fresh if t.fill > above}
-    if high:
-        weight = sum(high.values())
-        return {n: w / weight for n, w in high.items()}
-    if reported:
-        return {reported: 1.0}
-    known = sorted(tracks, key=lambda n: tracks[n].fill)
-    return {known[-1] if known else default: 1.0}

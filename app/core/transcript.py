@@ -25,7 +25,9 @@ from dataclasses import dataclass
 from app.core.messages import FinalSummaryEvent, TranscriptEvent
 from app.core.session_state import TranscriptSegment
 
-Mapper = Callable[[str, float], float | None]  # (source, server time) -> session time, or None
+# (source, server time, is_end) -> (session time, error bound in seconds), or None
+Mapper = Callable[[str, float, bool], tuple[float, float] | None]
+APPROXIMATE_SECONDS = 0.25  # a segment whose times may be off by more is marked approximate
 Anchor = Callable[[], float | None]  # session time of the first frame sent on the current connection
 SAME_SEGMENT_TOLERANCE = 0.5  # seconds: a summary segment this close to a live one with the same text is it
 
@@ -112,8 +114,10 @@ class TranscriptStore:
 
     def _rebase(self, conn: _Connection, event: TranscriptEvent) -> TranscriptSegment:
         source = event.source or ""
-        t0 = self._to_session(conn, source, event.t0)
-        t1 = max(t0, self._to_session(conn, source, event.t1))
+        t0, e0 = self._to_session(conn, source, event.t0, False)
+        t1, e1 = self._to_session(conn, source, event.t1, True)
+        t1 = max(t0, t1)
+        error = max(e0, e1)
         return TranscriptSegment(
             source=source,
             text=event.text,
@@ -124,15 +128,19 @@ class TranscriptStore:
             segment_id=event.segment_id,
             speaker=event.speaker,
             confidence=event.confidence,
+            approximate=error > APPROXIMATE_SECONDS,
+            error_seconds=round(error, 3),
         )
 
-    def _to_session(self, conn: _Connection, source: str, server_time: float) -> float:
-        """Only the current connection's segments are rebased (older ones arrived in session time)."""
-        mapped = self._mapper(source, server_time)
+    def _to_session(self, conn: _Connection, source: str, server_time: float,
+                    end: bool) -> tuple[float, float]:
+        """(session time, error bound). Only the current connection's segments are rebased (older ones
+        arrived in session time). Never before the session began."""
+        mapped = self._mapper(source, server_time, end)
         if mapped is not None:
-            return mapped
+            return max(0.0, mapped[0]), mapped[1]
         anchor = self._anchor()  # a source the map does not know: from the connection's first frame
-        return (conn.began if anchor is None else anchor) + max(0.0, server_time)
+        return (conn.began if anchor is None else anchor) + max(0.0, server_time), 0.0
 
     def _insert(self, segment: TranscriptSegment) -> None:
         key = (segment.t0, self._arrivals)

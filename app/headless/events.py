@@ -9,6 +9,14 @@ the frames went out (``send_lag_mean_seconds`` / ``send_lag_max_seconds``: send 
 capture time of a frame's first sample; for live audio about one frame, 0.02 s, plus the
 resampler's delay plus half the session's tick on average; a replay read ahead of real time can be
 sent up to a tick early, so negative).
+
+Lost audio ("sent" never means "transcribed"): ``loss`` whenever a loss is found or grows (``source``,
+``start``/``end`` in session seconds, ``cause``: server_drop, client_shed, in_transit or capture,
+``approximate`` and ``error_seconds`` where the contract cannot place it exactly); ``session_end``
+carries ``losses`` per source: ``server_dropped_seconds``, ``client_shed_seconds``,
+``lost_in_transit_seconds``, ``capture_lost_seconds`` and ``lost_spans`` ([start, end, cause]).
+``transcript`` events say ``approximate`` (with ``error_seconds``) when a segment's times could not be
+placed exactly.
 """
 
 from __future__ import annotations
@@ -16,8 +24,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from app.core.losses import LossSpan, SourceLosses
 from app.core.session_state import (
     LevelChanged,
+    LossRecorded,
     Reconnecting,
     ServerMetrics,
     ServerStatus,
@@ -49,7 +59,10 @@ def event_to_dict(event: SessionEvent) -> dict[str, Any]:
     elif isinstance(event, TranscriptChanged):
         seg = event.segment
         body = {"event": "transcript", "source": seg.source, "text": seg.text, "t0": round(seg.t0, 3),
-                "t1": round(seg.t1, 3), "final": seg.is_final, "connection": seg.connection_index}
+                "t1": round(seg.t1, 3), "final": seg.is_final, "connection": seg.connection_index,
+                **({"approximate": True, "error_seconds": seg.error_seconds} if seg.approximate else {})}
+    elif isinstance(event, LossRecorded):
+        body = {"event": "loss", **_span(event.span)}
     elif isinstance(event, LevelChanged):
         body = {"event": "level", "level": event.report.level.value, "reason": event.report.reason}
     elif isinstance(event, Reconnecting):
@@ -77,10 +90,25 @@ def event_to_dict(event: SessionEvent) -> dict[str, Any]:
                 for src, c in event.sources.items()
             },
             "server_dropped_frames": event.server_dropped_frames, "reconnects": event.reconnects,
+            "losses": {source: _losses(lost) for source, lost in event.losses.items()},
         }
     else:
         body = {"event": type(event).__name__}
     return {"event": body.pop("event"), "t": round(event.t, 3), **body}
+
+
+def _span(span: LossSpan) -> dict[str, Any]:
+    return {"source": span.source, "start": round(span.start, 3), "end": round(span.end, 3),
+            "seconds": round(span.seconds, 3), "cause": span.cause.value, "approximate": span.approximate,
+            "error_seconds": span.error_seconds}
+
+
+def _losses(lost: SourceLosses) -> dict[str, Any]:
+    return {"server_dropped_seconds": lost.server_dropped_seconds,
+            "client_shed_seconds": lost.client_shed_seconds,
+            "lost_in_transit_seconds": lost.lost_in_transit_seconds,
+            "capture_lost_seconds": lost.capture_lost_seconds,
+            "lost_spans": [[round(s.start, 3), round(s.end, 3), s.cause.value] for s in lost.spans]}
 
 
 def event_to_json(event: SessionEvent) -> str:

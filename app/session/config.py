@@ -22,10 +22,10 @@ DEFAULT_TICK_SECONDS = 0.08
 
 @dataclass(frozen=True, slots=True)
 class SessionConfig:
-    """``pipe.buffer_seconds`` (the setting ``client_backlog_seconds``, default 30) is THE client-side
-    backlog bound, per source: a source's unsent audio, wherever it waits (adaptive throttling's hold
-    + its send buffer), never exceeds it; beyond it the oldest is dropped (counted). Throttling's hold
-    is one pool of that size shared by the sources (see ``app.session.intake``)."""
+    """``pipe.buffer_seconds`` (the setting ``client_backlog_seconds``, default 120) is THE client-side
+    bound, per source: a source's unsent audio (its hold) never exceeds it; beyond it silence, then the
+    oldest audio is shed, counted and located (``app.session.intake``). Two minutes ride out a frozen
+    backend and its keepalive timeout (about 40 s) plus the reconnect, at 3.8 MB per source."""
 
     endpoint: Endpoint
     token: str = ""
@@ -42,7 +42,7 @@ class SessionConfig:
     # At stop, the longest the flush of unsent audio may take (it needs the backlog at the backend's
     # observed drain rate); what is not sent by then is given up, counted and reported, and the
     # summary is still asked for.
-    flush_timeout: float = 30.0
+    flush_timeout: float = 120.0
 
     @property
     def binary_audio(self) -> bool:

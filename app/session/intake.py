@@ -1,55 +1,55 @@
-"""The capture side of a session: sources -> adaptive throttling -> per-source client buffers.
+"""The capture side of a session: sources -> audio taps -> each source's hold.
 
-Event-loop thread only. ``route`` runs on every session tick: it reads each source's new frames,
-passes them through the ``ThrottlePolicy`` (a pass-through while throttling is off, so the live
-toggle needs no re-wiring) and pushes what the policy releases into the sources' bounded buffers;
-while flushing at stop, the policy gives up everything it holds. ``watch`` reports device faults once
-and says when every source has finished.
+Event-loop thread only. ``route`` runs on every session tick: it reads each source's new frames, hands
+them to the audio taps (a local recording), and holds them (``app.core.hold``: tagged by the voice
+detector while throttling is on) until the sender may send them. ``watch`` reports device faults once
+and says when every source has finished; ``capture_losses`` reports audio the devices lost.
 
-One backlog bound, ``PipeConfig.buffer_seconds`` (the setting ``client_backlog_seconds``), per source:
-a source's unsent audio, wherever it waits (throttling's hold + its send buffer), never exceeds it.
-Throttling's hold is one pool of that size, less ``HOLD_HEADROOM_SECONDS``, shared by all sources
-(the policy sheds silence, then system, then microphone audio when it is full); each ``route`` then
-drops the source's OLDEST buffered frames (counted as ``dropped``) if hold + buffer would exceed the
-bound. Because that holds at every tick, releasing everything the policy holds into the send buffer
-(throttling switched off, or the flush at stop) always fits, with room for the audio that arrives
-before the sender, now at the catch-up rate, has drained the first of it: nothing is dropped by
-the switch.
+One bound, ``PipeConfig.buffer_seconds`` (the setting ``client_backlog_seconds``), per source: beyond it
+the hold sheds silence first, then the oldest audio; ``route`` and ``restore`` return what was shed so
+the session counts and locates it. Toggling throttling loses or duplicates nothing: the frames stay in
+the same hold, only their fate (skipped as silence or not) changes.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 from app.capture.source import AudioSource
 from app.core.framing import Frame
+from app.core.hold import Held, SourceHold
 from app.core.messages import FRAME_SECONDS, Source
-from app.core.send_rate import RateConfig
+from app.core.server_view import ServerView
 from app.core.session_state import SourceCounters
-from app.core.throttle import ThrottleConfig, ThrottlePolicy, ThrottleState
+from app.core.throttle import SourceThrottle, ThrottlePolicy, ThrottleState
+from app.core.vad import EnergyVad, SpeechTagger, VadConfig, VoiceDetector
 from app.errors import AudioError
 from app.session.pipeline import PipeConfig, SourcePipe
 
-MIN_FLUSH_RATE = 0.25  # x real time: a drain estimate below this is not trusted to size the flush
-FLUSH_GRACE_SECONDS = 2.0  # for the tails still in the devices and a slow first write
-HOLD_HEADROOM_SECONDS = 0.5  # the bound less throttling's hold: new audio while a release drains
+log = logging.getLogger(__name__)
+Shed = list[tuple[Source, list[Frame]]]  # per source, frames shed in capture order
 
 
 class Intake:
-    def __init__(self, sources: Sequence[AudioSource], config: PipeConfig, clock: Callable[[], float],
-                 throttle: bool, *, tick_seconds: float) -> None:
-        """``tick_seconds``: how often ``route`` runs (the throttle's send budget is sized for it)."""
-        self.pipes = [SourcePipe(audio, config) for audio in sources]
-        self._by_source = {pipe.source.value: pipe for pipe in self.pipes}
-        hold = max(config.buffer_seconds / 2, config.buffer_seconds - HOLD_HEADROOM_SECONDS)
-        rate = RateConfig.for_tick(tick_seconds)
-        self.policy: ThrottlePolicy[Frame] = ThrottlePolicy(
-            ThrottleConfig(backlog_seconds=hold, rate=rate), clock, enabled=throttle)
+    def __init__(self, sources: Sequence[AudioSource], config: PipeConfig, *, throttle: bool,
+                 vad: VadConfig | None = None, detector: Callable[[], VoiceDetector] | None = None) -> None:
+        vad_config = vad or VadConfig()
+        make_detector = detector or (lambda: EnergyVad(vad_config))
+        capacity = max(1, round(config.buffer_seconds / FRAME_SECONDS))
+
+        def tagger() -> SpeechTagger[Held[Frame]]:
+            return SpeechTagger(make_detector(), vad_config)
+
+        self.pipes = [SourcePipe(audio, SourceHold(audio.source.value, capacity, tagger))
+                      for audio in sources]
+        self.pipes.sort(key=lambda pipe: pipe.source is not Source.MIC)  # the microphone first
+        self._by_source = {pipe.source: pipe for pipe in self.pipes}
+        self.throttle = throttle
         # Called with every captured frame, in capture order per source, on the loop thread (a local
         # recording of the meeting); a tap must be quick and must not raise.
         self.taps: list[Callable[[list[Frame]], None]] = []
-        self._trimmed = {pipe.source: 0 for pipe in self.pipes}  # dropped by the per-source bound
-        self._unsent = {pipe.source: 0 for pipe in self.pipes}  # given up at the end, never sent
+        self._capture_lost = {pipe.source: 0.0 for pipe in self.pipes}  # device/hand-off losses booked
 
     async def start(self, warn: Callable[[str], None]) -> None:
         """Start every source; one that cannot start is a warning, all of them an ``AudioError``."""
@@ -69,25 +69,45 @@ class Intake:
         for pipe in self.pipes:
             await pipe.audio.stop()
 
-    def route(self, now: float, flushing: bool) -> None:
-        """Captured frames -> the audio taps, throttle policy -> per-source client buffers (all of it when
-        flushing)."""
+    def route(self, now: float) -> Shed:
+        """Captured frames -> the audio taps and the holds; returns what the holds shed."""
+        shed: Shed = []
         for pipe in self.pipes:
             frames = pipe.read(now)
-            if frames:
-                for tap in self.taps:
-                    tap(frames)
+            if not frames:
+                continue
+            for tap in self.taps:
+                tap(frames)
+            gone: list[Frame] = []
             for frame in frames:
-                self.policy.push(frame)
-        self._bound()
-        self._release(self.policy.drain() if flushing else self.policy.next_frames(now))
+                gone += pipe.hold.push(frame, self.throttle)
+            if gone:
+                pipe.note_shed(len(gone), self.throttle)
+                shed.append((pipe.source, gone))
+        return shed
+
+    def restore(self, source: Source, frames: Sequence[Frame]) -> list[Frame]:
+        """Frames a dead connection may not have delivered go back in front of ``source``'s hold;
+        returns those that did not fit (lost)."""
+        pipe = self._by_source.get(source)
+        if pipe is None or not frames:
+            return []
+        pipe.sent -= len(frames)  # they will be sent (and counted) again
+        gone = pipe.hold.restore(frames)
+        pipe.note_shed(len(gone), self.throttle)
+        return gone
 
     def set_throttle(self, enabled: bool) -> None:
-        """Live toggle. Off: what the policy holds moves to the send buffers at once (it fits, see the
-        module docstring) and is sent at the catch-up rate; nothing is dropped by the switch."""
-        self.policy.enabled = enabled
+        """Live toggle: off, the frames still waiting for a VAD decision are decided (and all are sent)."""
+        self.throttle = enabled
         if not enabled:
-            self._release(self.policy.next_frames())
+            for pipe in self.pipes:
+                pipe.hold.settle()
+
+    def settle(self) -> None:
+        """At stop: no more audio comes, so the last VAD decisions are final."""
+        for pipe in self.pipes:
+            pipe.hold.settle()
 
     def watch(self, warn: Callable[[str], None]) -> bool:
         """Report new device faults; True once every source has finished."""
@@ -98,94 +118,68 @@ class Intake:
                 warn(f"{pipe.source.label}: {fault}")
         return all(p.done for p in self.pipes)
 
-    def held(self) -> bool:
-        """Whether throttling still holds frames upstream of the buffers."""
-        return self.policy.backlog_seconds() > 0
-
-    def unsent_seconds(self) -> dict[Source, float]:
-        """Per source, the audio not sent yet: throttling's hold plus the send buffer."""
-        return {pipe.source: self.policy.backlog_seconds(pipe.source.value) + len(pipe.buffer) * FRAME_SECONDS
-                for pipe in self.pipes}
-
-    def flush_seconds(self, catchup_rate: float) -> float:
-        """How long the flush at stop may take to send what is unsent, as a generous bound: each
-        source's backlog at the backend's observed drain rate for it (the throttle's estimate,
-        at least ``MIN_FLUSH_RATE``), or at the catch-up rate while none is known, plus
-        ``FLUSH_GRACE_SECONDS``. The sources are sent side by side: the slowest one decides."""
-        drains = {s.source: s.drain_estimate for s in self.policy.state().sources}
-        needed = 0.0
-        for source, seconds in self.unsent_seconds().items():
-            drain = drains.get(source.value)
-            rate = catchup_rate if drain is None else max(MIN_FLUSH_RATE, min(catchup_rate, drain))
-            needed = max(needed, seconds / rate)
-        return needed + FLUSH_GRACE_SECONDS
-
-    def abandon(self) -> dict[Source, int]:
-        """Give up on everything not sent yet (the flush at stop ran out of time): the stopped sources'
-        last frames, throttling's hold and the send buffers. Counted per source as unsent (in
-        ``buffered_frames`` at the end); returns the frames given up now."""
-        gone = {pipe.source: len(pipe.read(float("inf"))) for pipe in self.pipes}
-        for frame in self.policy.drain():
-            gone[frame.source] += 1
+    def capture_losses(self) -> list[tuple[Source, float, float]]:
+        """Audio the devices or the hand-off lost since the last call: (source, seconds, newest capture
+        time known) per source that lost some."""
+        out = []
         for pipe in self.pipes:
-            while pipe.buffer:
-                pipe.buffer.pop()
-                gone[pipe.source] += 1
-        for source, frames in gone.items():
-            self._unsent[source] += frames
-        return gone
-
-    def counters(self, state: ThrottleState | None = None) -> dict[Source, SourceCounters]:
-        """``state``: the policy's current state if the caller has it already."""
-        lanes = {s.source: s for s in (state or self.policy.state()).sources}
-        out = {}
-        for pipe in self.pipes:
-            lane = lanes.get(pipe.source.value)
-            held, shed, skipped = (0, 0, 0) if lane is None else (
-                _frames(lane.held_seconds), _frames(lane.shed_seconds), _frames(lane.skipped_seconds))
-            out[pipe.source] = SourceCounters(
-                captured_frames=pipe.captured,
-                sent_frames=pipe.sent,
-                dropped_frames=pipe.dropped + self._trimmed[pipe.source],
-                buffered_frames=len(pipe.buffer) + held + self._unsent[pipe.source],
-                send_lag_seconds=pipe.send_lag,
-                mean_send_lag_seconds=pipe.mean_send_lag,
-                max_send_lag_seconds=pipe.lag_max,
-                skipped_frames=skipped,
-                shed_frames=shed,
-            )
+            lost = pipe.audio.counters().dropped_seconds
+            new = lost - self._capture_lost[pipe.source]
+            if new >= FRAME_SECONDS:
+                self._capture_lost[pipe.source] = lost
+                out.append((pipe.source, new, pipe.newest_capture))
         return out
 
-    def discard_rest(self) -> None:
-        """At the end: count what stopped sources still held (captured, never sent)."""
+    def held(self) -> bool:
+        return any(len(pipe.hold) for pipe in self.pipes)
+
+    def drained(self) -> bool:
+        """Every source finished and every hold empty: nothing left to send."""
+        return all(pipe.done and not len(pipe.hold) for pipe in self.pipes)
+
+    def waiting_seconds(self) -> dict[str, float]:
+        return {pipe.source.value: pipe.hold.waiting * FRAME_SECONDS for pipe in self.pipes}
+
+    def hold_share(self) -> dict[str, float]:
+        return {pipe.source.value: len(pipe.hold) / pipe.hold.capacity_frames for pipe in self.pipes}
+
+    def abandon(self) -> dict[Source, list[Frame]]:
+        """Give up on everything not sent (the flush at stop ran out of time): the stopped sources' last
+        frames and the holds. Counted as unsent; returns them per source (the session locates them)."""
+        gone: dict[Source, list[Frame]] = {}
+        for pipe in self.pipes:
+            frames = pipe.read(float("inf")) + pipe.hold.take_all()
+            pipe.unsent += len(frames)
+            gone[pipe.source] = frames
+        return gone
+
+    def discard_rest(self) -> dict[Source, list[Frame]]:
+        """At the end: what stopped sources still had (captured, never sent), counted as unsent."""
+        rest: dict[Source, list[Frame]] = {}
         for pipe in self.pipes:
             try:
-                self._unsent[pipe.source] += len(pipe.read(float("inf")))
+                frames = pipe.read(float("inf")) + pipe.hold.take_all()
             except Exception:  # a broken source at shutdown must not hide the session's outcome
+                log.exception("reading what %s still had failed", pipe.source.label)
                 continue
+            pipe.unsent += len(frames)
+            rest[pipe.source] = frames
+        return rest
 
-    def _bound(self) -> None:
-        """Per source, hold + send buffer <= the bound: drop the oldest buffered frames (they are
-        older than anything throttling holds)."""
-        for pipe in self.pipes:
-            held = round(self.policy.backlog_seconds(pipe.source.value) / FRAME_SECONDS)
-            excess = min(held + len(pipe.buffer) - pipe.buffer.capacity_frames, len(pipe.buffer))
-            if excess > 0:
-                for _ in range(excess):
-                    pipe.buffer.pop()
-                self._trimmed[pipe.source] += excess
+    def counters(self) -> dict[Source, SourceCounters]:
+        return {pipe.source: pipe.counters() for pipe in self.pipes}
 
-    def _release(self, frames: list[Frame]) -> None:
-        for frame in frames:
-            self._by_source[frame.source.value].buffer.push(frame)
+    def throttle_state(self, policy: ThrottlePolicy, view: ServerView[Frame] | None) -> ThrottleState:
+        """What throttling does now, per source (held, shed, skipped; the backend's drain rate)."""
+        return ThrottleState(policy.enabled, policy.mode, policy.text(), policy.since, tuple(
+            SourceThrottle(pipe.source.value, pipe.hold.seconds, pipe.shed * FRAME_SECONDS,
+                           pipe.hold.skipped * FRAME_SECONDS,
+                           None if view is None else view.drain_rate(pipe.source.value))
+            for pipe in self.pipes))
 
 
-def unsent_note(frames: dict[Source, int]) -> str:
+def unsent_note(frames: dict[Source, list[Frame]]) -> str:
     """What the user is told when the flush at stop gave up on ``frames`` (per source)."""
-    parts = ", ".join(f"{src.label} {n * FRAME_SECONDS:.1f} s" for src, n in frames.items() if n)
-    total = sum(frames.values()) * FRAME_SECONDS
+    parts = ", ".join(f"{src.label} {len(n) * FRAME_SECONDS:.1f} s" for src, n in frames.items() if n)
+    total = sum(len(n) for n in frames.values()) * FRAME_SECONDS
     return f"Stopped before all held audio was sent: {total:.1f} s not sent ({parts})."
-
-
-def _frames(seconds: float) -> int:
-    return round(seconds / FRAME_SECONDS)

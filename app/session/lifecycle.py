@@ -1,19 +1,16 @@
-"""One streaming session: health check, capture -> client buffers -> paced sends, reconnects, stop.
+"""One streaming session: health check, capture -> holds -> sends at the backend's pace, reconnects, stop.
 
-Execution contexts (STYLE guideline 1): audio callbacks live inside the sources and only copy; this
-module runs entirely on the asyncio event-loop thread (no Qt: the UI wraps it); payloads large enough
-to matter are decoded in an executor by the transport. Nothing here blocks the loop.
+Event-loop thread only (no Qt: the UI wraps it); audio callbacks live in the sources and only copy;
+large payloads are decoded in an executor by the transport. Nothing here blocks the loop.
 
-Lifecycle: ``run()`` = CHECKING (``/health``; unreachable or not ready is retried with the reconnect
-policy) -> sources start (audio captured before the ack waits in the client buffer) -> CONNECTING
-(new attempt_id + connection_id, same session_id) -> STREAMING -> on a retryable loss RECONNECTING
-with capped, jittered backoff, audio still buffering; a terminal error (auth, protocol) ends the
-session FAILED without a retry. ``stop()`` -> STOPPING: the sources' tails are read and every unsent
-frame (throttling's hold included) is sent at the catch-up rate BEFORE ``stop``, within a budget
-(``flush_timeout`` at most; what misses it is counted and reported, and ``stop`` is sent all the
-same); then the final summary is awaited (``summary_timeout``) and MERGED into the transcript, which
-keeps every earlier connection's segments rebased to session time. If the socket is down at stop
-time, nothing is waited for. Consumers poll ``snapshot()`` (immutable) and/or listen to ``SessionEvent``s.
+``run()`` = CHECKING (``/health``, retried with the reconnect policy) -> sources start (audio waits in
+the holds) -> CONNECTING (new attempt_id + connection_id, same session_id) -> STREAMING -> on a
+retryable loss RECONNECTING with capped, jittered backoff, handing what the server may not have
+consumed over to the next connection (``app.session.handover``); a terminal error ends it FAILED.
+``stop()`` -> STOPPING (``app.session.stopping``): the tails and everything held go at the backend's
+pace BEFORE ``stop``, within a budget; the final summary is awaited and MERGED into the transcript,
+which keeps every connection's segments in session time. Consumers poll ``snapshot()`` and/or listen
+to ``SessionEvent``s; every loss is counted and located (``app.session.losses``).
 """
 
 from __future__ import annotations
@@ -28,9 +25,12 @@ import uuid
 from collections.abc import Callable, Sequence
 
 from app.capture.source import AudioSource
+from app.core.flow import FlowConfig
 from app.core.framing import Frame
-from app.core.messages import ClientFeatures, MetricsEvent, ServerEvent, StartMessage
+from app.core.losses import LossCause
+from app.core.messages import ClientFeatures, ServerEvent, StartMessage
 from app.core.reconnect import AttemptCounter, Retry, classify
+from app.core.server_view import ServerView
 from app.core.session_state import (
     ConnectionState,
     Reconnecting,
@@ -38,15 +38,17 @@ from app.core.session_state import (
     SessionSnapshot,
     StopOutcome,
 )
+from app.core.throttle import ThrottlePolicy, ThrottleState
 from app.errors import ConnectionFailedError, EchoPanelError
 from app.session.config import SessionConfig
+from app.session.handover import close_books, follow, hand_over
 from app.session.intake import Intake
 from app.session.model import Listener, SessionModel
-from app.session.pipeline import Sender, SourcePipe
-from app.session.readiness import await_ready
+from app.session.pipeline import Sender
+from app.session.readiness import await_ready, back_off
 from app.session.stopping import finish
 from app.session.ticker import Ticker
-from app.session.waits import first, within
+from app.session.waits import first
 from app.transport.connection import LiveConnection, TransportConfig
 
 log = logging.getLogger(__name__)
@@ -65,18 +67,17 @@ class Session:
         self.session_id = str(uuid.uuid4())
         self._clock = clock
         self._rng = rng or random.Random()
-        self._intake = Intake(sources, config.pipe, clock, config.throttle, tick_seconds=config.tick_seconds)
-        self._pipes = self._intake.pipes
-        self._policy = self._intake.policy
-        self._sender = Sender(self._pipes, clock, self._on_sent, window=config.tick_seconds,
-                              held_elsewhere=self._intake.held)
-        self._model = SessionModel(self.session_id, clock, self._policy.time_map,
-                                   on_level=self._policy.on_level)
+        self._intake = Intake(sources, config.pipe, throttle=config.throttle)
+        self._pipes = {pipe.source.value: pipe for pipe in self._intake.pipes}
+        self._policy = ThrottlePolicy(clock=clock, enabled=config.throttle)
+        self._sender = Sender(self._intake.pipes, clock, self._on_sent, self._policy,
+                              window=config.tick_seconds)
+        self._model = SessionModel(self.session_id, clock)
+        self._view: ServerView[Frame] | None = None  # the current (or last) connection's
         if listener is not None:
             self._model.listeners.append(listener)
         self._conn: LiveConnection | None = None
         self._stop_requested = asyncio.Event()
-        self._summary_arrived = asyncio.Event()
         self._ended: SessionEnded | None = None
         self._task: asyncio.Task[SessionEnded] | None = None
         self._crash: BaseException | None = None
@@ -89,14 +90,12 @@ class Session:
         self._model.listeners.append(listener)
 
     def add_audio_tap(self, tap: Callable[[list[Frame]], None]) -> None:
-        """``tap(frames)`` receives every captured frame (16 kHz mono int16, 20 ms, ``Frame.source`` and
-        ``capture_time``) in capture order per source, before throttling decides anything, on the event
-        loop thread: e.g. a local recording of the meeting. It must be quick and must not raise."""
+        """``tap(frames)`` gets every captured frame, in capture order per source, before throttling, on
+        the loop thread (a local recording of the meeting); it must be quick and must not raise."""
         self._intake.taps.append(tap)
 
     def snapshot(self) -> SessionSnapshot:
-        state = self._policy.state()
-        return self._model.snapshot(self._intake.counters(state), state.text)
+        return self._model.snapshot(self._intake.counters(), self._policy.text())
 
     @property
     def ended(self) -> SessionEnded | None:
@@ -108,11 +107,11 @@ class Session:
         return self._policy.enabled
 
     def set_throttle(self, enabled: bool) -> None:
-        """Live setter: no frame is lost or duplicated by the switch (switched off, what throttling
-        held is sent at the catch-up rate). Announced to the server (``client_vad_enabled``) from the
-        next connection on."""
+        """Live setter: no frame is lost or duplicated by the switch (the frames stay in their holds).
+        Announced to the server (``client_vad_enabled``) from the next connection on."""
         self._intake.set_throttle(enabled)
-        self._model.note_throttle(self._policy.state(), force=True)
+        self._policy.enabled = enabled
+        self._model.note_throttle(self._throttle_state(), force=True)
 
     def start(self) -> asyncio.Task[SessionEnded]:
         """Run in a task on the current loop; returns it (idempotent)."""
@@ -187,12 +186,20 @@ class Session:
                 continue
             began = self._clock()
             self._set_state(ConnectionState.STREAMING, f"Streaming to {self.config.endpoint.ws_url}")
-            sender = self._sender_task = asyncio.create_task(self._sender.send_frames(conn), name="sender")
-            await first(conn.ended, self._stop_requested.wait())
+            view = self._view
+            assert view is not None
+            sender = self._sender_task = asyncio.create_task(
+                self._sender.send_frames(conn, view, self._intake.drained), name="sender")
+            await first(conn.ended, self._stop_requested.wait(), sender)
+            if sender.done() and (crash := sender.exception()) is not None:  # a bug, not the network
+                await conn.close()
+                raise RuntimeError(f"the audio sender failed: {crash!r}") from crash
             if self._stop_requested.is_set() and conn.is_open:
-                return await finish(conn, sender, config=self.config, intake=self._intake,
+                return await finish(conn, sender, config=self.config, intake=self._intake, view=view,
                                     sender=self._sender, model=self._model, clock=self._clock)
             await self._end_connection(conn, sender)
+            again = hand_over(view, self._intake, self._model.losses)
+            log.info("connection ended: %d frames go again on the next one", again)
             counter.connection_streamed(self._clock() - began)
             error = conn.ended.result() or ConnectionFailedError("The backend closed the connection.")
             if self._stop_requested.is_set():
@@ -205,23 +212,17 @@ class Session:
         tcfg = TransportConfig(self.config.endpoint, self.config.token, self.config.binary_audio,
                                ack_timeout=self.config.ack_timeout)
         self._conn = await LiveConnection.open(tcfg, start, self._on_server_event)
-        self._model.new_connection()  # only acknowledged connections get a transcript timeline
-        self._policy.new_connection()
+        self._view = ServerView(FlowConfig(tick_seconds=self.config.tick_seconds), self._clock())
+        self._model.new_connection(self._view)  # only acknowledged connections get a transcript timeline
         return self._conn
 
     async def _back_off(self, counter: AttemptCounter, error: EchoPanelError) -> None:
-        """Wait before the next attempt, or raise ``error`` if it is terminal or attempts ran out."""
-        if classify(error) is Retry.TERMINAL:
-            raise error
-        delay = counter.next_delay()
-        if delay is None:
-            raise ConnectionFailedError(f"Gave up after {counter.attempt} reconnect attempts: {error}")
-        self._model.reconnects = counter.total
-        limit = self.config.reconnect.max_attempts
-        self._set_state(ConnectionState.RECONNECTING,
-                        f"Reconnecting in {delay:.1f} s (attempt {counter.attempt} of {limit}): {error}")
-        self._model.emit(Reconnecting(self._model.elapsed(), counter.attempt, delay, str(error)))
-        await within(self._stop_requested.wait(), delay)
+        def announce(attempt: int, delay: float) -> None:
+            self._model.reconnects = counter.total
+            self._model.emit(Reconnecting(self._model.elapsed(), attempt, delay, str(error)))
+
+        await back_off(counter, error, limit=self.config.reconnect.max_attempts, stop=self._stop_requested,
+                       set_state=self._set_state, announce=announce)
 
     async def _end_connection(self, conn: LiveConnection, sender: asyncio.Task[bool]) -> None:
         await conn.close()
@@ -238,14 +239,17 @@ class Session:
                 await self._sender_task
         if ticker is not None:
             ticker.cancel()
-        self._intake.discard_rest()
+        for source, frames in self._intake.discard_rest().items():
+            self._model.losses.frames(source.value, frames, LossCause.CLIENT_SHED)
 
     # ------------------------------------------------------------------ loop helpers
 
     def _tick(self, now: float) -> None:
-        """Every tick: read captured frames, send what is due, watch the sources, refresh the level
-        now and then."""
-        self._intake.route(now, self._sender.flushing)
+        """Every tick: read captured frames, send what is due, watch the sources; now and then refresh
+        the level, the throttling mode and what the mirror knows of the server's drops."""
+        losses = self._model.losses
+        for source, frames in self._intake.route(now):
+            losses.frames(source.value, frames, LossCause.CLIENT_SHED)
         self._sender.on_tick()  # every tick: the sender keeps no timers of its own
         all_done = self._intake.watch(self._warn)
         if all_done and self.config.stop_when_sources_finish and not self._stop_requested.is_set():
@@ -253,21 +257,23 @@ class Session:
             self.request_stop()
         if now >= self._next_level:
             self._next_level = now + LEVEL_REFRESH_SECONDS
-            self._model.refresh_level()
-            self._model.note_throttle(self._policy.state())
+            follow(now, self._view, self._intake, self._model, self._policy)
 
     # ------------------------------------------------------------------ state
 
-    def _on_sent(self, batch: list[tuple[SourcePipe, Frame]], now: float) -> None:
-        """Every tick's frames written: counters, send lag, and the map from server time to capture time."""
-        record_sent = self._policy.time_map.record_sent
-        for pipe, frame in batch:
-            pipe.note_sent(now - frame.capture_time)
-            record_sent(frame)
+    def _on_sent(self, batch: list[Frame], now: float) -> None:
+        """Every batch written: counters, send lag, and the connection's view (mirror, time map, resend
+        window)."""
+        pipes = self._pipes
+        for frame in batch:
+            pipes[frame.source.value].note_sent(now - frame.capture_time)
+        if self._view is not None:
+            self._view.record_sent(batch, now)
 
     def _on_server_event(self, event: ServerEvent) -> None:
-        if isinstance(event, MetricsEvent):
-            self._policy.on_metrics(event)  # first: server drops shape the time map of the next final
+        """First the view (a final must be in the mirror before the model maps its times)."""
+        if self._view is not None:
+            self._view.on_event(event, self._clock())
         self._model.on_server_event(event)
 
     def _set_state(self, state: ConnectionState, detail: str = "") -> None:
@@ -280,9 +286,13 @@ class Session:
         failed = outcome is StopOutcome.FAILED
         self._set_state(ConnectionState.FAILED if failed else ConnectionState.STOPPED, message)
         m = self._model
-        state = self._policy.state()
-        m.note_throttle(state, force=True)  # the last word on throttling, if it changed since
-        self._ended = SessionEnded(m.elapsed(), outcome, self._intake.counters(state),
-                                   m.server_dropped_frames, m.reconnects, message)
+        close_books(self._view, self._intake, m.losses, complete=outcome is StopOutcome.SUMMARY)
+        m.note_throttle(self._throttle_state(), force=True)  # the last word on throttling, if it changed
+        sources = [pipe.source.value for pipe in self._intake.pipes]
+        self._ended = SessionEnded(m.elapsed(), outcome, self._intake.counters(), m.server_dropped_frames,
+                                   m.reconnects, message, m.losses.by_source(sources))
         m.emit(self._ended)
+
+    def _throttle_state(self) -> ThrottleState:
+        return self._intake.throttle_state(self._policy, self._view)
 

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 
 from app.core.backpressure import BackpressureModel
+from app.core.framing import Frame
 from app.core.level import LevelReport
 from app.core.messages import (
     CardsEvent,
@@ -27,6 +28,7 @@ from app.core.messages import (
     TranscriptEvent,
     UnrecognizedEvent,
 )
+from app.core.server_view import ServerView
 from app.core.session_state import (
     ConnectionState,
     LevelChanged,
@@ -43,8 +45,8 @@ from app.core.session_state import (
     TranscriptChanged,
 )
 from app.core.throttle import ThrottleState
-from app.core.timemap import TimeMap
 from app.core.transcript import TranscriptStore
+from app.session.losses import LossBook
 
 log = logging.getLogger(__name__)
 Listener = Callable[[SessionEvent], None]
@@ -55,17 +57,13 @@ THROTTLE_EVENT_INTERVAL = 0.5  # at most ~2 ThrottleChanged per second: "holding
 class SessionModel:
     """State a session publishes. Times in events are seconds since ``t0``."""
 
-    def __init__(self, session_id: str, clock: Callable[[], float], time_map: TimeMap, *,
-                 on_level: Callable[[LevelReport], None] | None = None) -> None:
-        """``time_map``: server time -> capture time on the current connection (the throttle policy's,
-        which the session feeds with every frame sent); ``on_level``: receives every level report (the
-        throttle policy)."""
+    def __init__(self, session_id: str, clock: Callable[[], float]) -> None:
         self.session_id = session_id
         self._clock = clock
         self.t0 = clock()
         self.listeners: list[Listener] = []
-        self._time_map = time_map
-        self._on_level = on_level
+        self.view: ServerView[Frame] | None = None  # the current connection's (server time -> capture time)
+        self.losses = LossBook(lambda: self.t0, self.elapsed, self.emit)
         self.store = TranscriptStore(self._to_session_time, self._first_sent)
         self.backpressure = BackpressureModel(clock)
         self.report: LevelReport = self.backpressure.report()
@@ -93,15 +91,16 @@ class SessionModel:
     def server_dropped_frames(self) -> int:
         return self._drops_before + self._drops_now
 
-    def _to_session_time(self, source: str, server_time: float) -> float | None:
-        capture = self._time_map.to_capture_time(source, server_time)
-        return None if capture is None else capture - self.t0
+    def _to_session_time(self, source: str, server_time: float, end: bool) -> tuple[float, float] | None:
+        mapped = None if self.view is None else self.view.to_capture(source, server_time, end=end)
+        return None if mapped is None else (mapped[0] - self.t0, mapped[1])
 
     def _first_sent(self) -> float | None:
-        capture = self._time_map.start_time()
+        capture = None if self.view is None else self.view.time_map.start_time()
         return None if capture is None else capture - self.t0
 
-    def new_connection(self) -> None:
+    def new_connection(self, view: ServerView[Frame]) -> None:
+        self.view = view
         self.store.new_connection(self.elapsed())
         self._drops_before += self._drops_now
         self._drops_now = 0
@@ -128,8 +127,6 @@ class SessionModel:
         report = self.backpressure.report()
         changed = report.level != self.report.level
         self.report = report
-        if self._on_level is not None:
-            self._on_level(report)
         if changed:
             self.emit(LevelChanged(self.elapsed(), report))
 
@@ -167,6 +164,7 @@ class SessionModel:
             summary_markdown=self.summary.markdown if self.summary else None,
             reconnects=self.reconnects, server_dropped_frames=self.server_dropped_frames,
             error=self.error, warnings=tuple(self.warnings), throttle_note=throttle_note,
+            losses=self.losses.spans(),
         )
 
     # ------------------------------------------------------------------ fed by the transport

@@ -1,12 +1,13 @@
-"""Per-source plumbing of a session: ``AudioSource`` -> (throttle) -> bounded client buffer -> paced sends.
+"""Per-source plumbing of a session: ``AudioSource`` -> hold -> sends paced by flow control.
 
-Event-loop thread only. ``SourcePipe.read`` is called on the session's tick (``app.session.ticker``,
-every 80 ms by default); the session passes the frames through the throttle policy into the source's
-``SourceBuffer`` (30 s by default, drop-oldest, counted), so audio captured before the ``streaming``
-ack or during a reconnect gap waits there. ``send_frames`` drains every pipe over one connection by
-absolute deadlines (``SendPacer``): at 1x when live, at the catch-up rate while a backlog remains or
-the tail is being flushed. It never cancels a send; it returns when the connection ends (a send
-raises) or, while flushing, when every pipe is done.
+Event-loop thread only. ``SourcePipe.read`` runs on the session's tick (``app.session.ticker``, every
+80 ms by default) and the intake puts the frames in the source's hold (``app.core.hold``), so audio
+captured before the ``streaming`` ack, during a reconnect or while the backend stalls waits there,
+bounded. The ``Sender`` task writes over one connection what flow control allows
+(``app.core.server_view``: the server queue's credit, the server's liveness, a ceiling; throttling off,
+live audio at real time), microphone first, each frame its own awaited ``send`` (the socket's
+backpressure). It never cancels a send; it returns when the connection ends (a send raises) or, while
+flushing at stop, when every hold is empty.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from dataclasses import dataclass
 
 from app.capture.source import AudioSource
 from app.core.framing import Frame
-from app.core.pacing import SendPacer, SourceBuffer
+from app.core.hold import SourceHold
+from app.core.server_view import ServerView
+from app.core.session_state import SourceCounters
+from app.core.throttle import ThrottlePolicy
 from app.errors import ConnectionFailedError
 from app.transport.connection import LiveConnection
 
@@ -27,96 +31,93 @@ LOOKAHEAD_SECONDS = 0.5
 
 @dataclass(frozen=True, slots=True)
 class PipeConfig:
-    buffer_seconds: float = 30.0
-    catchup_rate: float = 2.0
-    catchup_after_seconds: float = 0.1
+    buffer_seconds: float = 120.0  # the hold's bound per source (the setting client_backlog_seconds)
 
 
 class SourcePipe:
-    """One source's capture counters, client buffer and pacer."""
+    """One source's capture counters and hold."""
 
-    def __init__(self, audio: AudioSource, config: PipeConfig) -> None:
+    def __init__(self, audio: AudioSource, hold: SourceHold[Frame]) -> None:
         self.audio = audio
         self.source = audio.source
-        self.buffer: SourceBuffer[Frame] = SourceBuffer(config.buffer_seconds)
-        self.pacer = SendPacer(catchup_rate=config.catchup_rate,
-                               catchup_after_seconds=config.catchup_after_seconds)
+        self.hold = hold
         self.captured = 0
         self.sent = 0
+        self.dropped = 0  # shed by the hold's bound while throttling was off
+        self.shed = 0  # ... while it was on (silence first)
+        self.unsent = 0  # given up at the end, never sent
         self.send_lag = 0.0  # of the last frame sent: send time - capture time of its first sample
         self.lag_total = 0.0
+        self.lag_count = 0
         self.lag_max = 0.0
         self.done = False  # the source is finished and its last frame has been read
         self.fault_reported = False
-        self._newest: float | None = None  # capture time of the newest frame read
+        self.newest_capture = 0.0  # capture time of the newest frame read
 
     def read(self, now: float) -> list[Frame]:
-        """Newly captured frames (the session routes them through throttling into ``buffer``).
-
-        A source whose frames are stamped ahead of ``now`` (a replay read as fast as consumed) is not
-        read again until its newest frame is less than ``LOOKAHEAD_SECONDS`` ahead, so it cannot fill
-        the buffer with future audio and have it dropped.
-        """
+        """Newly captured frames. A source stamped ahead of ``now`` (a replay read as fast as consumed)
+        is not read again until its newest frame is less than ``LOOKAHEAD_SECONDS`` ahead."""
         if self.done:
             return []
-        if self._newest is not None and self._newest > now + LOOKAHEAD_SECONDS:
+        if self.captured and self.newest_capture > now + LOOKAHEAD_SECONDS:
             return []
         frames = self.audio.read_frames()
         if self.audio.finished:  # read once more: the tail may have landed after the first read
             frames = frames + self.audio.read_frames()
             self.done = True
         if frames:
-            self._newest = frames[-1].capture_time
+            self.newest_capture = frames[-1].capture_time
         self.captured += len(frames)
         return frames
 
-    @property
-    def dropped(self) -> int:
-        return self.buffer.counters.dropped
-
-    @property
-    def drained(self) -> bool:
-        return self.done and not self.buffer
+    def note_shed(self, frames: int, throttled: bool) -> None:
+        if throttled:
+            self.shed += frames
+        else:
+            self.dropped += frames
 
     def note_sent(self, lag: float) -> None:
         """One frame sent ``lag`` seconds after its capture time."""
         self.sent += 1
         self.send_lag = lag
         self.lag_total += lag
+        self.lag_count += 1
         if lag > self.lag_max:
             self.lag_max = lag
 
-    @property
-    def mean_send_lag(self) -> float:
-        return self.lag_total / self.sent if self.sent else 0.0
+    def counters(self) -> SourceCounters:
+        return SourceCounters(
+            captured_frames=self.captured,
+            sent_frames=self.sent,
+            dropped_frames=self.dropped,
+            buffered_frames=len(self.hold) + self.unsent,
+            send_lag_seconds=self.send_lag,
+            mean_send_lag_seconds=self.lag_total / self.lag_count if self.lag_count else 0.0,
+            max_send_lag_seconds=self.lag_max,
+            skipped_frames=self.hold.skipped,
+            shed_frames=self.shed,
+        )
 
 
-OnSent = Callable[[list[tuple[SourcePipe, Frame]], float], None]  # one call per tick's frames sent
+OnSent = Callable[[list[Frame], float], None]  # the frames of one batch, once written
 
 
 class Sender:
-    """Sends buffered frames over one connection from its own task (``send_frames``): ``on_tick()``
-    every tick, ``wake()`` when the mode changes (stop requested)."""
+    """Sends held frames over one connection from its own task (``send_frames``): ``on_tick()`` every
+    tick, ``wake()`` when the mode changes (stop requested)."""
 
-    def __init__(self, pipes: Sequence[SourcePipe], clock: Clock, on_sent: OnSent,
-                 held_elsewhere: Callable[[], bool] = lambda: False, window: float = 0.02) -> None:
-        """``held_elsewhere``: whether frames still wait upstream (throttling) of the buffers.
-
-        ``window``: the session's tick. The sender runs no timers of its own: each tick wakes its
-        task, which sends each frame whose deadline falls before the next tick, i.e. at most one tick
-        early; deadlines stay absolute, so this never becomes a rate error. Each frame is awaited
-        (``LiveConnection.send_audio``): while the socket takes them that costs no task switch, one
-        task step per tick in all; when the socket pushes back, the task waits for the drain
-        (backpressure) and sends nothing else meanwhile. It notices the connection's end and, while
-        flushing, says when the flush is done.
-        """
+    def __init__(self, pipes: Sequence[SourcePipe], clock: Clock, on_sent: OnSent, throttle: ThrottlePolicy,
+                 window: float = 0.02) -> None:
+        """``window``: the session's tick. The task runs no timers of its own: each tick wakes it, and it
+        sends what flow control allows of the frames captured before the next tick (so never more than
+        a tick early)."""
         self._window = window
-        self._pipes = pipes
+        self._pipes = pipes  # microphone first
         self._clock = clock
         self._on_sent = on_sent
-        self._held_elsewhere = held_elsewhere
+        self._throttle = throttle
         self._wake = asyncio.Event()
-        self.flushing = False  # stop requested: send the tails at the catch-up rate, then return
+        self.flushing = False  # stop requested: send everything held at the server's pace, then return
 
     def wake(self) -> None:
         self._wake.set()
@@ -125,49 +126,52 @@ class Sender:
         """Every tick: the task sends what is due (if it is waiting for a drain, it sees it after)."""
         self._wake.set()
 
-    async def send_frames(self, conn: LiveConnection) -> bool:
-        """Send until the connection ends (returns False) or, when flushing, every pipe is drained (True)."""
+    async def send_frames(self, conn: LiveConnection, view: ServerView[Frame],
+                          drained: Callable[[], bool]) -> bool:
+        """Send until the connection ends (False) or, when flushing, ``drained()`` (True)."""
         conn.ended.add_done_callback(lambda _: self._wake.set())
-        for pipe in self._pipes:
-            pipe.pacer.reset()
         while conn.is_open:
-            batch = self._take_due()
+            batch = self._take(view)
             if not batch:
-                if self.flushing and all(p.drained for p in self._pipes) and not self._held_elsewhere():
+                if self.flushing and drained():
                     return True
                 self._wake.clear()
                 await self._wake.wait()  # the next tick, the flush, or the end
                 continue
-            for i, (_, frame) in enumerate(batch):
+            for i, frame in enumerate(batch):
                 try:
                     await conn.send_audio(frame)
                 except ConnectionFailedError:
-                    for pipe, unsent in reversed(batch[i:]):
-                        pipe.buffer.push_front(unsent)  # not sent: keep them for the next connection
+                    self._put_back(batch[i:])  # not sent: they go on the next connection
                     if i:
-                        self._sent(batch[:i])
+                        self._on_sent(batch[:i], self._clock())
                     return False
-            self._sent(batch)
+            self._on_sent(batch, self._clock())
         return False
 
-    def _sent(self, batch: list[tuple[SourcePipe, Frame]]) -> None:
-        self._on_sent(batch, self._clock())
-
-    def _take_due(self) -> list[tuple[SourcePipe, Frame]]:
-        """Pop every frame due before the next tick, for all sources, each source's frames in order
-        (the order between sources means nothing: the server queues each source separately).
-        Bounded by the pacers: a tick's worth of audio per source at the catch-up rate, plus the few
-        late frames a pacer makes up back to back."""
+    def _take(self, view: ServerView[Frame]) -> list[Frame]:
+        """This tick's frames, microphone first, each source's in order (the order between sources
+        means nothing: the server queues each source separately)."""
         now = self._clock()
-        horizon = now + self._window
-        batch: list[tuple[SourcePipe, Frame]] = []
+        due = now + self._window
+        batch: list[Frame] = []
+        throttle = self._throttle
         for pipe in self._pipes:
-            buffer, pacer = pipe.buffer, pipe.pacer
-            while (head := buffer.peek()) is not None:
-                # never before its capture time: a source that runs ahead of the clock (a replay read
-                # as fast as consumed has virtual capture times) is thereby sent at exactly real time
-                if max(pacer.due(now, len(buffer), hurry=self.flushing), head.capture_time) > horizon:
-                    break
-                batch.append((pipe, buffer.pop()))
-                pacer.sent()
+            source = pipe.source.value
+            if throttle.holds_back(source) and not self.flushing:
+                continue
+            allowed = view.allowance(source, now, throttled=throttle.enabled, flushing=self.flushing)
+            frames = pipe.hold.take(allowed, due=due, skip_silence=throttle.skip_silence)
+            if frames:
+                view.spent(source, len(frames))
+                batch += frames
         return batch
+
+    def _put_back(self, frames: list[Frame]) -> None:
+        by_source: dict[str, list[Frame]] = {}
+        for frame in frames:
+            by_source.setdefault(frame.source.value, []).append(frame)
+        for pipe in self._pipes:
+            mine = by_source.get(pipe.source.value)
+            if mine:
+                pipe.note_shed(len(pipe.hold.restore(mine)), self._throttle.enabled)

@@ -1,6 +1,6 @@
-"""Before a session streams: ``GET /health`` until the backend is ready, retried with the reconnect
-policy, so a restarting backend is waited for, boundedly. Event-loop thread only; a stop request ends
-the wait at once.
+"""Waiting for the backend: before a session streams, ``GET /health`` until it is ready, retried with
+the reconnect policy, so a restarting backend is waited for, boundedly; between connections, the
+reconnect backoff (``back_off``). Event-loop thread only; a stop request ends either wait at once.
 """
 
 from __future__ import annotations
@@ -46,3 +46,18 @@ async def await_ready(config: SessionConfig, rng: random.Random, stop: asyncio.E
             set_state(ConnectionState.CHECKING, f"Retrying in {delay:.1f} s "
                       f"(attempt {counter.attempt} of {config.reconnect.max_attempts}): {exc}")
             await within(stop.wait(), delay)
+
+
+async def back_off(counter: AttemptCounter, error: EchoPanelError, *, limit: int, stop: asyncio.Event,
+                   set_state: SetState, announce: Callable[[int, float], None]) -> None:
+    """Wait before the next connection attempt, or raise ``error`` if it is terminal or the attempts ran
+    out. ``announce(attempt, delay)`` tells the session's listeners."""
+    if classify(error) is Retry.TERMINAL:
+        raise error
+    delay = counter.next_delay()
+    if delay is None:
+        raise ConnectionFailedError(f"Gave up after {counter.attempt} reconnect attempts: {error}")
+    announce(counter.attempt, delay)
+    set_state(ConnectionState.RECONNECTING,
+              f"Reconnecting in {delay:.1f} s (attempt {counter.attempt} of {limit}): {error}")
+    await within(stop.wait(), delay)

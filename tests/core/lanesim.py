@@ -46,13 +46,17 @@ class SimEvent:
 
 class LaneServer:
     def __init__(self, *, queue_frames: int = 100, chunk_frames: int = 100, rtf: Rtf = lambda t, s: 0.3,
-                 speech: Speech = lambda s, p: True, metrics_phase: float = 0.5) -> None:
+                 speech: Speech = lambda s, p: True, metrics_phase: float = 0.5,
+                 shared: bool = False) -> None:
+        """``shared``: one recognizer for every lane, taking full chunks in the order they became ready."""
         self.queue_frames, self.chunk_frames = queue_frames, chunk_frames
         self.rtf, self.speech = rtf, speech
         self.lanes: dict[str, SimLane] = {}
         self.events: list[SimEvent] = []
         self.dropped_total = 0
         self._next_metrics = metrics_phase
+        self.shared = shared
+        self._ready: list[tuple[SimLane, float]] = []  # shared: full chunks waiting, with when they filled
 
     def arrive(self, source: str, position: int, at: float) -> None:
         """Frame ``position`` of ``source`` reaches the server at ``at`` (positions in order)."""
@@ -85,15 +89,19 @@ class LaneServer:
         self.advance(at)
         for lane in self.lanes.values():
             while lane.busy_until is not None or lane.queue or lane.buffer:
-                if lane.busy_until is not None:
-                    self._finish(lane, lane.busy_until)
+                busy = [other for other in self.lanes.values() if other.busy_until is not None]
+                if busy:
+                    first = min(busy, key=lambda other: other.busy_until or 0.0)
+                    self._finish(first, first.busy_until or at)
+                    continue
+                if any(waiting is lane for waiting, _ in self._ready):
                     continue
                 lane.buffer += lane.queue
                 lane.queue = []
                 self._process(lane, at)
 
     def _pull(self, lane: SimLane, at: float) -> None:
-        if lane.busy_until is not None:
+        if lane.busy_until is not None or any(waiting is lane for waiting, _ in self._ready):
             return
         while lane.queue and len(lane.buffer) < lane.chunk_frames:
             lane.buffer.append(lane.queue.pop(0))
@@ -101,6 +109,9 @@ class LaneServer:
             self._process(lane, at)
 
     def _process(self, lane: SimLane, at: float) -> None:
+        if self.shared and any(other.busy_until is not None for other in self.lanes.values()):
+            self._ready.append((lane, at))  # waits for the one recognizer (pulling nothing)
+            return
         lane.busy_until = at + self.rtf(at, lane.name) * len(lane.buffer) * FRAME
         lane.chunks.append((lane.buffer[0], lane.buffer[-1], at, lane.busy_until))
 
@@ -112,4 +123,7 @@ class LaneServer:
                                         first=lane.buffer[0]))
         lane.buffer = []
         lane.busy_until = None
+        if self._ready:
+            waiting, _ = self._ready.pop(0)
+            self._process(waiting, at)
         self._pull(lane, at)

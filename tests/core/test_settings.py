@@ -34,7 +34,7 @@ CUSTOM = Settings(
     mic_device=DeviceRef("USB Headset: Audio (hw:2,0)", "ALSA"),
     system_device=DeviceRef("Monitor of Built-in Audio", ""),
     adaptive_throttling=True,
-    client_backlog_seconds=120.0,
+    client_backlog_seconds=60.0,
     summary_timeout_seconds=5.0,
     start_minimized_to_tray=True,
     notify_on_overload=False,
@@ -49,7 +49,7 @@ def test_defaults() -> None:
     assert s.sources is SourceSelection.BOTH
     assert (s.mic_device, s.system_device) == (None, None)
     assert s.adaptive_throttling is False
-    assert (s.client_backlog_seconds, s.summary_timeout_seconds) == (30.0, 30.0)
+    assert (s.client_backlog_seconds, s.summary_timeout_seconds) == (120.0, 30.0)
     assert s.start_minimized_to_tray is False
     assert s.notify_on_overload is True
     assert not hasattr(s, "token"), "secrets go to the OS keyring, never into settings"
@@ -72,7 +72,7 @@ def test_to_dict_is_flat_and_versioned() -> None:
         "audio/system_device": "",
         "audio/system_host_api": "",
         "throttle/adaptive": False,
-        "throttle/client_backlog_seconds": 30.0,
+        "throttle/client_backlog_seconds": 120.0,
         "session/summary_timeout_seconds": 30.0,
         "ui/start_minimized_to_tray": False,
         "ui/notify_on_overload": True,

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import pytest
 from testkit import transcript_text
 
+from app.core.flow import FlowConfig
 from app.core.messages import FinalSummaryEvent, TranscriptEvent
-from app.core.timemap import TimeMap
+from app.core.server_view import ServerView
 from app.core.transcript import TranscriptStore
 
 
@@ -23,25 +24,26 @@ class Sent:
     source: str
     capture_time: float
     index: int
+    pcm: bytes
 
 
 class Store(TranscriptStore):
-    """The store as the session wires it: the one time map of the current connection (session time =
-    capture time here), renewed with every connection."""
+    """The store as the session wires it: the current connection's view (session time = capture time
+    here), renewed with every connection."""
 
     def __init__(self) -> None:
-        self.time_map = TimeMap()
-        super().__init__(self.time_map.to_capture_time, self.time_map.start_time)
+        self.view: ServerView[Sent] = ServerView(FlowConfig(), 0.0)
+        super().__init__(lambda s, t, end: self.view.to_capture(s, t, end=end),
+                         lambda: self.view.time_map.start_time())
 
     def new_connection(self, began: float = 0.0) -> int:
-        self.time_map.new_connection()
+        self.view = ServerView(FlowConfig(), 0.0)
         return super().new_connection(began)
 
 
 def send(store: Store, source: str, indices: range | list[int], capture0: float) -> None:
     """Frames of ``source`` with these indices sent; frame i was captured at capture0 + i * 0.02."""
-    for i in indices:
-        store.time_map.record_sent(Sent(source, capture0 + i * 0.02, i))
+    store.view.record_sent([Sent(source, capture0 + i * 0.02, i, b"") for i in indices], 0.0)
 
 
 def test_first_connection_maps_server_time_to_capture_time() -> None:
@@ -146,9 +148,31 @@ def test_summary_matching_without_segment_ids_uses_text_and_time() -> None:
 
 
 def test_timeline_without_frames_has_no_mapping_and_store_falls_back() -> None:
-    assert TimeMap().to_capture_time("mic", 1.0) is None
+    assert ServerView(FlowConfig(), 0.0).to_capture("mic", 1.0) is None
     store = Store()
     store.new_connection()
     send(store, "mic", range(0, 10), 2.0)
     seg = store.apply(final("no source field", 0.1, 0.2, source=""))
     assert seg.t0 == pytest.approx(2.1)  # anchored at the first audio sent on the connection
+
+
+def test_times_the_mirror_cannot_place_exactly_are_marked_approximate() -> None:
+    store = Store()
+    store.new_connection()
+    send(store, "mic", range(0, 300), 0.0)
+    store.view = _Uncertain(store.view)  # type: ignore[assignment]
+    seg = store.apply(final("unsure", 1.0, 2.0))
+    assert seg.approximate and seg.error_seconds == pytest.approx(0.6)
+    assert (seg.t0, seg.t1) == pytest.approx((1.0, 2.0))
+
+
+class _Uncertain:
+    """A view whose mapping is 0.6 s uncertain (a chunk end only estimated; see test_server_view)."""
+
+    def __init__(self, view: ServerView[Sent]) -> None:
+        self._view = view
+        self.time_map = view.time_map
+
+    def to_capture(self, source: str, seconds: float, *, end: bool = False) -> tuple[float, float] | None:
+        mapped = self._view.to_capture(source, seconds, end=end)
+        return None if mapped is None else (mapped[0], 0.6)

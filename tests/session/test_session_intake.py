@@ -1,5 +1,5 @@
-"""The session's intake without sockets (pure, stepped clock): the per-source backlog bound over
-throttling's hold + the send buffer, the live switch-off, and the flush budget at stop."""
+"""The session's intake without sockets (pure, stepped clock): the per-source bound of the holds (silence
+shed first, then the oldest), the resend after a reconnect, the live switch-off, and giving up at stop."""
 
 from __future__ import annotations
 
@@ -7,14 +7,12 @@ from sessionkit import StandInSource, burst_frames
 
 from app.core.framing import Frame
 from app.core.messages import FRAME_SECONDS, Source
-from app.session.intake import FLUSH_GRACE_SECONDS, Intake
+from app.session.intake import Intake
 from app.session.pipeline import PipeConfig
 
 BOUND = 2.0  # seconds per source
 CAP = round(BOUND / FRAME_SECONDS)
 TICK = 0.04
-
-
 class ScriptedSource(StandInSource):
     """An ``AudioSource`` that hands out pre-framed audio, ``per_read`` frames per read (a stand-in
     for a device: the intake's bookkeeping is under test, not capture)."""
@@ -40,26 +38,27 @@ class ScriptedSource(StandInSource):
 
 
 class Rig:
-    def __init__(self, throttle: bool = True) -> None:
+    def __init__(self, throttle: bool = True, off: float = 0.15) -> None:
         self.now = 0.0
         self.sources = [ScriptedSource(Source.SYSTEM, 20.0, 1), ScriptedSource(Source.MIC, 20.0, 2)]
-        self.intake = Intake(self.sources, PipeConfig(buffer_seconds=BOUND), lambda: self.now, throttle,
-                             tick_seconds=TICK)
+        self.intake = Intake(self.sources, PipeConfig(buffer_seconds=BOUND), throttle=throttle)
+        self.shed: dict[Source, list[Frame]] = {Source.SYSTEM: [], Source.MIC: []}
+        self.tapped: list[Frame] = []
+        self.intake.taps.append(self.tapped.extend)
 
     def tick(self, arriving: int, sending: int = 0) -> None:
         """One 40 ms tick: ``arriving`` frames per source read, then up to ``sending`` sent per source."""
         self.now += TICK
         for src in self.sources:
             src.per_read = arriving
-        self.intake.route(self.now, flushing=False)
+        for source, frames in self.intake.route(self.now):
+            self.shed[source] += frames
         for pipe in self.intake.pipes:
-            for _ in range(min(sending, len(pipe.buffer))):
-                pipe.buffer.pop()
-                pipe.sent += 1
+            for frame in pipe.hold.take(sending, due=float("inf"), skip_silence=False):
+                pipe.note_sent(self.now - frame.capture_time)
 
-    def unsent(self, source: Source) -> int:
-        pipe = next(p for p in self.intake.pipes if p.source is source)
-        return round(self.intake.policy.backlog_seconds(source.value) / FRAME_SECONDS) + len(pipe.buffer)
+    def pipe(self, source: Source):  # type: ignore[no-untyped-def]
+        return next(p for p in self.intake.pipes if p.source is source)
 
     def assert_conserved(self) -> None:
         for c in self.intake.counters().values():
@@ -67,62 +66,81 @@ class Rig:
             assert c.captured_frames == total, c
 
 
-async def test_hold_and_send_buffer_together_never_exceed_the_per_source_bound() -> None:
-    rig = Rig()
+async def test_the_holds_never_exceed_their_bound_and_say_what_they_shed() -> None:
+    rig = Rig(throttle=False)
     await rig.intake.start(lambda _: None)
-    # disconnected (nothing sent) while audio arrives 5x faster than real time: throttling holds,
-    # releases at its budget into the send buffers, and the bound must hold over both
-    for _ in range(60):
+    for _ in range(60):  # disconnected (nothing sent) while audio arrives 5x faster than real time
         rig.tick(arriving=10)
         for src in Source:
-            assert rig.unsent(src) <= CAP, (src, rig.unsent(src))
+            assert len(rig.pipe(src).hold) <= CAP
         rig.assert_conserved()
     counters = rig.intake.counters()
-    # the microphone's audio is kept longest (system audio is shed first): full, not beyond
-    assert counters[Source.MIC].buffered_frames == CAP, counters
-    assert sum(c.shed_frames + c.dropped_frames for c in counters.values()) > 0  # the bound was at work
+    for src in Source:
+        assert counters[src].buffered_frames == CAP
+        # what was shed is exactly the oldest audio, handed out to be located as a loss
+        shed = rig.shed[src]
+        assert counters[src].dropped_frames == len(shed) > 0
+        assert [f.index for f in shed] == list(range(len(shed)))
+    assert len(rig.tapped) == sum(c.captured_frames for c in counters.values())  # the taps saw it all
 
 
-async def test_switching_throttling_off_drops_nothing_and_everything_is_sent() -> None:
-    rig = Rig()
+async def test_throttling_sheds_silence_before_speech() -> None:
+    rig = Rig(throttle=True)
     await rig.intake.start(lambda _: None)
-    for _ in range(30):  # build a hold: arriving 2.5x real time, sent at 1x
-        rig.tick(arriving=5, sending=2)
-    held = {src: rig.intake.policy.backlog_seconds(src.value) for src in Source}
-    assert sum(held.values()) >= BOUND - 0.6, held  # the hold pool is (nearly) full
-    before = rig.intake.counters()
-    rig.intake.set_throttle(False)
-    after = rig.intake.counters()
-    assert rig.intake.policy.backlog_seconds() == 0  # all of it moved to the send buffers...
+    for _ in range(60):
+        rig.tick(arriving=10)
     for src in Source:
-        assert after[src].buffered_frames == before[src].buffered_frames  # ...none of it lost
-        assert after[src].dropped_frames == before[src].dropped_frames
-    for _ in range(200):  # live audio at 1x, the sender at the 2x catch-up rate
-        rig.tick(arriving=2, sending=4)
+        pipe = rig.pipe(src)
+        assert pipe.shed > 0 and len(pipe.hold) <= CAP
+    # tone bursts with 0.15 s gaps: after lookahead and hangover all of it is speech, so the oldest went
     rig.assert_conserved()
-    final = rig.intake.counters()
-    for src in Source:
-        assert final[src].dropped_frames == before[src].dropped_frames, final[src]
-        assert final[src].buffered_frames == 0
 
 
-async def test_flush_budget_counts_what_throttling_holds_and_the_stop_releases_it() -> None:
-    rig = Rig()
+async def test_a_resend_goes_in_front_and_what_does_not_fit_is_the_oldest() -> None:
+    rig = Rig(throttle=False)
+    await rig.intake.start(lambda _: None)
+    for _ in range(10):
+        rig.tick(arriving=5, sending=5)  # everything sent as it comes
+    mic = rig.pipe(Source.MIC)
+    sent_before = mic.sent
+    resend = rig.sources[1].frames[:50]
+    assert rig.intake.restore(Source.MIC, resend) == []
+    assert mic.sent == sent_before - 50  # they will be sent (and counted) again
+    sent = mic.hold.take(80, due=float("inf"), skip_silence=False)  # sent on a connection...
+    assert sent[:50] == resend
+    for _ in sent:
+        mic.note_sent(0.0)
+    for _ in range(30):  # ...that died; meanwhile the hold fills to its bound
+        rig.tick(arriving=5)
+    gone = rig.intake.restore(Source.MIC, sent)
+    assert gone and gone == sent[: len(gone)]  # the oldest did not fit
+    assert len(mic.hold) == CAP
+    rig.assert_conserved()
+
+
+async def test_switching_throttling_off_loses_nothing() -> None:
+    rig = Rig(throttle=True)
     await rig.intake.start(lambda _: None)
     for _ in range(20):
         rig.tick(arriving=5, sending=2)
-    unsent = rig.intake.unsent_seconds()
-    held = rig.intake.policy.backlog_seconds()
-    assert held > 0.5
-    # no drain estimate yet: each source's unsent audio at the catch-up rate, the slowest decides
-    assert rig.intake.flush_seconds(2.0) >= max(unsent.values()) / 2.0 + FLUSH_GRACE_SECONDS - 1e-9
-    assert max(unsent.values()) > max(len(p.buffer) * FRAME_SECONDS for p in rig.intake.pipes)
+    before = rig.intake.counters()
+    rig.intake.set_throttle(False)
+    assert rig.intake.counters() == before
+    for _ in range(100):
+        rig.tick(arriving=2, sending=6)
+    rig.assert_conserved()
+    assert all(c.buffered_frames == 0 for c in rig.intake.counters().values())
+
+
+async def test_giving_up_at_stop_counts_everything_not_sent() -> None:
+    rig = Rig(throttle=False)
+    await rig.intake.start(lambda _: None)
+    for _ in range(20):
+        rig.tick(arriving=5, sending=2)
     await rig.intake.stop()
-    rig.intake.route(rig.now, flushing=True)
-    assert rig.intake.policy.backlog_seconds() == 0  # everything held is in the send path now
-    gone = rig.intake.abandon()  # the budget ran out: given up and counted as never sent
-    assert sum(gone.values()) > 0
+    gone = rig.intake.abandon()
     counters = rig.intake.counters()
     for src in Source:
-        assert counters[src].buffered_frames == gone[src]
+        assert len(gone[src]) == counters[src].buffered_frames > 0
+        assert len(rig.pipe(src).hold) == 0
     rig.assert_conserved()

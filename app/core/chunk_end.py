@@ -1,0 +1,60 @@
+"""When did the server finish a chunk that no final marks? (Silence, or the middle of an utterance.)
+
+Pure, for ``app.core.server_lane``. While chunk ``j`` is processed, a ``metrics`` report at ``M`` finds
+``min(queue, newest(M) - end_j)`` frames queued: reports that agree bracket the end from below, the
+first that does not bracket it from above (so does a final of a later chunk). The point estimate is
+the start plus the median processing time of recent chunks, inside the bracket. A report that finds
+the queue partly full (``0 < q < queue``) pins the end of the NEXT chunk at ``newest(M) - q``; if that
+chunk began after a gap (drops), the queue held exactly its first frames when it was pulled, which
+pins this chunk's end exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.core.send_log import SendLog
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkInProgress:
+    end: int  # its last sent position
+    began: float  # when its processing began
+    size: int  # frames per chunk
+    queue: int  # the server queue, frames
+    tolerance: int  # frames the send log and the queue may disagree by
+
+
+def estimate_end(chunk: ChunkInProgress, reports: Sequence[tuple[float, int]], log: SendLog, *,
+                 typical: float | None, later_final: float | None) -> tuple[float | None, bool, int | None]:
+    """(end time, exact, the next chunk's start if a report pins it); (None, False, None) while no
+    report and no later final shows the chunk ended. ``reports``: (time, queued frames) from
+    ``chunk.began`` on, in order; ``typical``: a recent processing time, if known."""
+    low, high, seen = chunk.began, None, None
+    for at, q in reports:
+        busy = max(0, min(chunk.queue, log.newest(at) - chunk.end))
+        if abs(q - busy) <= chunk.tolerance:
+            low = at  # consistent with the chunk still being processed (or too early to tell)
+            continue
+        high, seen = at, q
+        break
+    if high is None:
+        if later_final is None:
+            return None, False, None
+        high = later_final
+    guess = min(max(chunk.began + (typical if typical is not None else (high - chunk.began) / 2), low), high)
+    if seen is not None and chunk.tolerance < seen < chunk.queue - chunk.tolerance:
+        next_end = log.newest(high) - seen  # the chunk in progress at ``high`` ends here
+        next_start = next_end - chunk.size + 1
+        if next_start > chunk.end + 1:  # a gap: the queue held exactly next_start.. when it was pulled
+            pulled = log.arrival(next_start + chunk.queue - 1)
+            if pulled is not None:
+                return min(max(pulled, low), high), True, next_start
+        return guess, False, max(chunk.end + 1, next_start)
+    return guess, False, None
+
+
+def spread(log: SendLog, end: int, queue: int, low: float, high: float) -> int:
+    """How far the next chunk's start may be off when this one ended somewhere in [low, high]."""
+    return max(end + 1, log.newest(high) - queue + 1) - max(end + 1, log.newest(low) - queue + 1)

@@ -1,0 +1,59 @@
+"""When each frame a client sent on one connection reached the server: batch times and running counts.
+
+Pure. ``LaneMirror`` asks it which was the newest frame before a server message and when a frame
+arrived, and forgets (``forget``) what no answer needs any more, keeping only the running count.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+
+class SendLog:
+    def __init__(self) -> None:
+        self._times: list[float] = []  # arrival time of each batch kept
+        self._counts: list[int] = []  # frames sent up to and including that batch
+        self._forgotten = 0  # frames sent in the batches forgotten
+
+    def __len__(self) -> int:
+        """Batches kept."""
+        return len(self._times)
+
+    @property
+    def frames(self) -> int:
+        return self._counts[-1] if self._counts else self._forgotten
+
+    def add(self, frames: int, at: float) -> None:
+        """``frames`` more frames arrived at ``at`` (positions continue from the previous batch)."""
+        if frames <= 0:
+            return
+        total = self.frames + frames
+        if self._times and at <= self._times[-1]:
+            self._counts[-1] = total
+        else:
+            self._times.append(at)
+            self._counts.append(total)
+
+    def newest(self, t: float) -> int:
+        """The last position that had arrived before ``t`` (-1: none yet). Strictly before: a server
+        message stamped ``t`` was received (so sent) before anything the client wrote in reply at the
+        same clock reading."""
+        i = bisect.bisect_left(self._times, t) - 1
+        return self._counts[i] - 1 if i >= 0 else self._forgotten - 1
+
+    def arrival(self, position: int) -> float | None:
+        """When ``position`` arrived (None: not yet)."""
+        i = bisect.bisect_right(self._counts, position)
+        return self._times[i] if i < len(self._times) else None
+
+    def forget(self, from_time: float, from_position: int) -> bool:
+        """Drop the batches no longer needed to answer ``newest(t)`` for t >= ``from_time`` and
+        ``arrival(p)`` for p >= ``from_position``; whether any was dropped."""
+        keep = min(bisect.bisect_right(self._times, from_time) - 1,
+                   bisect.bisect_right(self._counts, from_position))
+        if keep <= 0:
+            return False
+        self._forgotten = self._counts[keep - 1]
+        del self._times[:keep]
+        del self._counts[:keep]
+        return True

@@ -1,0 +1,74 @@
+"""What crosses from one connection to the next, and what each tick learns about the server's side.
+
+Event-loop thread only, no I/O. When a connection ends without its summary (the backend crashed,
+restarted, stalled into a keepalive timeout), the frames it may not have consumed go back in front of
+their holds and are sent again on the next connection with their capture times (``hand_over``): the
+server's queue, the chunk it was transcribing and what was in flight are not lost, and what it had
+already transcribed is not sent twice. What cannot be sent again is lost in transit and said so.
+The server's drops before that point are final. When the session ends, whatever the last connection
+did not consume is booked the same way (``close_books``). While it runs, ``follow`` keeps the losses,
+the level and the throttling mode up to date with what the connection's view has learnt.
+"""
+
+from __future__ import annotations
+
+from app.core.framing import Frame
+from app.core.losses import LossCause
+from app.core.server_view import ServerView
+from app.core.throttle import ThrottlePolicy
+from app.session.intake import Intake
+from app.session.losses import LossBook
+from app.session.model import SessionModel
+
+
+def hand_over(view: ServerView[Frame], intake: Intake, losses: LossBook) -> int:
+    """The connection behind ``view`` ended: book its final drops, put what it may not have consumed
+    back in the holds, book what cannot be sent again. Returns the frames that will be sent again."""
+    final = {}
+    resent = 0
+    for pipe in intake.pipes:
+        source = pipe.source.value
+        mirror = view.mirror(source)
+        final[source] = view.dropped(source, before=mirror.consumed())
+        losses.frames(source, view.unprotected(source), LossCause.IN_TRANSIT)
+        again = view.unconsumed(source)
+        gone = intake.restore(pipe.source, again)
+        losses.frames(source, gone, LossCause.IN_TRANSIT)
+        resent += len(again) - len(gone)
+    losses.final_server_drops(final)
+    return resent
+
+
+def close_books(view: ServerView[Frame] | None, intake: Intake, losses: LossBook, *, complete: bool) -> None:
+    """The session ended on ``view``'s connection. ``complete``: the final summary came, so the server
+    consumed everything sent (what it dropped is final); else what it had not consumed is lost."""
+    if view is None:
+        return
+    final = {}
+    for pipe in intake.pipes:
+        source = pipe.source.value
+        if complete:
+            final[source] = view.dropped(source)
+            continue
+        consumed = view.mirror(source).consumed()
+        final[source] = view.dropped(source, before=consumed)
+        losses.frames(source, view.unprotected(source) + view.unconsumed(source), LossCause.IN_TRANSIT)
+    losses.final_server_drops(final)
+
+
+def follow(now: float, view: ServerView[Frame] | None, intake: Intake, model: SessionModel,
+           policy: ThrottlePolicy) -> None:
+    """Now and then while a session runs: audio the devices lost, the current connection's server drops
+    as the mirror now sees them (located in the loss book, counted per source in the level model),
+    then the level and the throttling mode that follow from them."""
+    losses = model.losses
+    for source, seconds, newest in intake.capture_losses():
+        losses.capture_lost(source.value, seconds, newest)
+    if view is not None:
+        for name in view.sources():
+            losses.live_server_drops(name, view.dropped(name))
+            model.backpressure.attribute(name, view.dropped_frames(name))
+    model.refresh_level()
+    policy.update(now, intake.waiting_seconds(), intake.hold_share(), model.report.level,
+                  shared=view is not None and view.shared_recognizer())
+    model.note_throttle(intake.throttle_state(policy, view))

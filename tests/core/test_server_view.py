@@ -1,0 +1,210 @@
+"""The client's whole send policy in a closed loop with a faithful model of the server's lanes
+(tests/core/lanesim.py), on stepped time: holds (app.core.hold), the throttling mode
+(app.core.throttle) and flow control through the connection's view (app.core.server_view)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from lanesim import FRAME, LaneServer, Rtf
+
+from app.core.flow import FlowConfig
+from app.core.framing import Frame
+from app.core.hold import Held, SourceHold
+from app.core.level import Level
+from app.core.messages import Source
+from app.core.server_view import ServerView
+from app.core.throttle import ThrottlePolicy
+from app.core.vad import SpeechTagger, VadConfig
+
+TICK = 0.08
+SOURCES = (Source.MIC, Source.SYSTEM)
+Speech = Callable[[str, int], bool]
+
+
+class Told:
+    """A voice detector told the truth per frame (the real one is measured in test_hold / test_vad)."""
+
+    def __init__(self, source: str, speech: Speech) -> None:
+        self.source, self.speech, self.seen = source, speech, 0
+
+    def is_speech(self, pcm: bytes) -> bool:
+        self.seen += 1
+        return self.speech(self.source, self.seen - 1)
+
+
+@dataclass
+class Loop:
+    server: LaneServer
+    throttle: bool
+    speech: Speech = lambda s, i: True
+    hold_seconds: float = 120.0
+    view: ServerView[Frame] = field(init=False)
+    holds: dict[Source, SourceHold[Frame]] = field(init=False)
+    positions: dict[str, list[int]] = field(default_factory=lambda: {"mic": [], "system": []})
+    captured: int = 0
+    shed: int = 0
+    seen: int = 0
+    sent_at: dict[tuple[str, int], float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.view = ServerView(FlowConfig(tick_seconds=TICK), 0.0)
+        self.policy = ThrottlePolicy(clock=lambda: 0.0, enabled=self.throttle)
+
+        def tagger(source: str) -> Callable[[], SpeechTagger[Held[Frame]]]:
+            return lambda: SpeechTagger(Told(source, self.speech), VadConfig())
+
+        cap = round(self.hold_seconds / FRAME)
+        self.holds = {s: SourceHold(s.value, cap, tagger(s.value)) for s in SOURCES}
+
+    def run(self, seconds: float, *, capture: bool = True) -> None:
+        t = self.server_time
+        end = t + seconds
+        while t < end - 1e-9:
+            t = round(t + TICK, 6)
+            self.server_time = t
+            if capture:
+                k = int(t / FRAME) - self.captured
+                for i in range(self.captured, self.captured + k):
+                    for s in SOURCES:
+                        frame = Frame(s, bytes(640), i * FRAME, i)
+                        self.shed += len(self.holds[s].push(frame, self.throttle))
+                self.captured += k
+            self.server.advance(t)
+            self.deliver()
+            waiting = {s.value: h.waiting * FRAME for s, h in self.holds.items()}
+            share = {s.value: len(h) / h.capacity_frames for s, h in self.holds.items()}
+            self.policy.update(t, waiting, share, Level.NORMAL, shared=self.view.shared_recognizer())
+            batch: list[Frame] = []
+            for s, h in self.holds.items():
+                if self.policy.holds_back(s.value):
+                    continue
+                n = self.view.allowance(s.value, t, throttled=self.throttle, flushing=not capture)
+                frames = h.take(n, due=t + TICK, skip_silence=self.policy.skip_silence)
+                self.view.spent(s.value, len(frames))
+                batch += frames
+            for f in batch:
+                self.server.arrive(f.source.value, len(self.positions[f.source.value]), t)
+                self.positions[f.source.value].append(f.index)
+                self.sent_at[(f.source.value, f.index)] = t
+            self.view.record_sent(batch, t)
+
+    server_time: float = 0.0
+
+    def deliver(self) -> None:
+        for ev in self.server.events[self.seen:]:
+            if ev.kind == "final":
+                self.view.on_final(ev.source, ev.t0, ev.t1, ev.at)
+            else:
+                self.view.on_metrics(ev.source, ev.queued, ev.dropped_total, ev.at)
+        self.seen = len(self.server.events)
+
+    def drain(self, limit: float = 300.0) -> None:
+        """Stop: send everything held at the server's pace, then the server flushes."""
+        for h in self.holds.values():
+            h.settle()
+        start = self.server_time
+        while any(len(h) for h in self.holds.values()):
+            self.run(TICK, capture=False)
+            assert self.server_time - start < limit, "the flush never ended"
+        self.server.flush(self.server_time)
+        self.deliver()
+
+    def dropped_speech(self, source: str) -> int:
+        sent = self.positions[source]
+        return sum(1 for p in self.server.lanes[source].dropped if self.speech(source, sent[p]))
+
+
+def episode(start: float, end: float, high: float, low: float = 0.4) -> Rtf:
+    return lambda t, s: high if start <= t < end else low
+
+
+def test_throttled_the_server_drops_nothing_through_an_overload_and_the_backlog_drains() -> None:
+    loop = Loop(LaneServer(rtf=episode(10, 40, 1.6)), throttle=True)
+    loop.run(70)
+    assert all(not lane.dropped for lane in loop.server.lanes.values())
+    assert loop.shed == 0 and all(len(h) < 30 for h in loop.holds.values())  # caught up by 70 s
+    loop.drain()
+    assert all(len(p) == loop.captured for p in loop.positions.values())  # every frame went
+
+
+def test_catching_up_starts_within_two_seconds_of_the_backend_draining_again() -> None:
+    loop = Loop(LaneServer(rtf=episode(5, 20, 2.0, low=0.3)), throttle=True)
+    loop.run(19.9)
+    assert len(loop.holds[Source.MIC]) > 200  # a backlog of several seconds
+    sizes: list[tuple[float, int]] = []
+    while loop.server_time < 30:
+        loop.run(TICK)
+        sizes.append((loop.server_time, len(loop.holds[Source.MIC])))
+    # the backend is fast again once the last slow chunk (begun before 20 s, at 2x) is done
+    fast = min(began for _, _, began, _ in loop.server.lanes["mic"].chunks if began >= 20)
+    at_fast = next(n for t, n in sizes if t >= fast)
+    two_later = next(n for t, n in sizes if t >= fast + 2.0)
+    assert two_later < at_fast - 100  # the hold shrinks at once, not after a dwell or a ramp
+
+
+def test_off_the_server_drops_and_the_view_locates_every_drop() -> None:
+    loop = Loop(LaneServer(rtf=episode(5, 25, 1.5)), throttle=False)
+    loop.run(30)
+    loop.drain()
+    for s in ("mic", "system"):
+        truth = loop.server.lanes[s].dropped
+        assert len(truth) > 300
+        spans = loop.view.dropped(s)
+        located = sum(round((sp.end - sp.start) / FRAME) for sp in spans)
+        assert located == len(truth)
+        first_true = loop.positions[s][truth[0]] * FRAME  # capture time of the first frame dropped
+        assert spans[0].start == pytest.approx(first_true) and spans[0].exact
+
+
+def test_silence_is_skipped_only_when_behind_and_speech_is_never_lost() -> None:
+    def speech(s: str, i: int) -> bool:
+        return (i // 100) % 2 == 0  # 2 s of speech, 2 s of silence
+
+    loop = Loop(LaneServer(rtf=episode(5, 45, 1.4)), throttle=True, speech=speech)
+    loop.run(60)
+    loop.drain()
+    for s in ("mic", "system"):
+        assert loop.dropped_speech(s) == 0 and not loop.server.lanes[s].dropped
+        sent = set(loop.positions[s])
+        assert all(i in sent for i in range(loop.captured) if speech(s, i))
+    assert sum(h.skipped for h in loop.holds.values()) > 500  # silence was skipped while behind
+
+
+def test_a_shared_recognizer_is_recognised_and_the_microphone_goes_first() -> None:
+    loop = Loop(LaneServer(rtf=episode(5, 60, 0.8), shared=True), throttle=True)
+    loop.run(40)
+    assert loop.view.shared_recognizer()
+    assert loop.policy.holds_back("system")
+    mic, system = len(loop.holds[Source.MIC]), len(loop.holds[Source.SYSTEM])
+    assert mic * FRAME < 4.0 < system * FRAME  # the microphone keeps up, system audio waits
+    independent = Loop(LaneServer(rtf=episode(5, 60, 1.6)), throttle=True)
+    independent.run(40)
+    assert not independent.view.shared_recognizer()
+    assert not independent.policy.holds_back("system")
+
+
+def test_after_a_crash_what_the_server_had_not_consumed_is_sent_again() -> None:
+    loop = Loop(LaneServer(rtf=lambda t, s: 1.2), throttle=True)
+    loop.run(12.3)
+    for s in ("mic", "system"):
+        again = loop.view.unconsumed(s)
+        lane = loop.server.lanes[s]
+        done = [(first, last) for first, last, _, ended in lane.chunks if ended <= loop.server_time]
+        processed = sum(last - first + 1 for first, last in done)
+        # exactly what follows the last chunk known done: nothing transcribed goes twice, nothing lost
+        assert [f.index for f in again] == loop.positions[s][processed:]
+        assert len(again) * FRAME <= 2.0 + 2.0 + 0.5  # queue + the chunk in progress + a tick
+        assert loop.view.unprotected(s) == []
+
+
+def test_times_map_back_to_capture_through_the_servers_drops() -> None:
+    loop = Loop(LaneServer(rtf=episode(3, 20, 1.5)), throttle=False)
+    loop.run(25)
+    loop.drain()
+    for ev in (e for e in loop.server.events if e.kind == "final"):
+        mapped = loop.view.to_capture(ev.source, ev.t0)
+        assert mapped is not None
+        assert mapped[0] == pytest.approx(loop.positions[ev.source][ev.first] * FRAME)
