@@ -15,17 +15,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import logging.handlers
 import os
 import sys
 from pathlib import Path
 
 from app import __version__
-
-LOG_NAME = "echopanel-companion.log"
-LOG_BYTES = 1_000_000
-LOG_BACKUPS = 3
-APP_NAME = "EchoPanel Companion"
+from app.logs import APP_NAME, GUI_LOG_NAME, LEVELS, setup_logging
 
 log = logging.getLogger("app")
 
@@ -53,34 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test", action="store_true", help="render every lamp state offscreen and exit")
     parser.add_argument("--screenshot", metavar="PREFIX", help="with --self-test: save PREFIX-<state>.png")
     parser.add_argument("--minimized", action="store_true", help="start in the tray (if there is one)")
-    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    parser.add_argument("--log-level", default="INFO", choices=LEVELS)
     return parser
-
-
-def setup_logging(level: str, log_dir: Path | None = None) -> Path | None:
-    """Rotating file in the per-user log dir plus stderr; returns the file path (None if unwritable)."""
-    root = logging.getLogger()
-    root.setLevel(level)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stderr = logging.StreamHandler()
-    stderr.setFormatter(fmt)
-    root.addHandler(stderr)
-    if log_dir is None:
-        import platformdirs
-
-        log_dir = Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
-    path = log_dir / LOG_NAME
-    try:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
-        )
-    except OSError as exc:
-        log.warning("cannot write the log file %s (%s); logging to stderr only", path, exc)
-        return None
-    handler.setFormatter(fmt)
-    root.addHandler(handler)
-    return path
 
 
 DISPLAY_VARIABLES = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
@@ -135,7 +104,8 @@ def _run_gui(options: argparse.Namespace) -> int:
     if _no_display():  # Qt would abort (SIGABRT) with a misleading message about xcb-cursor0
         print(no_display_message(), file=sys.stderr)
         return 2
-    log_path = setup_logging(options.log_level)
+    logs = setup_logging(options.log_level, GUI_LOG_NAME)
+    log_path = logs.path
     log.info("EchoPanel Companion %s starting (log file: %s)", __version__, log_path)
     import asyncio
     import gc
@@ -184,7 +154,9 @@ def _run_gui(options: argparse.Namespace) -> int:
         assert shell is not None, "the shell is built before any session can start"
         return shell
 
-    factory = session_factory(lambda: current_shell().settings(), lambda: current_shell().token(), builtin)
+    # the token is read off the UI thread at each Start, and hidden from every log line from then on
+    factory = session_factory(lambda: current_shell().settings(),
+                              lambda: logs.redactor.add(current_shell().token()), builtin)
     controller = SessionController(
         factory,
         backend_label=lambda: current_shell().backend_label(),

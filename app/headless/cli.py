@@ -12,12 +12,15 @@ from pathlib import Path
 from app.core.endpoint import parse_endpoint
 from app.core.settings import SourceSelection
 from app.errors import ConfigError
+from app.logs import LEVELS
 
 DESCRIPTION = "Headless mode: stream without a window and print the session as JSON lines."
+EPILOG = ""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="echopanel-companion --headless", description=DESCRIPTION)
+    p = argparse.ArgumentParser(prog="echopanel-companion --headless", description=DESCRIPTION,
+                                epilog=EPILOG)
     p.add_argument("--headless", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--server", default="embedded",
                    help='backend URL, or "embedded" (default) for the built-in one')
@@ -35,9 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--throttle", choices=("on", "off"), default="off", help="adaptive throttling")
     p.add_argument("--events", metavar="FILE", help='write JSON-lines events here ("-" for stdout)')
     p.add_argument("--summary-timeout", type=float, default=30.0, metavar="SECONDS")
-    p.add_argument("--log-file", type=Path, default=None, help="log file (default: the user log directory)")
+    p.add_argument("--log-file", type=Path, default=None,
+                   help="log file, rotated at 1 MB (default: headless.log in the user log directory)")
+    p.add_argument("--log-level", default="INFO", choices=LEVELS, help="default INFO")
     return p
-
 
 
 def validate(args: argparse.Namespace) -> None:

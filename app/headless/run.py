@@ -20,7 +20,6 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import IO, Any
 
 from app.capture.source import AudioSource
@@ -31,6 +30,7 @@ from app.core.settings import AudioEncoding, SourceSelection
 from app.errors import ConfigError, EchoPanelError
 from app.headless.cli import build_parser, validate
 from app.headless.events import event_to_json
+from app.logs import HEADLESS_LOG_NAME, Redactor, setup_logging
 from app.session import Session
 from app.session.config import SessionConfig
 
@@ -45,9 +45,9 @@ def main(argv: list[str]) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed a one-line usage error
         return int(exc.code or 0)
-    _setup_logging(args.log_file)
+    logs = setup_logging(args.log_level, HEADLESS_LOG_NAME, path=args.log_file, stderr=False)
     try:
-        return asyncio.run(_run(args))
+        return asyncio.run(_run(args, logs.redactor))
     except EchoPanelError as exc:
         log.error("headless run failed: %s", exc)
         _one_line(str(exc))
@@ -61,9 +61,9 @@ def main(argv: list[str]) -> int:
         return EXIT_FAILED
 
 
-async def _run(args: argparse.Namespace) -> int:
+async def _run(args: argparse.Namespace, redactor: Redactor) -> int:
     validate(args)
-    token = args.token if args.token is not None else os.environ.get("ECHOPANEL_TOKEN", "")
+    token = redactor.add(args.token if args.token is not None else os.environ.get("ECHOPANEL_TOKEN", ""))
     sources = _make_sources(args)
     out = _open_events(args.events)
     embedded: Any = None
@@ -187,23 +187,6 @@ def _writer(out: IO[str] | None) -> Callable[[Any], None]:
             out.flush()
 
     return write
-
-
-def _setup_logging(path: Path | None) -> None:
-    if path is None:
-        import platformdirs
-
-        path = Path(platformdirs.user_log_dir("echopanel-companion")) / "headless.log"
-    handler: logging.Handler
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(path, encoding="utf-8")
-    except OSError:
-        handler = logging.NullHandler()  # no log file is no reason to fail the run
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
 
 
 def _one_line(message: str) -> None:

@@ -28,7 +28,7 @@ class SessionConfig:
     is one pool of that size shared by the sources (see ``app.session.intake``)."""
 
     endpoint: Endpoint
-    token: str = ""
+    token: str = field(default="", repr=False)  # never in a repr, so never in a log line
     encoding: AudioEncoding = AudioEncoding.AUTO  # AUTO: binary for local hosts, JSON otherwise
     throttle: bool = False  # adaptive throttling; also announced as client_vad_enabled
     summary_timeout: float = 30.0  # wait for final_summary after stop

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
@@ -59,7 +59,7 @@ EventCallback = Callable[[ServerEvent], None]
 @dataclass(frozen=True, slots=True)
 class TransportConfig:
     endpoint: Endpoint
-    token: str = ""
+    token: str = field(default="", repr=False)  # never in a repr, so never in a log line
     binary_audio: bool = True
     ack_timeout: float = 5.0  # connected + streaming ack, as the macOS client
     open_timeout: float = 10.0
