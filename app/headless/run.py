@@ -28,7 +28,7 @@ from app.core.messages import Source
 from app.core.session_state import ConnectionState, SessionEnded, SessionEvent, StateChanged, StopOutcome
 from app.core.settings import AudioEncoding, SourceSelection
 from app.errors import ConfigError, EchoPanelError
-from app.headless.cli import build_parser, validate
+from app.headless.cli import build_parser, read_token, validate
 from app.headless.events import event_to_json
 from app.logs import HEADLESS_LOG_NAME, Redactor, setup_logging
 from app.session import Session
@@ -63,7 +63,7 @@ def main(argv: list[str]) -> int:
 
 async def _run(args: argparse.Namespace, redactor: Redactor) -> int:
     validate(args)
-    token = redactor.add(args.token if args.token is not None else os.environ.get("ECHOPANEL_TOKEN", ""))
+    token = redactor.add(read_token(args, sys.stdin, os.environ))
     sources = _make_sources(args)
     out = _open_events(args.events)
     embedded: Any = None

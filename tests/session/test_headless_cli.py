@@ -17,11 +17,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def headless(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "app.headless", *args], cwd=ROOT, env=full_env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+                          capture_output=True, text=True, timeout=timeout, check=False,
+                          input=input, stdin=None if input is not None else subprocess.DEVNULL)
 
 
 def test_replay_run_prints_the_required_events_and_exits_0(wavs: dict[Source, Path], tmp_path: Path) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from test_headless_cli import headless
 
 from app.core.messages import Source
@@ -37,3 +39,51 @@ def test_the_headless_log_goes_to_the_user_log_directory_the_readme_names(tmp_pa
     assert result.returncode == 2
     log = tmp_path / "state" / "EchoPanel Companion" / "log" / "headless.log"
     assert "missing.wav" in log.read_text(encoding="utf-8")
+
+
+def _token_backend() -> Any:
+    from app.backend import BackendConfig, EmbeddedBackend
+
+    backend = EmbeddedBackend(BackendConfig(host="127.0.0.1", port=0, recognizer="simulated", token=SECRET))
+    backend.start()
+    return backend
+
+
+def test_token_from_a_file_and_from_stdin_keeps_it_out_of_the_command_line(
+    wavs: dict[Source, Path], tmp_path: Path
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(f"{SECRET}\nsecond line ignored\n", encoding="utf-8")
+    backend = _token_backend()
+    try:
+        common = ("--server", backend.ws_url, "--replay-mic", str(wavs[Source.MIC]),
+                  "--log-file", str(tmp_path / "h.log"))
+        from_file = headless(*common, "--token-file", str(token_file), env={"ECHOPANEL_TOKEN": "wrong"})
+        from_stdin = headless(*common, "--token", "-", input=f"{SECRET}\n", env={"ECHOPANEL_TOKEN": "wrong"})
+    finally:
+        backend.stop()
+    assert from_file.returncode == 0, from_file.stderr
+    assert from_stdin.returncode == 0, from_stdin.stderr
+
+
+@pytest.mark.parametrize(("make", "expected"), [
+    (lambda d: d / "absent", "Cannot read the token file"),
+    (lambda d: d, "Is a directory"),
+    (lambda d: (d / "empty").write_text("\n") and d / "empty", "is empty"),
+])
+def test_an_unusable_token_file_is_a_usage_error(make: Any, expected: str, tmp_path: Path) -> None:
+    result = headless("--token-file", str(make(tmp_path)), "--log-file", str(tmp_path / "h.log"), timeout=30)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+
+
+def test_an_empty_stdin_for_token_dash_is_a_usage_error(tmp_path: Path) -> None:
+    result = headless("--token", "-", "--log-file", str(tmp_path / "h.log"), input="", timeout=30)
+    assert result.returncode == 2 and "standard input" in result.stderr
+
+
+def test_help_names_the_environment_variable_first_and_warns_about_the_process_list() -> None:
+    out = headless("--help", timeout=30).stdout
+    assert out.index("$ECHOPANEL_TOKEN") < out.index("--token-file PATH  ")
+    assert "process list" in out and "--token -" in " ".join(out.split())
