@@ -8,10 +8,13 @@ Policy: a loopback host (127.0.0.1, localhost, ::1) gets ``ws``/``http``; any ot
 ``wss``/``https`` unless the user spelled the scheme out. Without a port, a loopback host means
 the EchoPanel default 8000 (nobody runs it on port 80 locally); other hosts get the scheme's port.
 The token travels only in headers, never in the query string, so a URL with a query or fragment is refused.
+Nor does it travel in clear text to another computer: ``check_token_transport`` refuses a token over
+``ws``/``http`` to a host that is not loopback unless the user allowed exactly that (see its docstring).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -38,6 +41,20 @@ class Endpoint:
     @property
     def is_local(self) -> bool:
         return self.host.lower() in LOCAL_HOSTS
+
+    @property
+    def is_loopback(self) -> bool:
+        """The host is this computer by its name or address: ``localhost``, 127.0.0.0/8, ``::1``.
+        A name is not resolved: any other name counts as another computer."""
+        host = self.host.lower().rstrip(".")
+        if host in LOCAL_HOSTS:
+            return True
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+        return address.is_loopback or bool(mapped is not None and mapped.is_loopback)
 
     @property
     def _netloc(self) -> str:
@@ -101,6 +118,29 @@ def _valid_host(host: str) -> bool:
     if ":" in host:  # IPv6 literal; urlsplit already checked the brackets
         return all(ch in "0123456789abcdefABCDEF:." for ch in host)
     return bool(_HOST_RE.match(host))
+
+
+def sends_token_in_clear(endpoint: Endpoint, token: str) -> bool:
+    """Whether connecting would put ``token`` unencrypted on a network: ws/http to another computer."""
+    return bool(token.strip()) and not endpoint.secure and not endpoint.is_loopback
+
+
+def check_token_transport(endpoint: Endpoint, token: str, allow_insecure: bool) -> None:
+    """Raise ``ConfigError`` if the token would cross the network in clear text (ws:// or http:// to a
+    host that is not loopback) and the user did not explicitly allow it for this backend."""
+    if allow_insecure or not sends_token_in_clear(endpoint, token):
+        return
+    raise ConfigError(
+        f"Refusing to send the access token unencrypted to {endpoint.ws_url}: {endpoint.host} is not this "
+        "computer, and anyone on the network path could read the token. Use wss:// (TLS), or allow it "
+        "for this backend: \"Send the token unencrypted\" in Settings, --allow-insecure in headless mode."
+    )
+
+
+def insecure_token_warning(endpoint: Endpoint) -> str:
+    """What to tell the user while a session sends the token in clear text because they allowed it."""
+    return (f"The access token is sent unencrypted to {endpoint.ws_url} (allowed for this backend): "
+            "anyone on the network path can read it. Prefer wss://.")
 
 
 def auth_headers(token: str) -> tuple[tuple[str, str], ...]:

@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="read the access token from the first line of this file")
     token.add_argument("--token", default=None, metavar="TOKEN",
                        help='the access token, or "-" to read it from standard input')
+    p.add_argument("--allow-insecure", action="store_true",
+                   help="allow sending the token unencrypted (ws:// or http://) to a host that is not this "
+                        "computer; anyone on the network path can read it. Without this, such a run is "
+                        "refused (exit 2)")
     p.add_argument("--source", choices=[s.value for s in SourceSelection], default=None,
                    help="what to capture (default both; with --replay-* only the replayed sources)")
     p.add_argument("--replay-system", type=Path, metavar="WAV", help="replay this WAV as system audio")

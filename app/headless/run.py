@@ -23,9 +23,21 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from app.capture.source import AudioSource
-from app.core.endpoint import parse_endpoint
+from app.core.endpoint import (
+    check_token_transport,
+    insecure_token_warning,
+    parse_endpoint,
+    sends_token_in_clear,
+)
 from app.core.messages import Source
-from app.core.session_state import ConnectionState, SessionEnded, SessionEvent, StateChanged, StopOutcome
+from app.core.session_state import (
+    ConnectionState,
+    SessionEnded,
+    SessionEvent,
+    SessionWarning,
+    StateChanged,
+    StopOutcome,
+)
 from app.core.settings import AudioEncoding, SourceSelection
 from app.errors import ConfigError, EchoPanelError
 from app.headless.cli import build_parser, read_token, validate
@@ -64,8 +76,11 @@ def main(argv: list[str]) -> int:
 async def _run(args: argparse.Namespace, redactor: Redactor) -> int:
     validate(args)
     token = redactor.add(read_token(args, sys.stdin, os.environ))
+    if args.server != "embedded":  # before anything starts: no token in clear text unless allowed
+        check_token_transport(parse_endpoint(args.server), token, args.allow_insecure)
     sources = _make_sources(args)
     out = _open_events(args.events)
+    write = _writer(out)
     embedded: Any = None
     try:
         if args.server == "embedded":
@@ -76,8 +91,12 @@ async def _run(args: argparse.Namespace, redactor: Redactor) -> int:
         encoding = AudioEncoding(args.encoding) if args.encoding else AudioEncoding.AUTO
         config = SessionConfig(endpoint=parse_endpoint(url), token=token, encoding=encoding,
                                throttle=args.throttle == "on", summary_timeout=args.summary_timeout,
-                               health_wait_seconds=90.0 if embedded else 30.0)
-        session = Session(config, sources, listener=_writer(out))
+                               health_wait_seconds=90.0 if embedded else 30.0,
+                               allow_insecure_token=args.allow_insecure)
+        if sends_token_in_clear(config.endpoint, token):
+            log.warning("%s", insecure_token_warning(config.endpoint))
+            write(SessionWarning(0.0, insecure_token_warning(config.endpoint)))
+        session = Session(config, sources, listener=write)
         ended = await _run_session(session, args.duration)
     finally:
         if embedded is not None:

@@ -1,10 +1,14 @@
-"""What a session needs to know, as one frozen value (built by headless mode or the UI from ``Settings``)."""
+"""What a session needs to know, as one frozen value (built by headless mode or the UI from ``Settings``).
+
+A config that would send the token unencrypted to another computer without the user's explicit
+permission cannot be made (``ConfigError``, ``app.core.endpoint.check_token_transport``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.core.endpoint import Endpoint
+from app.core.endpoint import Endpoint, check_token_transport
 from app.core.reconnect import ReconnectPolicy
 from app.core.settings import AudioEncoding, Settings
 from app.session.pipeline import PipeConfig
@@ -43,6 +47,12 @@ class SessionConfig:
     # observed drain rate); what is not sent by then is given up, counted and reported, and the
     # summary is still asked for.
     flush_timeout: float = 30.0
+    # The user allowed the token to go unencrypted to this endpoint although it is another computer
+    # (--allow-insecure, or the setting for this URL); without it such a config cannot be made.
+    allow_insecure_token: bool = False
+
+    def __post_init__(self) -> None:
+        check_token_transport(self.endpoint, self.token, self.allow_insecure_token)
 
     @property
     def binary_audio(self) -> bool:
@@ -57,4 +67,5 @@ class SessionConfig:
             throttle=settings.adaptive_throttling,
             summary_timeout=settings.summary_timeout_seconds,
             pipe=PipeConfig(buffer_seconds=settings.client_backlog_seconds),
+            allow_insecure_token=settings.allows_insecure_token(endpoint),
         )

@@ -11,8 +11,8 @@ import logging
 from collections.abc import Callable, Sequence
 
 from app.capture.source import AudioSource
-from app.core.endpoint import parse_endpoint
-from app.core.session_state import ConnectionState, SessionSnapshot
+from app.core.endpoint import insecure_token_warning, parse_endpoint, sends_token_in_clear
+from app.core.session_state import ConnectionState, SessionSnapshot, SessionWarning
 from app.core.settings import DeviceRef, Settings
 from app.errors import EchoPanelError
 from app.session import Session
@@ -103,6 +103,9 @@ class AppSession:
             throttle=self._throttle,
             health_wait_seconds=health_wait,
         )
+        if sends_token_in_clear(endpoint, self._token):  # only when allowed: the config refuses otherwise
+            log.warning("%s", insecure_token_warning(endpoint))
+            self._listener(SessionWarning(0.0, insecure_token_warning(endpoint)))
         sources = list(self._sources(settings))
         log.info("starting a session: %s, sources %s", endpoint.ws_url, [s.source.value for s in sources])
         return Session(config, sources, listener=self._listener)

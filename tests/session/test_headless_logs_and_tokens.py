@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +89,58 @@ def test_help_names_the_environment_variable_first_and_warns_about_the_process_l
     out = headless("--help", timeout=30).stdout
     assert out.index("$ECHOPANEL_TOKEN") < out.index("--token-file PATH  ")
     assert "process list" in out and "--token -" in " ".join(out.split())
+
+
+def test_a_token_in_clear_text_to_another_computer_is_refused_before_anything_starts(
+    wavs: dict[Source, Path], tmp_path: Path
+) -> None:
+    """192.0.2.1 (TEST-NET-1) over ws://: refused at once, exit 2, nothing is connected to."""
+    token_file = tmp_path / "token"
+    token_file.write_text(SECRET)
+    result = headless("--server", "ws://192.0.2.1:9", "--token-file", str(token_file), "--replay-mic",
+                      str(wavs[Source.MIC]), "--log-file", str(tmp_path / "h.log"), timeout=30)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Refusing to send the access token unencrypted" in lines[0], result.stderr
+    assert "--allow-insecure" in lines[0]
+    assert "Connecting" not in (tmp_path / "h.log").read_text()
+
+
+def _this_host_by_a_non_loopback_name() -> tuple[str, str]:
+    """This computer's host name and the address it resolves to (often 127.0.1.1 or the LAN address):
+    a backend we can reach that the policy, which never resolves names, counts as another computer."""
+    from app.core.endpoint import parse_endpoint
+
+    name = socket.gethostname()
+    try:
+        address = socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+    except OSError:
+        pytest.skip(f"this machine's host name {name!r} does not resolve")
+    if parse_endpoint(name).is_loopback:
+        pytest.skip(f"this machine's host name {name!r} is a loopback name")
+    return name, str(address)
+
+
+def test_allow_insecure_sends_the_token_in_clear_text_and_says_so(
+    wavs: dict[Source, Path], tmp_path: Path
+) -> None:
+    from app.backend import BackendConfig, EmbeddedBackend
+
+    name, address = _this_host_by_a_non_loopback_name()
+    token_file = tmp_path / "token"
+    token_file.write_text(SECRET)
+    backend = EmbeddedBackend(BackendConfig(host=address, port=0, recognizer="simulated", token=SECRET))
+    backend.start()
+    try:
+        url = f"ws://{name}:{backend.port}/ws/live-listener"
+        common = ("--server", url, "--token-file", str(token_file), "--replay-mic", str(wavs[Source.MIC]),
+                  "--log-file", str(tmp_path / "h.log"), "--events", "-")
+        refused = headless(*common, timeout=30)
+        allowed = headless(*common, "--allow-insecure")
+    finally:
+        backend.stop()
+    assert refused.returncode == 2 and "unencrypted" in refused.stderr
+    assert allowed.returncode == 0, allowed.stderr
+    events = [json.loads(line) for line in allowed.stdout.splitlines()]
+    assert events[0]["event"] == "warning" and "sent unencrypted" in events[0]["message"]
+    assert events[-1]["event"] == "session_end" and events[-1]["outcome"] == "summary"
