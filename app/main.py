@@ -164,8 +164,10 @@ def _run_gui(options: argparse.Namespace) -> int:
         parent=window,
     )
     bind(window, controller)
+    tokens = TokenStore()
+    loop.run_in_executor(None, tokens.get)  # the first keyring read (D-Bus) off the UI thread; then cached
     shell = DesktopShell(
-        window, controller, SettingsStore(default_qsettings()), TokenStore(), list_devices, log_path=log_path
+        window, controller, SettingsStore(default_qsettings()), tokens, list_devices, log_path=log_path
     )
     quit_requested = asyncio.Event()
     shell.quit_requested.connect(quit_requested.set)

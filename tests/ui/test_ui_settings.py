@@ -130,11 +130,11 @@ def test_without_a_keyring_the_dialog_says_the_token_is_for_this_session_only(qt
     window, shell = make_shell(qtbot, ini, tokens)
     shell.open_settings()
     dialog = shell.dialog()
-    assert "for this session only" in dialog.token_note.text()
+    assert "for this run only" in dialog.token_note.text()
     dialog.token_edit.setText(SECRET)
     dialog.accept()
     assert shell.token() == SECRET  # kept in memory
-    assert "for this session only" in window.message_bar.current_text()
+    assert "for this run only" in window.message_bar.current_text()
     assert SECRET not in ini.read_text()
     assert SECRET not in log_file.read_text()
 
@@ -255,7 +255,8 @@ def test_sending_the_token_unencrypted_is_allowed_per_url_with_a_warning(qtbot):
     assert not dialog.insecure_check.isEnabled()  # this computer
     dialog.url_edit.setText("ws://10.1.2.3:8000")
     assert dialog.insecure_check.isEnabled() and not dialog.insecure_check.isChecked()
-    assert "unencrypted" in dialog.insecure_check.text() and "read the token" in dialog.insecure_check.toolTip()
+    assert "unencrypted" in dialog.insecure_check.text()
+    assert "read the token" in dialog.insecure_check.toolTip()
     assert dialog.settings().insecure_token_url == ""
     dialog.insecure_check.setChecked(True)
     allowed = dialog.settings()
@@ -265,3 +266,43 @@ def test_sending_the_token_unencrypted_is_allowed_per_url_with_a_warning(qtbot):
     reopened = SettingsDialog(allowed, SECRET, "note", devices())
     qtbot.addWidget(reopened)
     assert reopened.insecure_check.isChecked() and reopened.insecure_check.isEnabled()
+
+
+class BrokenKeyring(MemoryKeyring):
+    """Stands in for a keyring backend that fails on use with something other than a KeyringError: the
+    bundle's Secret Service backend did, with ImportError, on a machine without libcrypto (a machine
+    this test cannot turn into)."""
+
+    def get_password(self, service, username):
+        raise ImportError("OpenSSL's libcrypto was not found")
+
+    def set_password(self, service, username, password):
+        raise ImportError("OpenSSL's libcrypto was not found")
+
+
+def test_a_keyring_that_fails_on_use_keeps_the_token_for_this_run_and_says_why(qtbot, ini, log_file):
+    tokens = TokenStore(BrokenKeyring())
+    assert tokens.persistent  # it looked usable
+    window, shell = make_shell(qtbot, ini, tokens)
+    shell.open_settings()  # reads the token: no exception reaches the user
+    dialog = shell.dialog()
+    dialog.token_edit.setText(SECRET)
+    dialog.accept()
+    assert shell.token() == SECRET and not tokens.persistent
+    shown = window.message_bar.current_text()
+    assert "kept for this run only" in shown and "libcrypto" in shown, shown
+    assert SECRET not in log_file.read_text()
+
+
+def test_the_keyring_is_read_once_then_the_token_is_kept_in_memory():
+    class CountingKeyring(MemoryKeyring):
+        reads = 0
+
+        def get_password(self, service, username):
+            CountingKeyring.reads += 1
+            return super().get_password(service, username)
+
+    backend = CountingKeyring()
+    backend.store[("EchoPanel Companion", "backend-token")] = SECRET
+    tokens = TokenStore(backend)
+    assert [tokens.get() for _ in range(3)] == [SECRET] * 3 and CountingKeyring.reads == 1
