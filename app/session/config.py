@@ -12,6 +12,7 @@ from app.core.endpoint import Endpoint, check_token_transport
 from app.core.reconnect import ReconnectPolicy
 from app.core.settings import AudioEncoding, Settings
 from app.session.pipeline import PipeConfig
+from app.transport.connection import ACK_TIMEOUT_SECONDS
 
 # How often captured frames are read and sent (4 frames per source per tick). Almost all of the
 # client's CPU is paid per wake-up, on a cold cache, whatever the work (python -m app.bench pipeline,
@@ -36,7 +37,7 @@ class SessionConfig:
     encoding: AudioEncoding = AudioEncoding.AUTO  # AUTO: binary for local hosts, JSON otherwise
     throttle: bool = False  # adaptive throttling; also announced as client_vad_enabled
     summary_timeout: float = 30.0  # wait for final_summary after stop
-    ack_timeout: float = 5.0  # connected + streaming ack
+    ack_timeout: float = ACK_TIMEOUT_SECONDS  # connected + ack; above the server's 5 s capacity wait
     health_check: bool = True
     health_wait_seconds: float = 30.0  # how long to poll a 503 (model loading) before giving up
     pipe: PipeConfig = field(default_factory=PipeConfig)

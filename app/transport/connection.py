@@ -25,7 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidHandshake,
+    InvalidMessage,
+    InvalidStatus,
+    InvalidURI,
+)
 
 from app.core import protocol
 from app.core.endpoint import Endpoint, auth_headers
@@ -48,11 +54,21 @@ from app.errors import (
     HandshakeTimeoutError,
     ProtocolError,
 )
-from app.transport.close_reasons import TOKEN_HINT, close_code, close_text, closed_error, status_error
+from app.transport.close_reasons import (
+    CLOSE_POLICY_VIOLATION,
+    TOKEN_HINT,
+    close_code,
+    close_text,
+    closed_error,
+    network_error,
+    status_error,
+)
 
 log = logging.getLogger(__name__)
 
 EXECUTOR_DECODE_BYTES = 256 * 1024
+SERVER_CAPACITY_WAIT_SECONDS = 5.0  # CONTRACT 2.4: a full server waits up to 5 s for a free slot
+ACK_TIMEOUT_SECONDS = SERVER_CAPACITY_WAIT_SECONDS + 5.0  # + a busy or still-starting backend
 EventCallback = Callable[[ServerEvent], None]
 
 
@@ -61,7 +77,9 @@ class TransportConfig:
     endpoint: Endpoint
     token: str = field(default="", repr=False)  # never in a repr, so never in a log line
     binary_audio: bool = True
-    ack_timeout: float = 5.0  # connected + streaming ack, as the macOS client
+    # connected + streaming ack. Longer than the server's capacity wait (up to 5 s before "Server at
+    # capacity"), so that message reaches the user instead of a timeout of our own.
+    ack_timeout: float = ACK_TIMEOUT_SECONDS
     open_timeout: float = 10.0
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0
@@ -162,8 +180,8 @@ class LiveConnection:
     async def _recv_event(self) -> ServerEvent:
         try:
             payload = await self._ws.recv()
-        except ConnectionClosed as exc:
-            raise self._problem or closed_error(exc, self._config.endpoint) from None
+        except ConnectionClosed as exc:  # during the handshake: the same rules as a later close
+            raise self._outcome(exc) or closed_error(exc, self._config.endpoint) from None
         return await _decode(payload)
 
     async def _receive(self) -> None:
@@ -201,7 +219,7 @@ class LiveConnection:
 
     def _outcome(self, exc: ConnectionClosed | None) -> EchoPanelError | None:
         code = self._ws.close_code if exc is None else close_code(exc)
-        if code == 1008:
+        if code == CLOSE_POLICY_VIOLATION:
             return self._problem if isinstance(self._problem, AuthError) else AuthError(
                 f"The backend refused the connection (policy violation, close 1008). {TOKEN_HINT}")
         if self._problem is not None:
@@ -236,11 +254,16 @@ async def _connect(config: TransportConfig) -> ClientConnection:
         raise ConnectionFailedError(f"The backend rejected the WebSocket upgrade (HTTP {status}).") from None
     except InvalidURI as exc:
         raise ConfigError(f"Invalid backend URL {endpoint.ws_url}: {exc}") from None
+    except InvalidMessage as exc:
+        if isinstance(exc.__cause__, EOFError | OSError):  # the backend dropped the TCP connection
+            raise ConnectionFailedError(  # mid-upgrade: a restart or a proxy hiccup, retried
+                f"The backend at {endpoint.ws_url} closed the connection during the WebSocket upgrade."
+            ) from None
+        raise ProtocolError(f"{endpoint.ws_url} did not answer as a WebSocket server: {exc}") from None
     except InvalidHandshake as exc:
         raise ProtocolError(f"{endpoint.ws_url} did not answer as a WebSocket server: {exc}") from None
     except (OSError, TimeoutError) as exc:
-        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
-        raise ConnectionFailedError(f"Cannot reach the backend at {endpoint.ws_url}: {reason}.") from None
+        raise network_error(exc, endpoint, endpoint.ws_url) from None
 
 
 async def _decode(payload: str | bytes) -> ServerEvent:
