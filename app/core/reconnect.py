@@ -19,7 +19,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from app.errors import CapacityError, ConnectionFailedError, EchoPanelError
+from app.errors import AuthError, CapacityError, ConfigError, ConnectionFailedError, EchoPanelError
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +74,12 @@ def classify(error: BaseException) -> Retry:
     if isinstance(error, OSError | TimeoutError | EOFError):
         return Retry.RETRY
     return Retry.TERMINAL
+
+
+def fixed_in_settings(error: BaseException) -> bool:
+    """Whether the user fixes ``error`` in the settings: a bad address or value, a host that does not
+    exist, a refused token."""
+    return isinstance(error, ConfigError | AuthError)
 
 
 class AttemptCounter:

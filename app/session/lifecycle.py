@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from app.capture.source import AudioSource
 from app.core.framing import Frame
 from app.core.messages import ClientFeatures, MetricsEvent, ServerEvent, StartMessage
-from app.core.reconnect import AttemptCounter, Retry, classify
+from app.core.reconnect import AttemptCounter, Retry, classify, fixed_in_settings
 from app.core.session_state import (
     ConnectionState,
     Reconnecting,
@@ -147,7 +147,7 @@ class Session:
                 self._model.fail(message, True)
         except EchoPanelError as exc:
             message = str(exc)
-            self._model.fail(message, classify(exc) is Retry.TERMINAL)
+            self._model.fail(message, classify(exc) is Retry.TERMINAL, fixed_in_settings(exc))
         except asyncio.CancelledError:
             outcome, message = StopOutcome.CANCELLED, "The session was cancelled."
             raise

@@ -114,10 +114,10 @@ class SessionModel:
         self.emit(StateChanged(self.elapsed(), state, detail))
         self.refresh_level()
 
-    def fail(self, message: str, terminal: bool) -> None:
+    def fail(self, message: str, terminal: bool, fix_in_settings: bool = False) -> None:
         self.error = message
         log.error("session failed: %s", message)
-        self.emit(SessionFailed(self.elapsed(), message, terminal))
+        self.emit(SessionFailed(self.elapsed(), message, terminal, fix_in_settings))
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

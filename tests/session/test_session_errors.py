@@ -149,7 +149,7 @@ async def test_a_host_name_that_does_not_resolve_says_host_not_found_and_points_
     assert "Host not found: no-such-host.invalid" in message and "Settings" in message, message
     assert "running" not in message
     [failed] = run.of(SessionFailed)
-    assert failed.terminal is no_such_name
+    assert failed.terminal is no_such_name and failed.fix_in_settings is no_such_name  # "Open Settings…"
 
 
 # --------------------------------------------------------------------------- capacity
