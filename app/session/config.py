@@ -12,7 +12,7 @@ from app.core.endpoint import Endpoint, check_token_transport
 from app.core.reconnect import ReconnectPolicy
 from app.core.settings import AudioEncoding, Settings
 from app.session.pipeline import PipeConfig
-from app.transport.connection import ACK_TIMEOUT_SECONDS
+from app.transport.opening import ACK_TIMEOUT_SECONDS
 
 # How often captured frames are read and sent (4 frames per source per tick). Almost all of the
 # client's CPU is paid per wake-up, on a cold cache, whatever the work (python -m app.bench pipeline,

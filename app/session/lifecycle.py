@@ -19,7 +19,6 @@ time, nothing is waited for. Consumers poll ``snapshot()`` (immutable) and/or li
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import random
@@ -46,7 +45,7 @@ from app.session.pipeline import Sender, SourcePipe
 from app.session.readiness import await_ready
 from app.session.stopping import finish
 from app.session.ticker import Ticker
-from app.session.waits import first, within
+from app.session.waits import best_effort, first, within
 from app.transport.connection import LiveConnection, TransportConfig
 
 log = logging.getLogger(__name__)
@@ -222,13 +221,13 @@ class Session:
         await sender  # returns promptly once the connection has ended; never cancelled mid-send
 
     async def _shutdown(self, ticker: Ticker | None) -> None:
-        with contextlib.suppress(Exception):
+        with best_effort("stopping the audio sources"):
             await self._intake.stop()
         if self._conn is not None:
-            with contextlib.suppress(Exception):
+            with best_effort("closing the connection"):
                 await self._conn.close()
         if self._sender_task is not None:  # returns by itself once the connection is closed
-            with contextlib.suppress(Exception):
+            with best_effort("the sender task"):
                 await self._sender_task
         if ticker is not None:
             ticker.cancel()
