@@ -14,9 +14,11 @@ Qt is imported only inside the GUI paths. Without a display (Linux) the GUI path
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from app import __version__
@@ -94,6 +96,27 @@ def _self_test(prefix: str | None) -> int:
         return 1
 
 
+def quit_on_signals(
+    loop: asyncio.AbstractEventLoop, quit_requested: asyncio.Event, abort: Callable[[], None]
+) -> Callable[..., None]:
+    """The SIGINT/SIGTERM handler: the first signal asks to quit (flush, stop, summary), a second one
+    while that runs quits now (``abort``).
+
+    Python runs a signal handler between two bytecodes of whatever the main thread is doing, which can
+    be the middle of the loop's own bookkeeping (or of ``Event.set``): so the handler touches nothing of
+    the loop's and only hands over with ``call_soon_threadsafe``, which is safe there and wakes it."""
+
+    def on_loop() -> None:
+        if quit_requested.is_set():  # a second Ctrl+C while the summary is awaited: quit now
+            abort()
+        quit_requested.set()
+
+    def on_signal(*_: object) -> None:
+        loop.call_soon_threadsafe(on_loop)
+
+    return on_signal
+
+
 def resources_dir() -> Path:
     """``resources/`` next to the package, or inside the PyInstaller bundle."""
     bundle = getattr(sys, "_MEIPASS", None)
@@ -107,7 +130,6 @@ def _run_gui(options: argparse.Namespace) -> int:
     logs = setup_logging(options.log_level, GUI_LOG_NAME)
     log_path = logs.path
     log.info("EchoPanel Companion %s starting (log file: %s)", __version__, log_path)
-    import asyncio
     import gc
     import signal
 
@@ -172,11 +194,7 @@ def _run_gui(options: argparse.Namespace) -> int:
     quit_requested = asyncio.Event()
     shell.quit_requested.connect(quit_requested.set)
     app.aboutToQuit.connect(quit_requested.set)  # session logout, SIGTERM via Qt
-    def on_signal(*_: object) -> None:
-        if quit_requested.is_set():  # a second Ctrl+C while the summary is awaited: quit now
-            controller.abort()
-        quit_requested.set()
-
+    on_signal = quit_on_signals(loop, quit_requested, controller.abort)
     # Ctrl+C in a terminal: Python handles signals only when it runs, so wake it twice a second.
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)  # logout / kill: flush, stop, summary
