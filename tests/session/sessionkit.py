@@ -234,10 +234,13 @@ class ScriptedServer:
                                    process_request=self._process_request, ssl=self._ssl)
         return self
 
-    def _process_request(self, connection: ServerConnection, request: Any) -> None:
+    def _process_request(self, connection: ServerConnection, request: Any) -> Any:
+        if request.path.endswith("/health"):  # ready, as an EchoPanel backend with its model loaded
+            return connection.respond(200, '{"status": "ok", "service": "echopanel"}\n')
         self.upgrades += 1
         if self.upgrades <= self._drop_upgrades:
             connection.transport.abort()  # EOF where the client expects the HTTP 101 response
+        return None
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None
