@@ -57,11 +57,12 @@ NUMPY_FILE_FUNCTIONS = frozenset({  # called as attributes: np.load(...), array.
 
 # What each part of app/ may import from app (besides itself). "app" is the package root (__version__).
 BELOW_UI = frozenset({"app", "app.core", "app.errors", "app.capture", "app.transport", "app.session",
-                      "app.backend", "app.logs"})
+                      "app.backend", "app.logs", "app.fileio"})
 LAYERS: dict[str, frozenset[str]] = {
     "app": frozenset(),
     "app.errors": frozenset(),
     "app.logs": frozenset(),  # the log files and their redaction, for both front ends
+    "app.fileio": frozenset(),  # whole-file writes that never leave a truncated file
     "app.core": frozenset({"app.errors"}),
     "app.capture": frozenset({"app.core", "app.errors"}),
     "app.transport": frozenset({"app.core", "app.errors"}),
