@@ -23,7 +23,13 @@ DESCRIPTION = (
     "Avoid --token TOKEN: a value on the command line is visible to every user of this machine in the "
     "process list."
 )
-EPILOG = ""
+EPILOG = (
+    "Events: metrics are coalesced per source to at most 2 per second (a line carries the latest values, "
+    "dropped_recent summed, and coalesced: how many server messages it stands for), so a flood of server "
+    "messages cannot grow the events file without bound. If the events file cannot be written (a full "
+    "disk), the session goes on, session_end is still written if possible, and stderr says the file is "
+    "incomplete."
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,7 +7,9 @@ status, metrics, transcript, level, reconnect, summary, warning, error, throttle
 dropped, shed, skipped and never sent by the client, server-reported drops, reconnects, the stop
 outcome). ``--duration`` counts streaming time, from the backend's streaming ack. SIGINT/SIGTERM stop
 gracefully (flush, stop, summary); a second signal cancels. Exit 0 on a clean session (summary
-received); otherwise a non-zero code and ONE line on stderr; details go to the log file.
+received); otherwise a non-zero code and ONE line on stderr; details go to the log file. An events
+file that could not be written whole (a full disk) does not stop the session; it is said on stderr
+in one more line (``app.headless.events_file``), whatever the exit code.
 """
 
 from __future__ import annotations
@@ -19,8 +21,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
-from typing import IO, Any
+from typing import Any
 
 from app.capture.source import AudioSource
 from app.core.endpoint import (
@@ -41,7 +42,7 @@ from app.core.session_state import (
 from app.core.settings import AudioEncoding, SourceSelection
 from app.errors import ConfigError, EchoPanelError
 from app.headless.cli import build_parser, read_token, validate
-from app.headless.events import event_to_json
+from app.headless.events_file import EventsFile
 from app.logs import HEADLESS_LOG_NAME, Redactor, setup_logging
 from app.session import Session
 from app.session.config import SessionConfig
@@ -79,8 +80,8 @@ async def _run(args: argparse.Namespace, redactor: Redactor) -> int:
     if args.server != "embedded":  # before anything starts: no token in clear text unless allowed
         check_token_transport(parse_endpoint(args.server), token, args.allow_insecure)
     sources = _make_sources(args)
-    out = _open_events(args.events)
-    write = _writer(out)
+    out = EventsFile(args.events) if args.events is not None else None
+    write = out.write if out is not None else _discard
     embedded: Any = None
     try:
         if args.server == "embedded":
@@ -101,9 +102,11 @@ async def _run(args: argparse.Namespace, redactor: Redactor) -> int:
     finally:
         if embedded is not None:
             await asyncio.get_running_loop().run_in_executor(None, embedded.stop)
-        if out not in (None, sys.stdout):
-            assert out is not None
+        if out is not None:
             out.close()
+    if out is not None and out.problem():  # the session's own outcome stands; the file's is said too
+        log.error("%s", out.problem())
+        _one_line(out.problem())
     return _exit_code(ended)
 
 
@@ -188,24 +191,8 @@ async def _start_embedded(recognizer: str, token: str) -> Any:
     return backend
 
 
-def _open_events(target: str | None) -> IO[str] | None:
-    if target is None:
-        return None
-    if target == "-":
-        return sys.stdout
-    try:
-        return open(target, "w", encoding="utf-8", buffering=1)
-    except OSError as exc:
-        raise ConfigError(f"Cannot write events to {target!r}: {exc.strerror or exc}.") from None
-
-
-def _writer(out: IO[str] | None) -> Callable[[Any], None]:
-    def write(event: Any) -> None:
-        if out is not None:
-            out.write(event_to_json(event) + "\n")
-            out.flush()
-
-    return write
+def _discard(event: SessionEvent) -> None:
+    """No --events: nothing to write."""
 
 
 def _one_line(message: str) -> None:
