@@ -4,6 +4,10 @@ Pure: no I/O. ``parse_endpoint`` accepts what a person would type ("localhost:80
 "https://host/prefix/ws/live-listener", "[::1]", "::1") and returns a normalised ``Endpoint`` or
 raises ``ConfigError`` with a message that says what to type instead.
 
+Host names: internationalised names are IDNA-encoded (``bücher.example`` -> ``xn--bcher-kva.example``,
+Python's IDNA 2003 codec), so every later layer sees ASCII; a name with an empty part or a part over
+63 characters (or over 253 in all) is a ``ConfigError`` here, not a failure deep in the socket code.
+
 Policy: a loopback host (127.0.0.1, localhost, ::1) gets ``ws``/``http``; any other host gets
 ``wss``/``https`` unless the user spelled the scheme out. Without a port, a loopback host means
 the EchoPanel default 8000 (nobody runs it on port 80 locally); other hosts get the scheme's port.
@@ -25,6 +29,7 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 DEFAULT_PATH = "/ws/live-listener"
 DEFAULT_LOCAL_PORT = 8000
 _SCHEMES = {"ws": ("ws", False), "wss": ("wss", True), "http": ("ws", False), "https": ("wss", True)}
+MAX_LABEL_CHARS, MAX_NAME_CHARS = 63, 253  # RFC 1035
 _HOST_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _HINT = 'Use a backend address such as "127.0.0.1:8000" or "wss://echopanel.example.com".'
 
@@ -97,8 +102,9 @@ def parse_endpoint(text: str) -> Endpoint:
         raise ConfigError(
             f"Unsupported scheme {parts.scheme!r} in {text.strip()!r}: use ws, wss, http or https."
         )
-    if not host or not _valid_host(host):
+    if not host:
         raise ConfigError(f"The backend address {text.strip()!r} has no usable host name. {_HINT}")
+    host = _ascii_host(host, text.strip())
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ConfigError(
             f"The backend address {text.strip()!r} carries a query, fragment or user name; "
@@ -114,10 +120,25 @@ def parse_endpoint(text: str) -> Endpoint:
     return Endpoint(host=host, port=port, secure=secure, path=path)
 
 
-def _valid_host(host: str) -> bool:
+def _ascii_host(host: str, shown: str) -> str:
+    """``host`` as the network sees it: an IP literal as typed, a name IDNA-encoded and checked."""
     if ":" in host:  # IPv6 literal; urlsplit already checked the brackets
-        return all(ch in "0123456789abcdefABCDEF:." for ch in host)
-    return bool(_HOST_RE.match(host))
+        if not all(ch in "0123456789abcdefABCDEF:." for ch in host):
+            raise ConfigError(f"The backend address {shown!r} has no usable host name. {_HINT}")
+        return host
+    try:
+        name = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        name = ""  # an empty part, a part over 63 characters, or characters IDNA does not allow
+    labels = name.rstrip(".").split(".")
+    if not name or len(name) > MAX_NAME_CHARS or any(not 0 < len(p) <= MAX_LABEL_CHARS for p in labels):
+        raise ConfigError(
+            f"The host name in {shown!r} is not valid: each part between dots must have 1 to "
+            f"{MAX_LABEL_CHARS} characters, the whole name at most {MAX_NAME_CHARS}. {_HINT}"
+        )
+    if not _HOST_RE.match(name.rstrip(".")):
+        raise ConfigError(f"The backend address {shown!r} has no usable host name. {_HINT}")
+    return name
 
 
 def sends_token_in_clear(endpoint: Endpoint, token: str) -> bool:

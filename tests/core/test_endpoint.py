@@ -120,3 +120,21 @@ def test_encrypted_local_or_tokenless_connections_are_fine(url: str, token: str)
     endpoint = parse_endpoint(url)
     assert not sends_token_in_clear(endpoint, token)
     check_token_transport(endpoint, token, allow_insecure=False)
+
+
+@pytest.mark.parametrize(("typed", "host"), [
+    ("wss://bücher.example", "xn--bcher-kva.example"),
+    ("münchen.example:8443", "xn--mnchen-3ya.example"),
+    ("wss://ÉCHO.example/ws/live-listener", "xn--cho-9la.example"),  # lower-cased first: écho
+])
+def test_internationalised_host_names_are_idna_encoded(typed: str, host: str) -> None:
+    endpoint = parse_endpoint(typed)
+    assert endpoint.host == host and endpoint.ws_url.isascii() and endpoint.health_url.isascii()
+
+
+@pytest.mark.parametrize("typed", [
+    f"ws://{'a' * 64}.example", "ws://a..example", "wss://" + f"{'b' * 60}." * 5 + "com",
+])
+def test_host_names_dns_cannot_carry_are_config_errors(typed: str) -> None:
+    with pytest.raises(ConfigError, match="host name"):
+        parse_endpoint(typed)
