@@ -3,6 +3,8 @@ happened and what to do; the UI and headless mode show that text, never a traceb
 
     EchoPanelError
     ├── ConfigError              bad setting or command-line value (URL, token, device name, WAV path)
+    │   └── HostNotFoundError        the backend's host name does not exist (DNS); fix the address
+    ├── CertificateError         the server's TLS certificate is not trusted (terminal)
     ├── AudioError               capture problems
     │   ├── DeviceNotFoundError      no such input device / no loopback device for system audio
     │   └── DeviceFailedError        permission denied, unplugged mid-session, PortAudio failure
@@ -26,6 +28,14 @@ class EchoPanelError(Exception):
 
 class ConfigError(EchoPanelError):
     pass
+
+
+class HostNotFoundError(ConfigError):
+    """The name does not exist (a temporary resolver failure is a ``ConnectionFailedError``)."""
+
+
+class CertificateError(EchoPanelError):
+    """TLS verification failed: retrying cannot help until the user trusts the certificate."""
 
 
 class AudioError(EchoPanelError):

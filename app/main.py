@@ -14,18 +14,15 @@ Qt is imported only inside the GUI paths. Without a display (Linux) the GUI path
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
-import logging.handlers
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from app import __version__
-
-LOG_NAME = "echopanel-companion.log"
-LOG_BYTES = 1_000_000
-LOG_BACKUPS = 3
-APP_NAME = "EchoPanel Companion"
+from app.logs import APP_NAME, GUI_LOG_NAME, LEVELS, setup_logging
 
 log = logging.getLogger("app")
 
@@ -53,34 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test", action="store_true", help="render every lamp state offscreen and exit")
     parser.add_argument("--screenshot", metavar="PREFIX", help="with --self-test: save PREFIX-<state>.png")
     parser.add_argument("--minimized", action="store_true", help="start in the tray (if there is one)")
-    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    parser.add_argument("--log-level", default="INFO", choices=LEVELS)
     return parser
-
-
-def setup_logging(level: str, log_dir: Path | None = None) -> Path | None:
-    """Rotating file in the per-user log dir plus stderr; returns the file path (None if unwritable)."""
-    root = logging.getLogger()
-    root.setLevel(level)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stderr = logging.StreamHandler()
-    stderr.setFormatter(fmt)
-    root.addHandler(stderr)
-    if log_dir is None:
-        import platformdirs
-
-        log_dir = Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
-    path = log_dir / LOG_NAME
-    try:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
-        )
-    except OSError as exc:
-        log.warning("cannot write the log file %s (%s); logging to stderr only", path, exc)
-        return None
-    handler.setFormatter(fmt)
-    root.addHandler(handler)
-    return path
 
 
 DISPLAY_VARIABLES = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
@@ -125,6 +96,27 @@ def _self_test(prefix: str | None) -> int:
         return 1
 
 
+def quit_on_signals(
+    loop: asyncio.AbstractEventLoop, quit_requested: asyncio.Event, abort: Callable[[], None]
+) -> Callable[..., None]:
+    """The SIGINT/SIGTERM handler: the first signal asks to quit (flush, stop, summary), a second one
+    while that runs quits now (``abort``).
+
+    Python runs a signal handler between two bytecodes of whatever the main thread is doing, which can
+    be the middle of the loop's own bookkeeping (or of ``Event.set``): so the handler touches nothing of
+    the loop's and only hands over with ``call_soon_threadsafe``, which is safe there and wakes it."""
+
+    def on_loop() -> None:
+        if quit_requested.is_set():  # a second Ctrl+C while the summary is awaited: quit now
+            abort()
+        quit_requested.set()
+
+    def on_signal(*_: object) -> None:
+        loop.call_soon_threadsafe(on_loop)
+
+    return on_signal
+
+
 def resources_dir() -> Path:
     """``resources/`` next to the package, or inside the PyInstaller bundle."""
     bundle = getattr(sys, "_MEIPASS", None)
@@ -135,9 +127,9 @@ def _run_gui(options: argparse.Namespace) -> int:
     if _no_display():  # Qt would abort (SIGABRT) with a misleading message about xcb-cursor0
         print(no_display_message(), file=sys.stderr)
         return 2
-    log_path = setup_logging(options.log_level)
+    logs = setup_logging(options.log_level, GUI_LOG_NAME)
+    log_path = logs.path
     log.info("EchoPanel Companion %s starting (log file: %s)", __version__, log_path)
-    import asyncio
     import gc
     import signal
 
@@ -184,7 +176,9 @@ def _run_gui(options: argparse.Namespace) -> int:
         assert shell is not None, "the shell is built before any session can start"
         return shell
 
-    factory = session_factory(lambda: current_shell().settings(), lambda: current_shell().token(), builtin)
+    # the token is read off the UI thread at each Start, and hidden from every log line from then on
+    factory = session_factory(lambda: current_shell().settings(),
+                              lambda: logs.redactor.add(current_shell().token()), builtin)
     controller = SessionController(
         factory,
         backend_label=lambda: current_shell().backend_label(),
@@ -192,17 +186,15 @@ def _run_gui(options: argparse.Namespace) -> int:
         parent=window,
     )
     bind(window, controller)
+    tokens = TokenStore()
+    loop.run_in_executor(None, tokens.get)  # the first keyring read (D-Bus) off the UI thread; then cached
     shell = DesktopShell(
-        window, controller, SettingsStore(default_qsettings()), TokenStore(), list_devices, log_path=log_path
+        window, controller, SettingsStore(default_qsettings()), tokens, list_devices, log_path=log_path
     )
     quit_requested = asyncio.Event()
     shell.quit_requested.connect(quit_requested.set)
     app.aboutToQuit.connect(quit_requested.set)  # session logout, SIGTERM via Qt
-    def on_signal(*_: object) -> None:
-        if quit_requested.is_set():  # a second Ctrl+C while the summary is awaited: quit now
-            controller.abort()
-        quit_requested.set()
-
+    on_signal = quit_on_signals(loop, quit_requested, controller.abort)
     # Ctrl+C in a terminal: Python handles signals only when it runs, so wake it twice a second.
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)  # logout / kill: flush, stop, summary

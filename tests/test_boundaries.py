@@ -46,8 +46,8 @@ CORE_THIRD_PARTY = frozenset({"numpy", "soxr"})
 # The standard library modules app.core may import: computation only (no I/O, processes or threads).
 CORE_STDLIB = frozenset({
     "__future__", "abc", "base64", "binascii", "bisect", "collections", "copy", "dataclasses", "enum",
-    "fractions", "functools", "heapq", "itertools", "json", "math", "numbers", "operator", "random", "re",
-    "statistics", "string", "struct", "time", "types", "typing", "urllib.parse",
+    "fractions", "functools", "heapq", "ipaddress", "itertools", "json", "math", "numbers", "operator",
+    "random", "re", "statistics", "string", "struct", "time", "types", "typing", "urllib.parse",
 })
 CORE_FORBIDDEN_CALLS = frozenset({"open", "exec", "eval", "compile", "__import__"})  # builtins
 NUMPY_FILE_FUNCTIONS = frozenset({  # called as attributes: np.load(...), array.tofile(...)
@@ -57,10 +57,12 @@ NUMPY_FILE_FUNCTIONS = frozenset({  # called as attributes: np.load(...), array.
 
 # What each part of app/ may import from app (besides itself). "app" is the package root (__version__).
 BELOW_UI = frozenset({"app", "app.core", "app.errors", "app.capture", "app.transport", "app.session",
-                      "app.backend"})
+                      "app.backend", "app.logs", "app.fileio"})
 LAYERS: dict[str, frozenset[str]] = {
     "app": frozenset(),
     "app.errors": frozenset(),
+    "app.logs": frozenset(),  # the log files and their redaction, for both front ends
+    "app.fileio": frozenset(),  # whole-file writes that never leave a truncated file
     "app.core": frozenset({"app.errors"}),
     "app.capture": frozenset({"app.core", "app.errors"}),
     "app.transport": frozenset({"app.core", "app.errors"}),

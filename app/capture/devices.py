@@ -8,6 +8,7 @@ Event-loop thread (or any thread while no stream is being opened); nothing here 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import subprocess
 import sys
@@ -27,6 +28,8 @@ from app.core.devices import (
 )
 from app.core.messages import Source
 from app.errors import DeviceFailedError, DeviceNotFoundError
+
+log = logging.getLogger(__name__)
 
 PACTL_TIMEOUT_SECONDS = 3.0
 
@@ -104,7 +107,8 @@ def _default_output() -> str | None:
     sd = sounddevice_module()
     try:
         return str(sd.query_devices(kind="output")["name"])
-    except Exception:  # no output device at all is fine: it only ranks Windows loopback twins
+    except Exception as exc:  # no output device at all is fine: it only ranks Windows loopback twins
+        log.debug("no default output device (%s)", exc)
         return None
 
 

@@ -43,6 +43,7 @@ class BlockHandOff:
         self._dropped_samples = 0
         self._overflows = 0
         self._errors = 0
+        self.first_error: Exception | None = None  # kept for the loop to log (the callback cannot)
         self.last_push_time: float | None = None
         # Consumer side (event loop) only:
         self._drained = 0
@@ -63,8 +64,10 @@ class BlockHandOff:
                 return
             self._blocks.append((block.copy(), pos, now))
             self._pushed += frames
-        except Exception:  # raising here would make sounddevice stop calling us, silently
+        except Exception as exc:  # raising here would make sounddevice stop calling us, silently
             self._errors += 1
+            if self.first_error is None:
+                self.first_error = exc
 
     def drain(self) -> list[_Block]:
         """Event loop: every queued block, oldest first, as (samples, device position, callback time)."""

@@ -16,7 +16,7 @@ that stream opens.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import time
 from typing import Any
 
@@ -31,6 +31,8 @@ from app.core.devices import DeviceChoice, DeviceInfo, DeviceKey, Platform
 from app.core.framing import BlockClock, Frame, Framer
 from app.core.messages import Source
 from app.errors import AudioError, DeviceFailedError
+
+log = logging.getLogger(__name__)
 
 # PortAudio delivers a block every 40 ms, two per session tick. Each callback is a wake-up of its
 # own: two live sources cost 4.2-4.4 % of a core with 20 ms blocks and 3.4-3.5 % with 40 ms on the
@@ -65,6 +67,7 @@ class LiveSource:
         self._choice: DeviceChoice | None = None
         self._stream: Any = None
         self._handoff: BlockHandOff | None = None
+        self._errors_logged = 0  # audio callback failures already said in the log
         self._framer: Framer | None = None
         self._block_clock: BlockClock | None = None
         self._started_at = 0.0
@@ -121,6 +124,7 @@ class LiveSource:
             return []
         frames = self._out.hand_out(self._frame_blocks())
         self._check_health()
+        self._log_callback_errors()
         return frames
 
     def counters(self) -> CaptureCounters:
@@ -129,6 +133,20 @@ class LiveSource:
         return self._handoff.counters(self._out.captured)
 
     # ----------------------------------------------------------- internals
+
+    def _log_callback_errors(self) -> None:
+        """The audio callback swallows its own exceptions (raising would stop it silently) and cannot
+        log: say it here, the first with its traceback, then at 2, 4, 8, ... failures."""
+        handoff = self._handoff
+        errors = handoff.counters(0).callback_errors if handoff is not None else 0
+        if handoff is None or errors <= self._errors_logged:
+            return
+        if self._errors_logged == 0:
+            log.error("the %s audio callback failed; later failures are counted", self._source.value,
+                      exc_info=handoff.first_error)
+        elif errors.bit_length() > self._errors_logged.bit_length():  # passed 2, 4, 8, ...
+            log.error("the %s audio callback has failed %d times", self._source.value, errors)
+        self._errors_logged = errors
 
     def _open(self, choice: DeviceChoice) -> None:
         sd = sounddevice_module()
@@ -155,8 +173,10 @@ class LiveSource:
         try:
             stream.start()
         except Exception as exc:
-            with contextlib.suppress(Exception):
+            try:
                 stream.close(ignore_errors=True)
+            except Exception:  # the start failure below is what matters; this one only to the log
+                log.debug("closing the stream that failed to start failed too", exc_info=True)
             raise self._open_error(device, exc) from exc
         self._stream, self._handoff = stream, handoff
         self._framer = Framer(self._source, float(stream.samplerate), device.capture_channels)
@@ -214,8 +234,11 @@ class LiveSource:
             stream.abort() if self._fault is not None else stream.stop()
             stream.close()
         except Exception:  # the device may already be gone; closing is best effort
-            with contextlib.suppress(Exception):
+            log.debug("stopping the %s stream failed", self._source.value, exc_info=True)
+            try:
                 stream.close(ignore_errors=True)
+            except Exception:
+                log.debug("closing the %s stream failed too", self._source.value, exc_info=True)
 
 
 def describe_exception(exc: BaseException) -> str:

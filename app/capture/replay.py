@@ -36,7 +36,13 @@ READ_AHEAD_SECONDS = 0.5
 
 
 def check_wav(path: Path) -> tuple[int, int, int]:
-    """(rate, channels, frames) of a readable 16-bit PCM WAV, else ``ConfigError`` saying what is wrong."""
+    """(rate, channels, frames) of a readable 16-bit PCM WAV, else ``ConfigError`` saying what is wrong
+    (also for a file whose header promises more audio than it holds: a cut-off download or recording
+    would otherwise end the replay early without a word)."""
+    if path.is_dir():
+        raise ConfigError(
+            f"Replay file {str(path)!r} is a directory. Give the path of a 16-bit PCM WAV file."
+        )
     if not path.is_file():
         raise ConfigError(
             f"Replay file {str(path)!r} does not exist. Give the path of a 16-bit PCM WAV file."
@@ -49,6 +55,7 @@ def check_wav(path: Path) -> tuple[int, int, int]:
                 w.getsampwidth(),
                 w.getnframes(),
             )
+            held = _frames_present(w, frames)
     except (wave.Error, EOFError) as exc:
         raise ConfigError(
             f"Replay file {str(path)!r} is not a PCM WAV file ({exc}). Convert it to 16-bit PCM, e.g. "
@@ -67,7 +74,33 @@ def check_wav(path: Path) -> tuple[int, int, int]:
         raise ConfigError(
             f"Replay file {str(path)!r} has an invalid format ({rate} Hz, {channels} channels)."
         )
+    if held < frames:
+        raise ConfigError(
+            f"Replay file {str(path)!r} is truncated: its header promises {frames / rate:.1f} s of audio but "
+            f"it holds {held / rate:.1f} s. Use a complete copy, or rewrite the header, e.g. "
+            f"'sox --ignore-length in.wav out.wav'."
+        )
     return rate, channels, frames
+
+
+def _frames_present(w: wave.Wave_read, promised: int) -> int:
+    """How many of the ``promised`` frames the file really holds: a binary search with one-frame
+    reads (``setpos`` only moves a pointer), so a long file is never read whole."""
+    def present(n: int) -> bool:  # is frame n-1 there?
+        w.setpos(n - 1)
+        return len(w.readframes(1)) == w.getsampwidth() * w.getnchannels()
+
+    if promised == 0 or present(promised):
+        return promised
+    low, high = 0, promised - 1  # the answer is in [low, high]
+    while low < high:
+        mid = (low + high + 1) // 2
+        if present(mid):
+            low = mid
+        else:
+            high = mid - 1
+    w.rewind()
+    return low
 
 
 class ReplaySource:

@@ -3,8 +3,11 @@
 Client side: ``encode_*`` produce exactly the text/bytes the contract specifies.
 Server side: ``decode_server`` turns any payload (text or bytes, well-formed or not) into a typed
 ``ServerEvent`` and NEVER raises; what it cannot understand becomes an ``UnrecognizedEvent`` with
-the reason and a short excerpt. The field-by-field decoder of each message type is in
-``app.core.server_decoders``. ``decode_client`` is the reverse for the reference backend and
+the reason and a short excerpt. Text is sanitised here, at the boundary: JSON may escape a lone
+UTF-16 surrogate (backslash-u d800), which Python keeps in a ``str`` and no UTF-8 file can hold, so
+it becomes U+FFFD and everything downstream (events file, exports, the window) gets encodable text.
+The field-by-field decoder of each message type is in ``app.core.server_decoders``.
+``decode_client`` is the reverse for the reference backend and
 returns a ``ClientDecodeError`` instead of raising.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -205,11 +209,28 @@ def _load_object(payload: str | bytes) -> dict[str, Any] | str:
     """Parse JSON text into an object; on failure return the reason as a string."""
     try:
         obj = json.loads(payload)
+        if _SURROGATE_ESCAPE.search(payload if isinstance(payload, str) else payload.decode("latin-1")):
+            obj = _without_surrogates(obj)  # rare: only a payload that escapes a surrogate pays the walk
     except (ValueError, RecursionError) as exc:
         return f"malformed JSON: {type(exc).__name__}"
     if not isinstance(obj, dict):
         return f"JSON {type(obj).__name__} where an object was expected"
     return obj
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads already joined every valid pair
+
+
+def _without_surrogates(value: Any) -> Any:
+    """``value`` (parsed JSON) with every lone surrogate in its strings and keys replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _number_is(value: object, expected: int) -> bool:

@@ -4,9 +4,12 @@ retryable-vs-terminal classification of failures (CONTRACT.md section 6, "reconn
 Pure: the random source is injected (``random.Random(seed)`` in tests), there is no clock and no sleep.
 The session asks ``backoff_delays`` for the next delay and sleeps itself.
 
-The macOS client retries every 1 s forever and resets its counter on every connect. Here the attempt
-counter only resets after a connection has streamed for ``stable_after_seconds``, so a backend that
-acknowledges and then dies immediately still exhausts ``max_attempts``.
+The macOS client retries every 1 s forever and resets its counter on every connect. Here two things
+are counted apart: ``max_attempts`` bounds CONSECUTIVE failed attempts (any acknowledged connection
+resets it, so a backend that restarts every few seconds never ends a session while each reconnect
+succeeds), while the backoff delay only starts again from ``base_seconds`` after a connection has
+streamed for ``stable_after_seconds`` (so a backend that acknowledges and dies at once is not
+hammered: the delays keep growing to the cap).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from app.errors import CapacityError, ConnectionFailedError, EchoPanelError
+from app.errors import AuthError, CapacityError, ConfigError, ConnectionFailedError, EchoPanelError
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +42,16 @@ class ReconnectPolicy:
             raise ValueError("reconnect policy needs 0 <= jitter < 1 and max_attempts >= 0")
 
 
+def backoff_delay(policy: ReconnectPolicy, step: int, rng: random.Random) -> float:
+    """The delay before attempt ``step`` (0-based) of a backoff sequence, within ``(0, cap]``."""
+    nominal = min(policy.cap_seconds, policy.base_seconds * policy.factor ** min(step, 64))
+    return nominal * (1.0 - policy.jitter * rng.random())
+
+
 def backoff_delays(policy: ReconnectPolicy, rng: random.Random) -> Iterator[float]:
     """Yield at most ``policy.max_attempts`` delays in seconds, each within ``(0, cap]``."""
     for attempt in range(policy.max_attempts):
-        nominal = min(policy.cap_seconds, policy.base_seconds * policy.factor**attempt)
-        yield nominal * (1.0 - policy.jitter * rng.random())
+        yield backoff_delay(policy, attempt, rng)
 
 
 class Retry(enum.Enum):
@@ -68,26 +76,37 @@ def classify(error: BaseException) -> Retry:
     return Retry.TERMINAL
 
 
+def fixed_in_settings(error: BaseException) -> bool:
+    """Whether the user fixes ``error`` in the settings: a bad address or value, a host that does not
+    exist, a refused token."""
+    return isinstance(error, ConfigError | AuthError)
+
+
 class AttemptCounter:
-    """Counts consecutive failed attempts and hands out their delays; reset by a stable connection."""
+    """Counts consecutive failed attempts (``attempt``, reset by any acknowledged connection) and hands
+    out their delays (growing until a connection was stable)."""
 
     def __init__(self, policy: ReconnectPolicy, rng: random.Random) -> None:
         self._policy = policy
         self._rng = rng
-        self._delays = backoff_delays(policy, rng)
-        self.attempt = 0  # attempts made since the last stable connection
+        self._step = 0  # position in the backoff sequence; back to 0 after a stable connection
+        self.attempt = 0  # failed attempts since the last acknowledged connection
         self.total = 0  # reconnects over the whole session
 
     def next_delay(self) -> float | None:
-        """The delay before the next attempt, or ``None`` when attempts are exhausted."""
-        delay = next(self._delays, None)
-        if delay is not None:
-            self.attempt += 1
-            self.total += 1
+        """The delay before the next attempt, or ``None`` when ``max_attempts`` consecutive attempts
+        have failed."""
+        if self.attempt >= self._policy.max_attempts:
+            return None
+        delay = backoff_delay(self._policy, self._step, self._rng)
+        self._step += 1
+        self.attempt += 1
+        self.total += 1
         return delay
 
     def connection_streamed(self, seconds: float) -> None:
-        """Report how long the last connection streamed; a stable one resets the backoff."""
+        """Report how long the last ACKNOWLEDGED connection streamed: it was a success, so the count of
+        consecutive failures starts again; a stable one (``stable_after_seconds``) also resets the delay."""
+        self.attempt = 0
         if seconds >= self._policy.stable_after_seconds:
-            self.attempt = 0
-            self._delays = backoff_delays(self._policy, self._rng)
+            self._step = 0

@@ -153,11 +153,13 @@ class SessionFailed(SessionEvent):
     ``terminal``: the KIND of failure. True: retrying cannot help (authentication, protocol,
     configuration, audio devices, a bug). False: a transient failure (unreachable, not ready, socket
     lost) that was retried with the reconnect policy until it gave up, at the health check as on
-    the WebSocket alike.
+    the WebSocket alike. ``fix_in_settings``: the user can fix it there (the backend address, a host
+    that does not exist, the token), so a window offers to open them.
     """
 
     message: str
     terminal: bool
+    fix_in_settings: bool = False
 
 
 @dataclass(frozen=True, slots=True)

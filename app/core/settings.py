@@ -22,11 +22,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app.core.endpoint import Endpoint, parse_endpoint
 from app.core.messages import Source
 from app.core.settings_values import device_text, enum_parser, parse_bool, parse_seconds, parse_url, show
 from app.errors import ConfigError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_KEY = "schema_version"
 UI_STATE_PREFIX = "window/"
 
@@ -78,6 +79,9 @@ class DeviceRef:
 @dataclass(frozen=True, slots=True)
 class Settings:
     backend_url: str = ""  # "" = the built-in reference backend
+    # The one backend URL the user allowed to receive the token unencrypted (ws:// to another computer);
+    # "" = none. Kept as a URL, not a flag, so that changing the backend withdraws the permission.
+    insecure_token_url: str = ""
     audio_encoding: AudioEncoding = AudioEncoding.AUTO
     sources: SourceSelection = SourceSelection.BOTH
     mic_device: DeviceRef | None = None  # None = the system default
@@ -104,9 +108,19 @@ class Settings:
     def uses_builtin_backend(self) -> bool:
         return not self.backend_url
 
+    def allows_insecure_token(self, endpoint: Endpoint) -> bool:
+        """Whether the user allowed sending the token unencrypted to exactly this backend."""
+        if not self.insecure_token_url:
+            return False
+        try:
+            return parse_endpoint(self.insecure_token_url) == endpoint
+        except ConfigError:
+            return False
+
 
 _PARSERS: dict[str, Callable[[object], Any]] = {
     "backend_url": parse_url,
+    "insecure_token_url": parse_url,
     "audio_encoding": enum_parser(AudioEncoding),
     "sources": enum_parser(SourceSelection),
     "adaptive_throttling": parse_bool,
@@ -117,6 +131,7 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
 }
 _SCALAR_KEYS = {  # storage key -> field name
     "backend/url": "backend_url",
+    "backend/insecure_token_url": "insecure_token_url",
     "audio/encoding": "audio_encoding",
     "audio/sources": "sources",
     "throttle/adaptive": "adaptive_throttling",
@@ -268,5 +283,13 @@ def _v0_to_v1(data: dict[Any, object], problems: list[str]) -> dict[Any, object]
     return data
 
 
-MIGRATIONS: dict[int, Callable[[dict[Any, object], list[str]], dict[Any, object]]] = {0: _v0_to_v1}
+def _v1_to_v2(data: dict[Any, object], problems: list[str]) -> dict[Any, object]:
+    """Version 2 added backend/insecure_token_url; nothing to convert. The version moved so that a
+    version-1 app treats the new key as a newer version's (kept) instead of a stale one (deleted)."""
+    return data
+
+
+MIGRATIONS: dict[int, Callable[[dict[Any, object], list[str]], dict[Any, object]]] = {
+    0: _v0_to_v1, 1: _v1_to_v2,
+}
 """Schema step N -> N+1; one entry per version below SCHEMA_VERSION (a test checks)."""

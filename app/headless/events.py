@@ -17,11 +17,19 @@ carries ``losses`` per source: ``server_dropped_seconds``, ``client_shed_seconds
 ``lost_in_transit_seconds``, ``capture_lost_seconds`` and ``lost_spans`` ([start, end, cause]).
 ``transcript`` events say ``approximate`` (with ``error_seconds``) when a segment's times could not be
 placed exactly.
+
+``metrics``: coalesced per source to at most one every ``METRICS_INTERVAL_SECONDS`` of session time
+(2 per second), so a server flooding metrics cannot grow the file without bound (``EventStream``): a
+message within the interval is held and merged into the next one that is due; a line carries the
+latest values, ``dropped_recent`` summed over the messages it stands for, and ``coalesced``, how
+many messages that is (1 when none was merged). What is still held when the session ends is written
+just before ``session_end``, with its own (earlier) ``t``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from app.core.losses import LossSpan, SourceLosses
@@ -113,3 +121,40 @@ def _losses(lost: SourceLosses) -> dict[str, Any]:
 
 def event_to_json(event: SessionEvent) -> str:
     return json.dumps(event_to_dict(event), ensure_ascii=False, default=str)
+
+
+METRICS_INTERVAL_SECONDS = 0.5
+
+
+class EventStream:
+    """Session events -> the dicts to write, metrics coalesced per source (see the module docstring).
+    Pure; times are the events' own (session seconds), so a test steps them instead of sleeping."""
+
+    def __init__(self, interval: float = METRICS_INTERVAL_SECONDS) -> None:
+        self._interval = interval
+        self._written_at: dict[str, float] = {}  # per source: t of the last metrics line
+        self._pending: dict[str, dict[str, Any]] = {}  # per source: merged metrics not written yet
+
+    def feed(self, event: SessionEvent) -> Iterator[dict[str, Any]]:
+        """The lines ``event`` gives: itself, unless it is a metrics message held back; before a
+        ``session_end``, every metrics message still held."""
+        body = event_to_dict(event)
+        if isinstance(event, SessionEnded):
+            yield from self._pending.values()
+            self._pending.clear()
+        if not isinstance(event, ServerMetrics):
+            yield body
+            return
+        source = str(body.get("source") or "")
+        held = self._pending.pop(source, None)
+        if held is not None:  # merge: the latest values, drops summed
+            body["dropped_recent"] = (held["dropped_recent"] or 0) + (body["dropped_recent"] or 0)
+            body["coalesced"] = held["coalesced"] + 1
+        else:
+            body["coalesced"] = 1
+        last = self._written_at.get(source)
+        if last is None or body["t"] - last >= self._interval:
+            self._written_at[source] = body["t"]
+            yield body
+        else:
+            self._pending[source] = body

@@ -7,7 +7,9 @@ status, metrics, transcript, level, reconnect, summary, warning, error, throttle
 dropped, shed, skipped and never sent by the client, server-reported drops, reconnects, the stop
 outcome). ``--duration`` counts streaming time, from the backend's streaming ack. SIGINT/SIGTERM stop
 gracefully (flush, stop, summary); a second signal cancels. Exit 0 on a clean session (summary
-received); otherwise a non-zero code and ONE line on stderr; details go to the log file.
+received); otherwise a non-zero code and ONE line on stderr; details go to the log file. An events
+file that could not be written whole (a full disk) does not stop the session; it is said on stderr
+in one more line (``app.headless.events_file``), whatever the exit code.
 """
 
 from __future__ import annotations
@@ -19,18 +21,29 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from app.capture.source import AudioSource
-from app.core.endpoint import parse_endpoint
+from app.core.endpoint import (
+    check_token_transport,
+    insecure_token_warning,
+    parse_endpoint,
+    sends_token_in_clear,
+)
 from app.core.messages import Source
-from app.core.session_state import ConnectionState, SessionEnded, SessionEvent, StateChanged, StopOutcome
+from app.core.session_state import (
+    ConnectionState,
+    SessionEnded,
+    SessionEvent,
+    SessionWarning,
+    StateChanged,
+    StopOutcome,
+)
 from app.core.settings import AudioEncoding, SourceSelection
 from app.errors import ConfigError, EchoPanelError
-from app.headless.cli import build_parser, validate
-from app.headless.events import event_to_json
+from app.headless.cli import build_parser, read_token, validate
+from app.headless.events_file import EventsFile
+from app.logs import HEADLESS_LOG_NAME, Redactor, setup_logging
 from app.session import Session
 from app.session.config import SessionConfig
 
@@ -45,9 +58,9 @@ def main(argv: list[str]) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed a one-line usage error
         return int(exc.code or 0)
-    _setup_logging(args.log_file)
+    logs = setup_logging(args.log_level, HEADLESS_LOG_NAME, path=args.log_file, stderr=False)
     try:
-        return asyncio.run(_run(args))
+        return asyncio.run(_run(args, logs.redactor))
     except EchoPanelError as exc:
         log.error("headless run failed: %s", exc)
         _one_line(str(exc))
@@ -61,11 +74,14 @@ def main(argv: list[str]) -> int:
         return EXIT_FAILED
 
 
-async def _run(args: argparse.Namespace) -> int:
+async def _run(args: argparse.Namespace, redactor: Redactor) -> int:
     validate(args)
-    token = args.token if args.token is not None else os.environ.get("ECHOPANEL_TOKEN", "")
+    token = redactor.add(read_token(args, sys.stdin, os.environ))
+    if args.server != "embedded":  # before anything starts: no token in clear text unless allowed
+        check_token_transport(parse_endpoint(args.server), token, args.allow_insecure)
     sources = _make_sources(args)
-    out = _open_events(args.events)
+    out = EventsFile(args.events) if args.events is not None else None
+    write = out.write if out is not None else _discard
     embedded: Any = None
     try:
         if args.server == "embedded":
@@ -76,15 +92,21 @@ async def _run(args: argparse.Namespace) -> int:
         encoding = AudioEncoding(args.encoding) if args.encoding else AudioEncoding.AUTO
         config = SessionConfig(endpoint=parse_endpoint(url), token=token, encoding=encoding,
                                throttle=args.throttle == "on", summary_timeout=args.summary_timeout,
-                               health_wait_seconds=90.0 if embedded else 30.0)
-        session = Session(config, sources, listener=_writer(out))
+                               health_wait_seconds=90.0 if embedded else 30.0,
+                               allow_insecure_token=args.allow_insecure)
+        if sends_token_in_clear(config.endpoint, token):
+            log.warning("%s", insecure_token_warning(config.endpoint))
+            write(SessionWarning(0.0, insecure_token_warning(config.endpoint)))
+        session = Session(config, sources, listener=write)
         ended = await _run_session(session, args.duration)
     finally:
         if embedded is not None:
             await asyncio.get_running_loop().run_in_executor(None, embedded.stop)
-        if out not in (None, sys.stdout):
-            assert out is not None
+        if out is not None:
             out.close()
+    if out is not None and out.problem():  # the session's own outcome stands; the file's is said too
+        log.error("%s", out.problem())
+        _one_line(out.problem())
     return _exit_code(ended)
 
 
@@ -169,41 +191,8 @@ async def _start_embedded(recognizer: str, token: str) -> Any:
     return backend
 
 
-def _open_events(target: str | None) -> IO[str] | None:
-    if target is None:
-        return None
-    if target == "-":
-        return sys.stdout
-    try:
-        return open(target, "w", encoding="utf-8", buffering=1)
-    except OSError as exc:
-        raise ConfigError(f"Cannot write events to {target!r}: {exc.strerror or exc}.") from None
-
-
-def _writer(out: IO[str] | None) -> Callable[[Any], None]:
-    def write(event: Any) -> None:
-        if out is not None:
-            out.write(event_to_json(event) + "\n")
-            out.flush()
-
-    return write
-
-
-def _setup_logging(path: Path | None) -> None:
-    if path is None:
-        import platformdirs
-
-        path = Path(platformdirs.user_log_dir("echopanel-companion")) / "headless.log"
-    handler: logging.Handler
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(path, encoding="utf-8")
-    except OSError:
-        handler = logging.NullHandler()  # no log file is no reason to fail the run
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
+def _discard(event: SessionEvent) -> None:
+    """No --events: nothing to write."""
 
 
 def _one_line(message: str) -> None:

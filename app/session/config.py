@@ -1,13 +1,18 @@
-"""What a session needs to know, as one frozen value (built by headless mode or the UI from ``Settings``)."""
+"""What a session needs to know, as one frozen value (built by headless mode or the UI from ``Settings``).
+
+A config that would send the token unencrypted to another computer without the user's explicit
+permission cannot be made (``ConfigError``, ``app.core.endpoint.check_token_transport``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.core.endpoint import Endpoint
+from app.core.endpoint import Endpoint, check_token_transport
 from app.core.reconnect import ReconnectPolicy
 from app.core.settings import AudioEncoding, Settings
 from app.session.pipeline import PipeConfig
+from app.transport.opening import ACK_TIMEOUT_SECONDS
 
 # How often captured frames are read and sent (4 frames per source per tick). Almost all of the
 # client's CPU is paid per wake-up, on a cold cache, whatever the work (python -m app.bench pipeline,
@@ -28,11 +33,11 @@ class SessionConfig:
     backend and its keepalive timeout (about 40 s) plus the reconnect, at 3.8 MB per source."""
 
     endpoint: Endpoint
-    token: str = ""
+    token: str = field(default="", repr=False)  # never in a repr, so never in a log line
     encoding: AudioEncoding = AudioEncoding.AUTO  # AUTO: binary for local hosts, JSON otherwise
     throttle: bool = False  # adaptive throttling; also announced as client_vad_enabled
     summary_timeout: float = 30.0  # wait for final_summary after stop
-    ack_timeout: float = 5.0  # connected + streaming ack
+    ack_timeout: float = ACK_TIMEOUT_SECONDS  # connected + ack; above the server's 5 s capacity wait
     health_check: bool = True
     health_wait_seconds: float = 30.0  # how long to poll a 503 (model loading) before giving up
     pipe: PipeConfig = field(default_factory=PipeConfig)
@@ -43,6 +48,12 @@ class SessionConfig:
     # observed drain rate); what is not sent by then is given up, counted and reported, and the
     # summary is still asked for.
     flush_timeout: float = 120.0
+    # The user allowed the token to go unencrypted to this endpoint although it is another computer
+    # (--allow-insecure, or the setting for this URL); without it such a config cannot be made.
+    allow_insecure_token: bool = False
+
+    def __post_init__(self) -> None:
+        check_token_transport(self.endpoint, self.token, self.allow_insecure_token)
 
     @property
     def binary_audio(self) -> bool:
@@ -57,4 +68,5 @@ class SessionConfig:
             throttle=settings.adaptive_throttling,
             summary_timeout=settings.summary_timeout_seconds,
             pipe=PipeConfig(buffer_seconds=settings.client_backlog_seconds),
+            allow_insecure_token=settings.allows_insecure_token(endpoint),
         )

@@ -16,7 +16,6 @@ to ``SessionEvent``s; every loss is counted and located (``app.session.losses``)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import random
@@ -29,7 +28,7 @@ from app.core.flow import FlowConfig
 from app.core.framing import Frame
 from app.core.losses import LossCause
 from app.core.messages import ClientFeatures, ServerEvent, StartMessage
-from app.core.reconnect import AttemptCounter, Retry, classify
+from app.core.reconnect import AttemptCounter, Retry, classify, fixed_in_settings
 from app.core.server_view import ServerView
 from app.core.session_state import (
     ConnectionState,
@@ -48,7 +47,7 @@ from app.session.pipeline import Sender
 from app.session.readiness import await_ready, back_off
 from app.session.stopping import finish
 from app.session.ticker import Ticker
-from app.session.waits import first
+from app.session.waits import best_effort, first
 from app.transport.connection import LiveConnection, TransportConfig
 
 log = logging.getLogger(__name__)
@@ -152,7 +151,7 @@ class Session:
                 self._model.fail(message, True)
         except EchoPanelError as exc:
             message = str(exc)
-            self._model.fail(message, classify(exc) is Retry.TERMINAL)
+            self._model.fail(message, classify(exc) is Retry.TERMINAL, fixed_in_settings(exc))
         except asyncio.CancelledError:
             outcome, message = StopOutcome.CANCELLED, "The session was cancelled."
             raise
@@ -229,13 +228,13 @@ class Session:
         await sender  # returns promptly once the connection has ended; never cancelled mid-send
 
     async def _shutdown(self, ticker: Ticker | None) -> None:
-        with contextlib.suppress(Exception):
+        with best_effort("stopping the audio sources"):
             await self._intake.stop()
         if self._conn is not None:
-            with contextlib.suppress(Exception):
+            with best_effort("closing the connection"):
                 await self._conn.close()
         if self._sender_task is not None:  # returns by itself once the connection is closed
-            with contextlib.suppress(Exception):
+            with best_effort("the sender task"):
                 await self._sender_task
         if ticker is not None:
             ticker.cancel()

@@ -81,6 +81,8 @@ class SessionModel:
         self._drops_now = 0  # on the current connection (the server counts per connection)
         self._throttle_shown: tuple[bool, str, str] | None = None  # (enabled, mode, text) last emitted
         self._throttle_at = -float("inf")
+        self._listener_failures: dict[Listener, int] = {}
+        self._reporting = False  # a failure warning is being emitted
 
     # ------------------------------------------------------------------ driven by the session
 
@@ -113,10 +115,10 @@ class SessionModel:
         self.emit(StateChanged(self.elapsed(), state, detail))
         self.refresh_level()
 
-    def fail(self, message: str, terminal: bool) -> None:
+    def fail(self, message: str, terminal: bool, fix_in_settings: bool = False) -> None:
         self.error = message
         log.error("session failed: %s", message)
-        self.emit(SessionFailed(self.elapsed(), message, terminal))
+        self.emit(SessionFailed(self.elapsed(), message, terminal, fix_in_settings))
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -152,8 +154,29 @@ class SessionModel:
         for listener in self.listeners:
             try:
                 listener(event)
-            except Exception:  # a listener bug must not take the session down
-                log.exception("session listener failed on %s", type(event).__name__)
+            except Exception as exc:  # a listener bug must not take the session down, nor go unsaid
+                self._listener_failed(listener, event, exc)
+
+    def _listener_failed(self, listener: Listener, event: SessionEvent, exc: Exception) -> None:
+        """Log a listener's first failure with its traceback, count the rest (a line at 2, 4, 8, ...),
+        and at those counts warn: the user and the other listeners learn that events are lost."""
+        count = self._listener_failures[listener] = self._listener_failures.get(listener, 0) + 1
+        name, kind = getattr(listener, "__qualname__", type(listener).__name__), type(event).__name__
+        if count == 1:
+            log.error("session listener %s failed on %s; later failures are counted", name, kind,
+                      exc_info=exc)
+        elif count & (count - 1):  # not a power of two: counted only
+            return
+        else:
+            log.error("session listener %s has failed %d times (latest on %s: %r)", name, count, kind, exc)
+        if self._reporting:  # the warning below reaches the failing listener too
+            return
+        self._reporting = True
+        try:
+            self.warn(f"Internal error: a consumer of session events failed {count} time(s), the latest on "
+                      f"{kind} ({type(exc).__name__}: {exc}); those events are lost. See the log.")
+        finally:
+            self._reporting = False
 
     def snapshot(self, sources: Mapping[Source, SourceCounters], throttle_note: str) -> SessionSnapshot:
         return SessionSnapshot(

@@ -1,16 +1,29 @@
-"""Small asyncio helpers the session waits with: the first of several things, a bounded wait, and a
-wait that a stop request cuts short. Event-loop thread only; none of them cancels a task it was given
-(a send in progress must never be cancelled midway), only the helper tasks it made itself.
+"""Small asyncio helpers the session waits with: the first of several things, a bounded wait, a
+wait that a stop request cuts short, and a best-effort step that logs what it swallows. Event-loop
+thread only; none of them cancels a task it was given (a send in progress must never be cancelled
+midway), only the helper tasks it made itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+import logging
+from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def best_effort(what: str) -> Iterator[None]:
+    """Run a clean-up step whose failure must not hide the session's outcome, but never silently:
+    an exception is logged with its traceback and swallowed."""
+    try:
+        yield
+    except Exception:
+        log.warning("%s failed; carrying on with the shutdown", what, exc_info=True)
 
 
 async def first(*aws: Any, timeout: float | None = None) -> None:

@@ -13,7 +13,8 @@ Only the websockets library's public API: ``connect``, ``send``, ``recv``, itera
 mark. Sends are never cancelled midway; to abort, ``close()``. Each audio frame is its own message, as
 the contract requires, sent with its own ``send()``: the session's sender task sends a tick's frames
 one after the other, and the loop runs it once per tick while the socket takes them.
-The /health check lives in ``app.transport.health``.
+Opening the socket (the upgrade with both auth headers, and what its failures mean) is
+``app.transport.opening``; the /health check lives in ``app.transport.health``.
 """
 
 from __future__ import annotations
@@ -22,13 +23,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from app.core import protocol
-from app.core.endpoint import Endpoint, auth_headers
 from app.core.framing import Frame
 from app.core.messages import (
     AudioMessage,
@@ -39,33 +38,31 @@ from app.core.messages import (
     StatusEvent,
     StatusState,
     StopMessage,
+    UnrecognizedEvent,
 )
 from app.errors import (
     AuthError,
-    ConfigError,
     ConnectionFailedError,
     EchoPanelError,
     HandshakeTimeoutError,
     ProtocolError,
 )
-from app.transport.close_reasons import TOKEN_HINT, close_code, close_text, closed_error, status_error
+from app.transport.close_reasons import (
+    CLOSE_POLICY_VIOLATION,
+    TOKEN_HINT,
+    close_code,
+    close_text,
+    closed_error,
+    status_error,
+)
+from app.transport.opening import ACK_TIMEOUT_SECONDS as ACK_TIMEOUT_SECONDS
+from app.transport.opening import TransportConfig as TransportConfig
+from app.transport.opening import open_socket
 
 log = logging.getLogger(__name__)
 
 EXECUTOR_DECODE_BYTES = 256 * 1024
 EventCallback = Callable[[ServerEvent], None]
-
-
-@dataclass(frozen=True, slots=True)
-class TransportConfig:
-    endpoint: Endpoint
-    token: str = ""
-    binary_audio: bool = True
-    ack_timeout: float = 5.0  # connected + streaming ack, as the macOS client
-    open_timeout: float = 10.0
-    ping_interval: float | None = 20.0
-    ping_timeout: float | None = 20.0
-    max_size: int = 64 * 2**20  # final_summary can be several MB; the contract asks for >= 16 MiB
 
 
 class LiveConnection:
@@ -80,6 +77,8 @@ class LiveConnection:
         self._problem: EchoPanelError | None = None  # what the server said before closing
         self.summary_received = False
         self.dropped_foreign = 0  # messages dropped by the attempt_id rule
+        self.consumer_failures = 0  # messages the session's callback raised on
+        self._reporting = False
         self.ended: asyncio.Future[EchoPanelError | None] = asyncio.get_running_loop().create_future()
         self._receiver: asyncio.Task[None] | None = None
 
@@ -88,7 +87,7 @@ class LiveConnection:
         cls, config: TransportConfig, start: StartMessage, on_event: EventCallback
     ) -> LiveConnection:
         """Connect and complete the start handshake. Raises an ``app.errors`` exception on failure."""
-        ws = await _connect(config)
+        ws = await open_socket(config)
         conn = cls(ws, config, start, on_event)
         try:
             await asyncio.wait_for(conn._handshake(), config.ack_timeout)
@@ -162,8 +161,8 @@ class LiveConnection:
     async def _recv_event(self) -> ServerEvent:
         try:
             payload = await self._ws.recv()
-        except ConnectionClosed as exc:
-            raise self._problem or closed_error(exc, self._config.endpoint) from None
+        except ConnectionClosed as exc:  # during the handshake: the same rules as a later close
+            raise self._outcome(exc) or closed_error(exc, self._config.endpoint) from None
         return await _decode(payload)
 
     async def _receive(self) -> None:
@@ -178,8 +177,8 @@ class LiveConnection:
                 self._note(event)
                 try:
                     self._on_event(event)
-                except Exception:  # a consumer bug must not kill the connection
-                    log.exception("session callback failed on %s", type(event).__name__)
+                except Exception as exc:  # a consumer bug must not kill the connection, nor go unsaid
+                    self._consumer_failed(event, exc)
             outcome = self._outcome(None)
         except ConnectionClosed as exc:
             outcome = self._outcome(exc)
@@ -189,6 +188,31 @@ class LiveConnection:
         finally:
             if not self.ended.done():
                 self.ended.set_result(outcome)
+
+    def _consumer_failed(self, event: ServerEvent, exc: Exception) -> None:
+        """The session's callback raised: log the first failure with its traceback, count the rest
+        (a line at 2, 4, 8, ... failures), and at those counts tell the session through the same
+        callback, as an ``UnrecognizedEvent`` it shows as a warning: messages are being lost."""
+        self.consumer_failures += 1
+        count, kind = self.consumer_failures, type(event).__name__
+        if count == 1:
+            log.error("the session failed to handle a %s; later failures are counted", kind, exc_info=exc)
+        elif count & (count - 1):  # not a power of two: counted only
+            return
+        else:
+            log.error("the session has failed to handle %d server messages (latest a %s: %r)",
+                      count, kind, exc)
+        if self._reporting:
+            return
+        self._reporting = True
+        try:
+            self._on_event(UnrecognizedEvent(
+                f"the client failed to handle {count} server message(s), the latest a {kind} "
+                f"({type(exc).__name__}: {exc}); they are lost, see the log", ""))
+        except Exception:  # the callback is broken for this too: the log has said it all
+            log.debug("reporting the failure to the session failed as well", exc_info=True)
+        finally:
+            self._reporting = False
 
     def _note(self, event: ServerEvent) -> None:
         """Remember what a following close means: auth, protocol or capacity trouble."""
@@ -201,7 +225,7 @@ class LiveConnection:
 
     def _outcome(self, exc: ConnectionClosed | None) -> EchoPanelError | None:
         code = self._ws.close_code if exc is None else close_code(exc)
-        if code == 1008:
+        if code == CLOSE_POLICY_VIOLATION:
             return self._problem if isinstance(self._problem, AuthError) else AuthError(
                 f"The backend refused the connection (policy violation, close 1008). {TOKEN_HINT}")
         if self._problem is not None:
@@ -209,38 +233,6 @@ class LiveConnection:
         if self.summary_received:
             return None
         return closed_error(exc, self._config.endpoint, code)
-
-
-async def _connect(config: TransportConfig) -> ClientConnection:
-    endpoint = config.endpoint
-    try:
-        ws = await connect(
-            endpoint.ws_url,
-            additional_headers=list(auth_headers(config.token)),
-            max_size=config.max_size,
-            ping_interval=config.ping_interval,
-            ping_timeout=config.ping_timeout,
-            open_timeout=config.open_timeout,
-            compression=None,  # audio does not compress; deflate would only cost CPU
-            proxy=None if endpoint.is_local else True,
-        )
-        return ws
-    except InvalidStatus as exc:
-        status = exc.response.status_code
-        if status in (401, 403):
-            raise AuthError(f"The backend refused the token (HTTP {status}). {TOKEN_HINT}") from None
-        if status == 404:
-            raise ConfigError(
-                f"No EchoPanel live listener at {endpoint.ws_url} (HTTP 404). Check the URL."
-            ) from None
-        raise ConnectionFailedError(f"The backend rejected the WebSocket upgrade (HTTP {status}).") from None
-    except InvalidURI as exc:
-        raise ConfigError(f"Invalid backend URL {endpoint.ws_url}: {exc}") from None
-    except InvalidHandshake as exc:
-        raise ProtocolError(f"{endpoint.ws_url} did not answer as a WebSocket server: {exc}") from None
-    except (OSError, TimeoutError) as exc:
-        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
-        raise ConnectionFailedError(f"Cannot reach the backend at {endpoint.ws_url}: {reason}.") from None
 
 
 async def _decode(payload: str | bytes) -> ServerEvent:

@@ -2,7 +2,8 @@
 
 200 -> ready. 503 -> the model is loading: report ``detail.reason`` through ``on_wait`` and poll until
 ``wait_seconds`` have passed, then ``BackendNotReadyError``. 401/403 -> ``AuthError``. 404 -> a backend
-without the endpoint: proceed (the WebSocket handshake will tell). Unreachable -> ``ConnectionFailedError``.
+without the endpoint: proceed (the WebSocket handshake will tell). Unreachable -> ``ConnectionFailedError``;
+an untrusted certificate or a host name that does not exist -> terminal (``close_reasons.network_error``).
 The token goes in both auth headers, never in the query string.
 """
 
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit
 from app.core import fields as f
 from app.core.endpoint import Endpoint, auth_headers
 from app.errors import AuthError, BackendNotReadyError, ConnectionFailedError
-from app.transport.close_reasons import TOKEN_HINT
+from app.transport.close_reasons import TOKEN_HINT, network_error
 
 REQUEST_TIMEOUT = 5.0
 
@@ -48,11 +49,11 @@ def fetch_health(endpoint: Endpoint, token: str, timeout: float = REQUEST_TIMEOU
         conn.request("GET", url.path, headers=dict(auth_headers(token)))
         response = conn.getresponse()
         status, body = response.status, response.read(1 << 20)
-    except (OSError, http.client.HTTPException) as exc:
-        reason = "timed out" if isinstance(exc, TimeoutError) else (getattr(exc, "strerror", None) or exc)
+    except OSError as exc:
+        raise network_error(exc, endpoint, endpoint.http_url) from None
+    except http.client.HTTPException as exc:  # it answered, but not as an HTTP server: retried
         raise ConnectionFailedError(
-            f"Cannot reach the backend at {endpoint.http_url}: {reason}. "
-            "Is it running, and is the address right?"
+            f"The backend at {endpoint.http_url} did not answer as an HTTP server ({type(exc).__name__})."
         ) from None
     finally:
         conn.close()

@@ -7,6 +7,8 @@ from app.ui.controller import SessionController
 from app.ui.message_bar import Severity
 from app.ui.window import MainWindow
 
+OPEN_SETTINGS = "Open Settings…"
+
 
 def bind(window: MainWindow, controller: SessionController) -> None:
     controller.level_changed.connect(window.set_level)
@@ -20,6 +22,8 @@ def bind(window: MainWindow, controller: SessionController) -> None:
     controller.document_changed.connect(window.set_document)
     controller.throttling_changed.connect(window.set_throttling)
     controller.message.connect(lambda text, severity: window.show_message(text, Severity(severity)))
+    controller.settings_offered.connect(
+        lambda: window.message_bar.offer(OPEN_SETTINGS, window.settings_requested.emit))
     controller.running_changed.connect(lambda running: _clear_chart_on_start(window, running))
     window.start_stop_requested.connect(controller.toggle)
     window.throttling_toggled.connect(controller.set_throttling)

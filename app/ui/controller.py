@@ -24,6 +24,7 @@ from typing import Protocol
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.core.level import Level
+from app.core.reconnect import fixed_in_settings
 from app.core.session_state import (
     ServerMetrics,
     ServerStatus,
@@ -69,6 +70,7 @@ ReceiveProbe = Callable[[float, SessionEvent], None]
 
 class SessionController(SnapshotView):
     message = Signal(str, object)  # text, Severity
+    settings_offered = Signal()  # the message just sent is fixed in the settings: offer to open them
     running_changed = Signal(bool)
     throttling_changed = Signal(bool)
 
@@ -195,6 +197,8 @@ class SessionController(SnapshotView):
             await session.run()
         except EchoPanelError as exc:
             self.message.emit(str(exc), Severity.ERROR)
+            if fixed_in_settings(exc):
+                self.settings_offered.emit()
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -250,6 +254,8 @@ class SessionController(SnapshotView):
                 QTimer.singleShot(0, self.poll_fast)
         elif isinstance(event, SessionFailed):
             self.message.emit(event.message, Severity.ERROR)
+            if event.fix_in_settings:
+                self.settings_offered.emit()
         elif isinstance(event, SessionWarning):
             self.message.emit(event.message, Severity.WARNING)
         elif isinstance(event, SummaryReady):

@@ -1,14 +1,22 @@
 """The backend access token: kept in the OS keyring, never in QSettings, a file or a log line.
 
 Where no usable keyring backend exists (``keyring.backends.fail``, the ``null`` backend, or a
-chainer with nothing to chain) the token lives in memory for this run only, and ``describe()``
-says so, so the settings dialog can tell the user instead of silently losing it at exit.
+chainer with nothing to chain), or the keyring fails when used (a ``KeyringError``, or anything
+else its backend raises: the Linux bundle's Secret Service backend needs OpenSSL's libcrypto, and
+D-Bus can fail in many ways), the token lives in memory for this run only, and ``describe()`` says
+so and why, so the settings dialog can tell the user instead of failing or silently losing it at exit.
+
+Threads: a keyring read can be a D-Bus round trip, so the app reads it off the UI thread (at each
+Start in an executor, and once in the background at start-up); the first successful read is kept in
+memory, later ``get()`` calls do not touch the keyring. A lock keeps the two threads consistent.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import sys
+import threading
 from typing import Any
 
 import keyring
@@ -38,7 +46,9 @@ class TokenStore:
         self._backend = backend if backend is not None else keyring.get_keyring()
         self._persistent = keyring_usable(self._backend)
         self._memory = ""
-        self._problem = ""
+        self._loaded = False  # the keyring was read: ``_memory`` holds its value
+        self._problem = "" if self._persistent or backend is not None else _why_no_keyring()
+        self._lock = threading.Lock()
 
     @property
     def persistent(self) -> bool:
@@ -48,37 +58,58 @@ class TokenStore:
         if self._persistent:
             return f"Saved in the system keyring ({type(self._backend).__name__})."
         reason = self._problem or "No system keyring is available on this computer"
-        return f"{reason}: the token is kept for this session only and must be entered again next time."
+        return f"{reason}: the token is kept for this run only and must be entered again next time."
 
     def get(self) -> str:
-        if not self._persistent:
+        """The token; reads the keyring once (blocking: call it off the UI thread), never raises."""
+        with self._lock:
+            if not self._persistent or self._loaded:
+                return self._memory
+            try:
+                value = self._backend.get_password(SERVICE, USERNAME)
+            except Exception as exc:  # KeyringError, or whatever the backend fails with: never fatal
+                self._fall_back("The system keyring could not be read", exc)
+                return self._memory
+            self._memory, self._loaded = value or "", True
             return self._memory
-        try:
-            value = self._backend.get_password(SERVICE, USERNAME)
-        except keyring.errors.KeyringError as exc:
-            self._fall_back(f"The system keyring could not be read ({type(exc).__name__})")
-            return self._memory
-        return value or ""
 
     def set(self, token: str) -> None:
+        """Keep ``token`` (stripped; "" deletes it); never raises: a keyring failure keeps it in memory."""
         token = token.strip()
-        self._memory = token
-        if not self._persistent:
-            return
-        try:
-            if token:
-                self._backend.set_password(SERVICE, USERNAME, token)
-            else:
-                self._delete()
-        except keyring.errors.KeyringError as exc:
-            self._fall_back(f"The system keyring refused the token ({type(exc).__name__})")
+        with self._lock:
+            self._memory, self._loaded = token, True
+            if not self._persistent:
+                return
+            try:
+                if token:
+                    self._backend.set_password(SERVICE, USERNAME, token)
+                else:
+                    self._delete()
+            except Exception as exc:  # KeyringError, or whatever the backend fails with: never fatal
+                self._fall_back("The system keyring could not store the token", exc)
 
     def _delete(self) -> None:
         with contextlib.suppress(keyring.errors.PasswordDeleteError):  # nothing stored: already deleted
             self._backend.delete_password(SERVICE, USERNAME)
 
-    def _fall_back(self, problem: str) -> None:
-        # Never log the token itself; the exception type is enough to diagnose.
-        log.warning("%s; keeping the token in memory for this session", problem)
-        self._problem = problem
+    def _fall_back(self, problem: str, exc: BaseException) -> None:
+        # The exception's text, never the token (it is not in the keyring's exceptions; the log's
+        # redaction would hide it anyway).
+        why = f"{problem} ({type(exc).__name__}: {exc})" if str(exc) else f"{problem} ({type(exc).__name__})"
+        log.warning("%s; keeping the token in memory for this run only", why)
+        self._problem = why
         self._persistent = False
+
+
+def _why_no_keyring() -> str:
+    """Why keyring found no usable backend, where we can tell: on Linux, SecretStorage (the Secret
+    Service backend) failing to import, e.g. the bundle's AES stand-in finding no libcrypto."""
+    if not sys.platform.startswith("linux"):
+        return ""
+    try:
+        import secretstorage  # noqa: F401
+    except ImportError as exc:
+        return f"The system keyring cannot be used by this build ({exc})"
+    except Exception as exc:  # a broken install: say what, rather than nothing
+        return f"The system keyring cannot be used ({type(exc).__name__}: {exc})"
+    return ""

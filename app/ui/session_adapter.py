@@ -1,6 +1,7 @@
 """Adapts ``app.session.Session`` to the controller's ``SessionHandle``, resolving the settings at
-Start: the backend (starting the built-in one, off the UI thread, when it is chosen), the endpoint,
-the audio sources and the session config. No Qt here.
+Start: the backend (starting the built-in one, off the UI thread, when it is chosen), the token (read
+off the UI thread: a keyring read can be a D-Bus round trip), the endpoint, the audio sources and the
+session config. No Qt here.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import logging
 from collections.abc import Callable, Sequence
 
 from app.capture.source import AudioSource
-from app.core.endpoint import parse_endpoint
-from app.core.session_state import ConnectionState, SessionSnapshot
+from app.core.endpoint import insecure_token_warning, parse_endpoint, sends_token_in_clear
+from app.core.session_state import ConnectionState, SessionSnapshot, SessionWarning
 from app.core.settings import DeviceRef, Settings
 from app.errors import EchoPanelError
 from app.session import Session
@@ -46,13 +47,13 @@ class AppSession:
     def __init__(
         self,
         settings: Settings,
-        token: str,
+        token: Callable[[], str],
         listener: EventListener,
         builtin: BuiltinBackend,
         sources: SourcesFactory,
     ) -> None:
         self._settings = settings
-        self._token = token
+        self._token = token  # blocking (the keyring): called in an executor
         self._listener = listener
         self._builtin = builtin
         self._sources = sources
@@ -88,10 +89,12 @@ class AppSession:
 
     async def _prepare(self) -> Session | None:
         settings = self._settings
+        loop = asyncio.get_running_loop()
         health_wait = 30.0
+        token = await loop.run_in_executor(None, self._token)
         if settings.uses_builtin_backend:
             self._before = dataclasses.replace(self._before, detail="Starting the built-in backend")
-            url = await asyncio.get_running_loop().run_in_executor(None, self._builtin.ensure_started)
+            url = await loop.run_in_executor(None, self._builtin.ensure_started)
             health_wait = BUILTIN_HEALTH_WAIT_SECONDS
         else:
             url = settings.backend_url
@@ -99,10 +102,13 @@ class AppSession:
         if self._stop_requested:
             return None
         config = dataclasses.replace(
-            SessionConfig.from_settings(settings, endpoint, self._token),
+            SessionConfig.from_settings(settings, endpoint, token),
             throttle=self._throttle,
             health_wait_seconds=health_wait,
         )
+        if sends_token_in_clear(endpoint, token):  # only when allowed: the config refuses otherwise
+            log.warning("%s", insecure_token_warning(endpoint))
+            self._listener(SessionWarning(0.0, insecure_token_warning(endpoint)))
         sources = list(self._sources(settings))
         log.info("starting a session: %s, sources %s", endpoint.ws_url, [s.source.value for s in sources])
         return Session(config, sources, listener=self._listener)
@@ -114,9 +120,10 @@ def session_factory(
     builtin: BuiltinBackend,
     sources: SourcesFactory = live_sources,
 ) -> SessionFactory:
-    """What ``SessionController`` calls on Start: reads the current settings and token then."""
+    """What ``SessionController`` calls on Start: reads the current settings then, and the token
+    (``token``, which may block on the keyring) in an executor when the session runs."""
 
     def make(listener: EventListener) -> SessionHandle:
-        return AppSession(settings(), token(), listener, builtin, sources)
+        return AppSession(settings(), token, listener, builtin, sources)
 
     return make

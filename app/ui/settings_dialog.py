@@ -36,6 +36,9 @@ ENCODINGS = (
     (AudioEncoding.BINARY, "Binary frames"),
     (AudioEncoding.JSON, "JSON (base64) frames"),
 )
+INSECURE_LABEL = "Send the token unencrypted to this backend (not recommended)"
+INSECURE_TIP = ("This address is another computer reached without TLS (ws://): anyone on the network path "
+                "can read the token. The app refuses to send it there unless this is ticked. Prefer wss://.")
 NEXT_START_NOTE = "Backend, token, source and encoding changes apply the next time you press Start."
 
 
@@ -94,6 +97,10 @@ class SettingsDialog(QDialog):
         self.token_edit.setPlaceholderText("empty for an open backend")
         self.token_note = QLabel(token_note)
         self.token_note.setWordWrap(True)
+        self.insecure_check = QCheckBox(INSECURE_LABEL)
+        self.insecure_check.setToolTip(INSECURE_TIP)
+        self.insecure_check.setChecked(bool(settings.backend_url)
+                                       and settings.insecure_token_url == settings.backend_url)
         (self.builtin_radio if settings.uses_builtin_backend else self.remote_radio).setChecked(True)
         form = QFormLayout(box)
         form.addRow(self.builtin_radio)
@@ -101,6 +108,7 @@ class SettingsDialog(QDialog):
         form.addRow(self.url_error)
         form.addRow("Access token:", self.token_edit)
         form.addRow(self.token_note)
+        form.addRow(self.insecure_check)
         for signal in (self.builtin_radio.toggled, self.url_edit.textChanged, self.token_edit.textChanged):
             signal.connect(self._revalidate)
         return box
@@ -143,9 +151,11 @@ class SettingsDialog(QDialog):
     def settings(self) -> Settings:
         """The edited settings. Only valid when the OK button is enabled (the URL parsed)."""
         url = "" if self.builtin_radio.isChecked() else self._normalised_url()
+        insecure = url if self.insecure_check.isEnabled() and self.insecure_check.isChecked() else ""
         return replace(
             self._initial,
             backend_url=url,
+            insecure_token_url=insecure,
             sources=SourceSelection(self.sources.current_choice()),
             mic_device=self.sources.current_mic(),
             system_device=self.sources.current_system(),
@@ -169,14 +179,16 @@ class SettingsDialog(QDialog):
 
     def _revalidate(self) -> None:
         self.url_edit.setEnabled(self.remote_radio.isChecked())
-        problem = ""
+        problem, clear_text = "", False
         if self.remote_radio.isChecked():
             try:
-                self._normalised_url()
+                endpoint = parse_endpoint(self._normalised_url())
+                clear_text = not endpoint.secure and not endpoint.is_loopback
             except ConfigError as exc:
                 problem = str(exc)
             except ValueError as exc:
                 problem = f"The backend address {exc}."
+        self.insecure_check.setEnabled(clear_text)  # only a ws:// URL to another computer needs it
         self.url_error.setText(problem)
         self.url_error.setVisible(bool(problem))
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not problem)
@@ -185,6 +197,7 @@ class SettingsDialog(QDialog):
 
     def _needs_restart(self) -> bool:
         before, after = self._initial, self.settings()
-        fields = ("backend_url", "sources", "mic_device", "system_device", "audio_encoding")
+        fields = ("backend_url", "insecure_token_url", "sources", "mic_device", "system_device",
+                  "audio_encoding")
         changed = any(getattr(before, f) != getattr(after, f) for f in fields)
         return changed or self.token() != self._initial_token

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.export import ExportDocument, suggested_filename, to_json, to_markdown, to_srt
+from app.fileio import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class SummaryView(QWidget):
         """Write the current document as ``fmt`` ("md", "json", "srt") to ``path``; raises OSError."""
         if self._doc is None:
             raise ValueError("nothing to export")
-        path.write_text(render(self._doc, fmt), encoding="utf-8")
+        write_text_atomic(path, render(self._doc, fmt))  # a failed export leaves no truncated file
         log.info("exported %s to %s", fmt, path)
 
     def export_with_dialog(self, fmt: str) -> None:

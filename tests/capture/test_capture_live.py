@@ -191,3 +191,35 @@ async def test_a_device_that_cannot_be_opened_is_a_clear_error(
     monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path}/no-server")
     with pytest.raises(DeviceFailedError, match=r"Could not open the microphone device .*Privacy"):
         await LiveSource(Source.MIC).start()
+
+
+async def test_a_failing_audio_callback_is_logged_once_with_its_traceback_then_counted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The callback swallows its exceptions (sounddevice would stop calling it) and cannot log; the loop
+    side must say so. The bug is injected: a clock that fails on PortAudio's thread only."""
+    import threading
+
+    loop_thread = threading.current_thread()
+
+    def clock() -> float:
+        if threading.current_thread() is not loop_thread:
+            raise RuntimeError("injected callback bug")
+        return time.monotonic()
+
+    mic = LiveSource(Source.MIC, clock=clock, no_data_seconds=30.0)
+    caplog.set_level("DEBUG", logger="app.capture")
+    await mic.start()
+    try:
+        deadline = time.monotonic() + 10
+        while mic.counters().callback_errors < 10 and time.monotonic() < deadline:
+            mic.read_frames()
+            await asyncio.sleep(0.05)
+        mic.read_frames()
+    finally:
+        await mic.stop()
+    assert mic.counters().callback_errors >= 10
+    failures = [r for r in caplog.records if "audio callback" in r.getMessage()]
+    assert failures and failures[0].exc_info is not None and "injected callback bug" in caplog.text
+    assert sum(r.exc_info is not None for r in failures) == 1
+    assert len(failures) <= 1 + mic.counters().callback_errors.bit_length()  # not one line per callback

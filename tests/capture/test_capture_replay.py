@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from testkit import frame_signal
 
-from app.capture.replay import ReplaySource
+from app.capture.replay import ReplaySource, check_wav
 from app.core.framing import Frame
 from app.core.messages import FRAME_SAMPLES, Source
 from app.errors import ConfigError
@@ -193,3 +193,27 @@ def test_make_sources_builds_replay_or_live_per_source_without_opening(tmp_path:
     assert made[0].description == "" and made[0].fault is None and not made[0].finished
     with pytest.raises(ConfigError, match="does not exist"):
         make_sources(replay={Source.MIC: tmp_path / "missing.wav"})
+
+
+def test_a_directory_given_as_a_wav_says_it_is_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a directory"):
+        check_wav(tmp_path)
+
+
+@pytest.mark.parametrize("kept_seconds", [0.0, 0.5, 1.2])
+def test_a_wav_whose_header_promises_more_than_it_holds_is_an_error(
+    tmp_path: Path, kept_seconds: float
+) -> None:
+    """A cut-off download or recording: the header says 2 s, the file ends earlier."""
+    path = tmp_path / "cut.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(np.zeros((32000, 2), "<i2").tobytes())
+    header = path.stat().st_size - 32000 * 4
+    with path.open("r+b") as f:
+        f.truncate(header + int(kept_seconds * 16000) * 4 + 2)  # + half a frame
+    with pytest.raises(ConfigError, match=rf"truncated: its header promises 2.0 s of audio but it holds "
+                                          rf"{kept_seconds:.1f} s"):
+        check_wav(path)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.endpoint import DEFAULT_PATH, auth_headers, parse_endpoint
+from app.core.endpoint import (
+    DEFAULT_PATH,
+    auth_headers,
+    check_token_transport,
+    parse_endpoint,
+    sends_token_in_clear,
+)
 from app.errors import ConfigError
 
 
@@ -85,3 +91,50 @@ def test_auth_headers_carry_the_token_in_both_headers() -> None:
     assert auth_headers("  ") == ()
     with pytest.raises(ConfigError):
         auth_headers("bad\ntoken")
+
+
+@pytest.mark.parametrize(("typed", "loopback"), [
+    ("127.0.0.1", True), ("localhost", True), ("::1", True), ("127.3.4.5", True),
+    ("[::ffff:127.0.0.1]", True), ("LOCALHOST", True), ("10.0.0.5", False), ("192.0.2.1", False),
+    ("echopanel.example.com", False), ("localhost.example.com", False), ("0.0.0.0", False),
+])
+def test_loopback_is_decided_by_name_or_address_without_resolving(typed: str, loopback: bool) -> None:
+    assert parse_endpoint(typed).is_loopback is loopback
+
+
+@pytest.mark.parametrize("url", ["ws://10.0.0.5:8000", "http://echopanel.example.com", "ws://192.0.2.1"])
+def test_a_token_in_clear_text_to_another_computer_is_refused_unless_allowed(url: str) -> None:
+    endpoint = parse_endpoint(url)
+    assert sends_token_in_clear(endpoint, "tok")
+    with pytest.raises(ConfigError, match="Refusing to send the access token unencrypted") as info:
+        check_token_transport(endpoint, "tok", allow_insecure=False)
+    assert "wss://" in str(info.value) and "--allow-insecure" in str(info.value)
+    check_token_transport(endpoint, "tok", allow_insecure=True)  # explicitly allowed: no error
+
+
+@pytest.mark.parametrize(("url", "token"), [
+    ("wss://10.0.0.5", "tok"), ("ws://127.0.0.1:8000", "tok"), ("ws://[::1]:8000", "tok"),
+    ("ws://localhost", "tok"), ("ws://10.0.0.5", ""), ("ws://10.0.0.5", "   "),
+])
+def test_encrypted_local_or_tokenless_connections_are_fine(url: str, token: str) -> None:
+    endpoint = parse_endpoint(url)
+    assert not sends_token_in_clear(endpoint, token)
+    check_token_transport(endpoint, token, allow_insecure=False)
+
+
+@pytest.mark.parametrize(("typed", "host"), [
+    ("wss://bücher.example", "xn--bcher-kva.example"),
+    ("münchen.example:8443", "xn--mnchen-3ya.example"),
+    ("wss://ÉCHO.example/ws/live-listener", "xn--cho-9la.example"),  # lower-cased first: écho
+])
+def test_internationalised_host_names_are_idna_encoded(typed: str, host: str) -> None:
+    endpoint = parse_endpoint(typed)
+    assert endpoint.host == host and endpoint.ws_url.isascii() and endpoint.health_url.isascii()
+
+
+@pytest.mark.parametrize("typed", [
+    f"ws://{'a' * 64}.example", "ws://a..example", "wss://" + f"{'b' * 60}." * 5 + "com",
+])
+def test_host_names_dns_cannot_carry_are_config_errors(typed: str) -> None:
+    with pytest.raises(ConfigError, match="host name"):
+        parse_endpoint(typed)

@@ -806,3 +806,33 @@ def test_audio_round_trip_both_encodings(msg: AudioMessage) -> None:
 @given(ids)
 def test_stop_round_trip(session_id: str) -> None:
     assert decode_client(encode_stop(StopMessage(session_id))) == StopMessage(session_id)
+
+
+# --------------------------------------------------------------------------- unencodable text
+
+
+def test_lone_surrogates_from_json_escapes_become_replacement_characters() -> None:
+    """JSON can escape a lone UTF-16 surrogate; Python keeps it in a str that no UTF-8 file can hold.
+    The decoder is the boundary: everything after it must be encodable."""
+    payload = json.dumps({"type": "asr_final", "text": "caf\ud800 ok", "t0": 0, "t1": 1, "source": "mic",
+                          "speaker": "\udfff", "\udc00key": "v"})
+    assert "\\ud800" in payload  # json.dumps escaped it: this is what a server can send
+    event = decode_server(payload)
+    assert isinstance(event, TranscriptEvent)
+    assert event.text == "caf\ufffd ok" and event.speaker == "\ufffd"
+    event.text.encode("utf-8")  # would raise UnicodeEncodeError with the surrogate
+
+
+def test_valid_surrogate_pairs_and_escaped_backslashes_are_kept() -> None:
+    payload = '{"type": "asr_final", "text": "\\ud83d\\ude00 and \\\\ud800", "t0": 0, "t1": 1}'
+    event = decode_server(payload)
+    assert isinstance(event, TranscriptEvent) and event.text == "\U0001f600 and \\ud800"
+
+
+def test_a_summary_with_lone_surrogates_is_encodable_throughout() -> None:
+    payload = json.dumps({"type": "final_summary", "markdown": "# \ud800", "json": {
+        "transcript": [{"text": "x\udbff", "t0": 0, "t1": 1}], "actions": [{"text": "do \udc00"}]}})
+    event = decode_server(payload)
+    assert isinstance(event, FinalSummaryEvent)
+    json.dumps([event.markdown, event.transcript[0].text, event.actions[0].text, event.data],
+               ensure_ascii=False).encode("utf-8")

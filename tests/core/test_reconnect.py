@@ -11,8 +11,10 @@ from app.errors import (
     AuthError,
     BackendNotReadyError,
     CapacityError,
+    CertificateError,
     ConfigError,
     ConnectionFailedError,
+    HostNotFoundError,
     ProtocolError,
 )
 
@@ -38,20 +40,29 @@ def test_seeded_rng_gives_reproducible_delays() -> None:
     assert list(backoff_delays(policy, random.Random(3))) != list(backoff_delays(policy, random.Random(4)))
 
 
-def test_counter_exhausts_and_only_a_stable_connection_resets_it() -> None:
+def test_counter_bounds_consecutive_failures_and_only_a_stable_connection_resets_the_delay() -> None:
     policy = ReconnectPolicy(
         jitter=0.0, max_attempts=3, base_seconds=1.0, cap_seconds=10.0, stable_after_seconds=20.0
     )
     counter = AttemptCounter(policy, random.Random(0))
     assert counter.next_delay() == 1.0
-    counter.connection_streamed(2.0)  # acked then died quickly: no reset (the macOS counter bug)
-    assert counter.next_delay() == 2.0
-    assert counter.next_delay() == 4.0
-    assert counter.next_delay() is None
-    counter.connection_streamed(25.0)
+    counter.connection_streamed(2.0)  # acked then died quickly: a success, but the delay keeps growing
+    assert counter.attempt == 0
+    assert [counter.next_delay() for _ in range(4)] == [2.0, 4.0, 8.0, None]  # 3 failures in a row
+    counter.connection_streamed(25.0)  # stable: both start again
     assert counter.attempt == 0
     assert counter.next_delay() == 1.0
-    assert counter.total == 4
+    assert counter.total == 5
+
+
+def test_a_backend_restarting_every_few_seconds_never_exhausts_the_attempts() -> None:
+    """The issue's case: every 5 s a restart, each reconnect acknowledged after one failed attempt."""
+    counter = AttemptCounter(ReconnectPolicy(jitter=0.0, max_attempts=8), random.Random(0))
+    for _ in range(50):
+        assert counter.next_delay() is not None  # the restart itself
+        assert counter.next_delay() is not None  # one attempt while it is down
+        counter.connection_streamed(5.0)
+    assert counter.total == 100 and counter.next_delay() == 15.0  # at the cap: not hammered
 
 
 @pytest.mark.parametrize(
@@ -65,6 +76,8 @@ def test_counter_exhausts_and_only_a_stable_connection_resets_it() -> None:
         (AuthError("Unauthorized"), Retry.TERMINAL),
         (ProtocolError("Unsupported audio format"), Retry.TERMINAL),
         (ConfigError("bad url"), Retry.TERMINAL),
+        (HostNotFoundError("no such name"), Retry.TERMINAL),
+        (CertificateError("self-signed certificate"), Retry.TERMINAL),
         (RuntimeError("bug"), Retry.TERMINAL),
     ],
 )

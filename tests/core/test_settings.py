@@ -29,6 +29,7 @@ from app.errors import ConfigError
 
 CUSTOM = Settings(
     backend_url="wss://echo.example.com/ws/live-listener",
+    insecure_token_url="ws://10.1.2.3:8000/ws/live-listener",
     audio_encoding=AudioEncoding.JSON,
     sources=SourceSelection.MIC,
     mic_device=DeviceRef("USB Headset: Audio (hw:2,0)", "ALSA"),
@@ -65,6 +66,7 @@ def test_to_dict_is_flat_and_versioned() -> None:
     assert d == {
         "schema_version": SCHEMA_VERSION,
         "backend/url": "",
+        "backend/insecure_token_url": "",
         "audio/encoding": "auto",
         "audio/sources": "both",
         "audio/mic_device": "",
@@ -286,8 +288,9 @@ def test_migration_keeps_a_newer_key_over_an_old_one() -> None:
     assert got.backend_url == "ws://new.example/ws"
 
 
-def test_v1_data_is_not_migrated() -> None:
+def test_v1_data_keeps_its_keys_and_gains_no_permission() -> None:
     got, problems = settings_from_dict({"schema_version": 1, "server/url": "ws://old.example/ws"})
+    assert got.insecure_token_url == ""
     assert got.backend_url == ""
     assert problems == ["Unknown setting 'server/url' ignored."]
 
@@ -356,3 +359,12 @@ def test_arbitrary_dicts_never_raise(d: dict[str, object]) -> None:
     cleaned = {k: v for k, v in d.items() if k not in stale_keys(d)}
     if not any("newer version" in p for p in problems):
         assert not needs_rewrite({**cleaned, **settings_to_dict(got)})
+
+
+def test_the_insecure_token_permission_is_for_one_backend_only() -> None:
+    from app.core.endpoint import parse_endpoint
+
+    allowed = Settings(backend_url="ws://10.1.2.3:8000", insecure_token_url="ws://10.1.2.3:8000")
+    assert allowed.allows_insecure_token(parse_endpoint("ws://10.1.2.3:8000/ws/live-listener"))
+    assert not allowed.allows_insecure_token(parse_endpoint("ws://10.1.2.4:8000"))
+    assert not Settings().allows_insecure_token(parse_endpoint("ws://10.1.2.3:8000"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl as ssl_module
 import wave
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -220,15 +221,30 @@ class Peer:
 class ScriptedServer:
     """A websockets server whose N-th connection runs ``scripts[min(N, len-1)]``."""
 
-    def __init__(self, scripts: Sequence[Script]) -> None:
+    def __init__(self, scripts: Sequence[Script], *, drop_upgrades: int = 0,
+                 ssl: ssl_module.SSLContext | None = None) -> None:
+        """``drop_upgrades``: the first N upgrade requests are answered by dropping the TCP connection
+        (a backend restarting, or a proxy giving up); ``ssl``: serve wss:// with this context."""
         self.scripts = list(scripts)
         self.peers: list[Peer] = []
         self.errors: list[BaseException] = []
+        self.upgrades = 0
+        self._drop_upgrades = drop_upgrades
+        self._ssl = ssl
         self._server: Server | None = None
 
     async def __aenter__(self) -> ScriptedServer:
-        self._server = await serve(self._handle, "127.0.0.1", 0, max_size=None, ping_interval=None)
+        self._server = await serve(self._handle, "127.0.0.1", 0, max_size=None, ping_interval=None,
+                                   process_request=self._process_request, ssl=self._ssl)
         return self
+
+    def _process_request(self, connection: ServerConnection, request: Any) -> Any:
+        if request.path.endswith("/health"):  # ready, as an EchoPanel backend with its model loaded
+            return connection.respond(200, '{"status": "ok", "service": "echopanel"}\n')
+        self.upgrades += 1
+        if self.upgrades <= self._drop_upgrades:
+            connection.transport.abort()  # EOF where the client expects the HTTP 101 response
+        return None
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None
@@ -239,7 +255,7 @@ class ScriptedServer:
     def url(self) -> str:
         assert self._server is not None
         port = next(iter(self._server.sockets)).getsockname()[1]
-        return f"ws://127.0.0.1:{port}/ws/live-listener"
+        return f"{'wss' if self._ssl else 'ws'}://127.0.0.1:{port}/ws/live-listener"
 
     async def _handle(self, ws: ServerConnection) -> None:
         peer = Peer(ws, len(self.peers))

@@ -17,11 +17,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def headless(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "app.headless", *args], cwd=ROOT, env=full_env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+                          capture_output=True, text=True, timeout=timeout, check=False,
+                          input=input, stdin=None if input is not None else subprocess.DEVNULL)
 
 
 def test_replay_run_prints_the_required_events_and_exits_0(wavs: dict[Source, Path], tmp_path: Path) -> None:
@@ -50,6 +51,8 @@ def test_replay_run_prints_the_required_events_and_exits_0(wavs: dict[Source, Pa
         (["--server", "host name with spaces"], "contains spaces"),
         (["--replay-system", "/no/such/file.wav"], "does not exist"),
         (["--duration", "-3"], "--duration"),
+        (["--server", f"ws://{'a' * 64}.example:8000"], "each part between dots must have 1 to 63"),
+        (["--replay-system", "/"], "is a directory"),
     ],
 )
 def test_bad_arguments_exit_non_zero_with_one_line_and_no_traceback(
@@ -174,3 +177,17 @@ def test_duration_counts_streaming_time_not_model_loading(tmp_path: Path) -> Non
     # 2 s of streaming is 100 frames (audio captured just before the ack is sent too); far from the
     # whole 8 s file, and not cut short by the 5 s the model took to load
     assert 98 <= sent <= 150, sent
+
+
+def test_a_truncated_wav_is_a_usage_error_not_a_short_clean_run(tmp_path: Path) -> None:
+    from sessionkit import bursts, write_wav
+
+    path = write_wav(tmp_path / "cut.wav", bursts(3.0, 440.0)[0])
+    with path.open("r+b") as f:
+        f.truncate(path.stat().st_size // 2)  # a download cut off halfway
+    result = headless("--embedded-recognizer", "simulated", "--replay-system", str(path),
+                      "--log-file", str(tmp_path / "h.log"), timeout=30)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "is truncated: its header promises 3.0 s of audio but it holds 1.5 s" in lines[0]

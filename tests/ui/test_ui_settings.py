@@ -130,11 +130,11 @@ def test_without_a_keyring_the_dialog_says_the_token_is_for_this_session_only(qt
     window, shell = make_shell(qtbot, ini, tokens)
     shell.open_settings()
     dialog = shell.dialog()
-    assert "for this session only" in dialog.token_note.text()
+    assert "for this run only" in dialog.token_note.text()
     dialog.token_edit.setText(SECRET)
     dialog.accept()
     assert shell.token() == SECRET  # kept in memory
-    assert "for this session only" in window.message_bar.current_text()
+    assert "for this run only" in window.message_bar.current_text()
     assert SECRET not in ini.read_text()
     assert SECRET not in log_file.read_text()
 
@@ -216,10 +216,10 @@ def test_a_v0_token_leaves_the_settings_file_on_the_first_load(qtbot, ini):
     )
     window, _shell = make_shell(qtbot, ini, TokenStore(MemoryKeyring()))  # the app's load path
     text = ini.read_text(encoding="utf-8")
-    assert "supersecret" not in text and "token" not in text
+    assert "supersecret" not in text and "token=" not in text
     assert "[server]" not in text and "stray" not in text
     assert "keep-me" in text  # window state is the UI's and survives
-    assert "mic" in text and "schema_version=1" in text  # migrated values are written back
+    assert "mic" in text and "schema_version=2" in text  # migrated values are written back
     assert "keyring" in window.message_bar.current_text()  # the user is told once...
     window2, shell2 = make_shell(qtbot, ini, TokenStore(MemoryKeyring()))
     assert window2.message_bar.current_text() == ""  # ...and not again at the next start
@@ -243,3 +243,66 @@ def test_default_store_has_no_fallbacks():
     from app.ui.settings_store import default_qsettings
 
     assert default_qsettings().fallbacksEnabled() is False
+
+
+def test_sending_the_token_unencrypted_is_allowed_per_url_with_a_warning(qtbot):
+    dialog = SettingsDialog(Settings(), SECRET, "note", devices())
+    qtbot.addWidget(dialog)
+    dialog.remote_radio.setChecked(True)
+    dialog.url_edit.setText("wss://10.1.2.3:8000")
+    assert not dialog.insecure_check.isEnabled()  # TLS: nothing to allow
+    dialog.url_edit.setText("ws://127.0.0.1:8000")
+    assert not dialog.insecure_check.isEnabled()  # this computer
+    dialog.url_edit.setText("ws://10.1.2.3:8000")
+    assert dialog.insecure_check.isEnabled() and not dialog.insecure_check.isChecked()
+    assert "unencrypted" in dialog.insecure_check.text()
+    assert "read the token" in dialog.insecure_check.toolTip()
+    assert dialog.settings().insecure_token_url == ""
+    dialog.insecure_check.setChecked(True)
+    allowed = dialog.settings()
+    assert allowed.insecure_token_url == allowed.backend_url == "ws://10.1.2.3:8000/ws/live-listener"
+    dialog.url_edit.setText("wss://10.1.2.3:8000")  # the permission goes with the URL
+    assert dialog.settings().insecure_token_url == ""
+    reopened = SettingsDialog(allowed, SECRET, "note", devices())
+    qtbot.addWidget(reopened)
+    assert reopened.insecure_check.isChecked() and reopened.insecure_check.isEnabled()
+
+
+class BrokenKeyring(MemoryKeyring):
+    """Stands in for a keyring backend that fails on use with something other than a KeyringError: the
+    bundle's Secret Service backend did, with ImportError, on a machine without libcrypto (a machine
+    this test cannot turn into)."""
+
+    def get_password(self, service, username):
+        raise ImportError("OpenSSL's libcrypto was not found")
+
+    def set_password(self, service, username, password):
+        raise ImportError("OpenSSL's libcrypto was not found")
+
+
+def test_a_keyring_that_fails_on_use_keeps_the_token_for_this_run_and_says_why(qtbot, ini, log_file):
+    tokens = TokenStore(BrokenKeyring())
+    assert tokens.persistent  # it looked usable
+    window, shell = make_shell(qtbot, ini, tokens)
+    shell.open_settings()  # reads the token: no exception reaches the user
+    dialog = shell.dialog()
+    dialog.token_edit.setText(SECRET)
+    dialog.accept()
+    assert shell.token() == SECRET and not tokens.persistent
+    shown = window.message_bar.current_text()
+    assert "kept for this run only" in shown and "libcrypto" in shown, shown
+    assert SECRET not in log_file.read_text()
+
+
+def test_the_keyring_is_read_once_then_the_token_is_kept_in_memory():
+    class CountingKeyring(MemoryKeyring):
+        reads = 0
+
+        def get_password(self, service, username):
+            CountingKeyring.reads += 1
+            return super().get_password(service, username)
+
+    backend = CountingKeyring()
+    backend.store[("EchoPanel Companion", "backend-token")] = SECRET
+    tokens = TokenStore(backend)
+    assert [tokens.get() for _ in range(3)] == [SECRET] * 3 and CountingKeyring.reads == 1

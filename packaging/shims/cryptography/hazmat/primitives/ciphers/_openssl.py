@@ -1,43 +1,84 @@
 """AES-CBC through OpenSSL's EVP interface, called with ctypes.
 
-The library is the one Python's ``_hashlib`` is linked to: importing ``_hashlib`` first loads it
-(in the frozen app, the bundle's own copy), and ``dlopen`` by soname then returns that same copy.
+Only the libcrypto ALREADY in this process is used: the one Python's ``_hashlib`` is linked to, which
+importing ``_hashlib`` loads (in the frozen app, the bundle's own copy). It is found in
+``/proc/self/maps`` (or by its usual sonames) and opened with ``RTLD_NOLOAD``, which returns a handle
+only for a library that is already mapped: this module never loads a second OpenSSL next to the one
+Python uses (a system libcrypto.so.3 beside a bundled 1.1, or beside a Python whose OpenSSL is
+linked statically, as python-build-standalone's is).
+
+If no libcrypto is loaded, or it lacks the functions, importing this module raises ImportError with
+the reason. SecretStorage imports it when it is imported, so keyring then finds its Secret Service
+backend unavailable and the app keeps the token for this run only, and says so
+(``app.ui.secrets``), instead of failing on first use.
 """
 
 from __future__ import annotations
 
-import _hashlib  # noqa: F401 (loads the libcrypto that hashlib uses before it is looked up by name)
+import contextlib
 import ctypes
-import ctypes.util
-from functools import cache
+import os
 
-_SONAMES = ("libcrypto.so.3", "libcrypto.so.1.1")
+with contextlib.suppress(ImportError):  # without it, nothing loaded libcrypto: the lookup says so
+    import _hashlib  # noqa: F401 (loads the libcrypto that hashlib uses before it is looked up)
+
+_SONAMES = ("libcrypto.so.3", "libcrypto.so.1.1", "libcrypto.so")
+_NOLOAD = getattr(os, "RTLD_NOLOAD", 0)
+_FUNCTIONS = ("EVP_CIPHER_CTX_new", "EVP_CIPHER_CTX_free", "EVP_aes_128_cbc", "EVP_aes_192_cbc",
+              "EVP_aes_256_cbc", "EVP_CipherInit_ex", "EVP_CIPHER_CTX_set_padding", "EVP_CipherUpdate",
+              "EVP_CipherFinal_ex")
 
 
-@cache
-def _libcrypto() -> ctypes.CDLL:
-    names = [*_SONAMES, ctypes.util.find_library("crypto")]
-    for name in filter(None, names):
+def _mapped_libcrypto() -> list[str]:
+    """Paths of the libcrypto files mapped into this process (Linux), in map order."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            paths = [line.split(None, 5)[-1].strip() for line in maps if "libcrypto" in line]
+    except OSError:
+        return []
+    return list(dict.fromkeys(p for p in paths if os.path.basename(p).startswith("libcrypto.so")))
+
+
+def _already_loaded() -> ctypes.CDLL:
+    for name in (*_mapped_libcrypto(), *_SONAMES):
         try:
-            lib = ctypes.CDLL(name)
+            return ctypes.CDLL(name, mode=_NOLOAD)  # a handle only if it is already mapped
         except OSError:
             continue
-        p, i, buf = ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p
-        for fn, res, args in (
-            ("EVP_CIPHER_CTX_new", p, []),
-            ("EVP_CIPHER_CTX_free", None, [p]),
-            ("EVP_aes_128_cbc", p, []),
-            ("EVP_aes_192_cbc", p, []),
-            ("EVP_aes_256_cbc", p, []),
-            ("EVP_CipherInit_ex", i, [p, p, p, buf, buf, i]),
-            ("EVP_CIPHER_CTX_set_padding", i, [p, i]),
-            ("EVP_CipherUpdate", i, [p, buf, ctypes.POINTER(i), buf, i]),
-            ("EVP_CipherFinal_ex", i, [p, buf, ctypes.POINTER(i)]),
-        ):
+    raise ImportError(
+        "AES-CBC for the keyring needs the OpenSSL library (libcrypto) that Python's hashlib uses, and "
+        "none is loaded in this process; no second OpenSSL is loaded for it"
+    )
+
+
+def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
+    p, i, buf = ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p
+    signatures = {
+        "EVP_CIPHER_CTX_new": (p, []),
+        "EVP_CIPHER_CTX_free": (None, [p]),
+        "EVP_aes_128_cbc": (p, []),
+        "EVP_aes_192_cbc": (p, []),
+        "EVP_aes_256_cbc": (p, []),
+        "EVP_CipherInit_ex": (i, [p, p, p, buf, buf, i]),
+        "EVP_CIPHER_CTX_set_padding": (i, [p, i]),
+        "EVP_CipherUpdate": (i, [p, buf, ctypes.POINTER(i), buf, i]),
+        "EVP_CipherFinal_ex": (i, [p, buf, ctypes.POINTER(i)]),
+    }
+    try:
+        for fn in _FUNCTIONS:
+            res, args = signatures[fn]
             getattr(lib, fn).restype = res
             getattr(lib, fn).argtypes = args
-        return lib
-    raise ImportError("OpenSSL's libcrypto was not found")
+    except AttributeError as exc:
+        raise ImportError(f"the loaded libcrypto lacks {exc}") from None
+    return lib
+
+
+_LIB = _bind(_already_loaded())
+
+
+def _libcrypto() -> ctypes.CDLL:
+    return _LIB
 
 
 class CipherContext:
