@@ -14,7 +14,6 @@ from sessionkit import Peer, ScriptedServer
 from app.core.endpoint import parse_endpoint
 from app.core.messages import ClientFeatures, MetricsEvent, ServerEvent, StartMessage, UnrecognizedEvent
 from app.core.session_state import SessionEvent, SessionWarning
-from app.core.timemap import TimeMap
 from app.session.model import SessionModel
 from app.transport.connection import LiveConnection, TransportConfig
 
@@ -57,7 +56,7 @@ async def test_a_callback_that_fails_on_every_message_is_logged_once_counted_and
 def test_a_listener_that_fails_on_every_event_is_logged_once_and_the_others_are_warned(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    model = SessionModel("s", time.monotonic, TimeMap())
+    model = SessionModel("s", time.monotonic)
     seen: list[SessionEvent] = []
 
     def broken(event: SessionEvent) -> None:  # the injected consumer bug
