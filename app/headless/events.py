@@ -10,6 +10,11 @@ capture time of a frame's first sample; for live audio about one frame, 0.02 s, 
 resampler's delay plus half the session's tick on average; a replay read ahead of real time can be
 sent up to a tick early, so negative).
 
+``level``: the status light people glance at (``app.core.status``): ``light`` idle, unknown (not
+measured), live (live and complete), behind, losing, failed; ``reason`` in plain words ("Transcript
+21 s behind, catching up"), ``detail``, ``behind_seconds``, ``lost_seconds``, and ``server_level``, the
+backend's own backpressureLevel, which also has its own ``server_level`` event when it changes.
+
 Lost audio ("sent" never means "transcribed"): ``loss`` whenever a loss is found or grows (``source``,
 ``start``/``end`` in session seconds, ``cause``: server_drop, client_shed, in_transit or capture,
 ``approximate`` and ``error_seconds`` where the contract cannot place it exactly); ``session_end``
@@ -44,6 +49,7 @@ from app.core.session_state import (
     SessionFailed,
     SessionWarning,
     StateChanged,
+    StatusChanged,
     SummaryReady,
     ThrottleChanged,
     TranscriptChanged,
@@ -71,8 +77,14 @@ def event_to_dict(event: SessionEvent) -> dict[str, Any]:
                 **({"approximate": True, "error_seconds": seg.error_seconds} if seg.approximate else {})}
     elif isinstance(event, LossRecorded):
         body = {"event": "loss", **_span(event.span)}
+    elif isinstance(event, StatusChanged):
+        now = event.report
+        body = {"event": "level", "light": now.light.value, "reason": now.headline, "detail": now.detail,
+                "behind_seconds": now.behind_seconds, "lost_seconds": now.lost_seconds,
+                "server_level": now.server_level.value,
+                **({"silent_source": now.silent_source} if now.silent_source else {})}
     elif isinstance(event, LevelChanged):
-        body = {"event": "level", "level": event.report.level.value, "reason": event.report.reason}
+        body = {"event": "server_level", "level": event.report.level.value, "reason": event.report.reason}
     elif isinstance(event, Reconnecting):
         body = {"event": "reconnect", "attempt": event.attempt,
                 "delay_seconds": round(event.delay_seconds, 3), "reason": event.reason}
