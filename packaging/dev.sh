@@ -98,8 +98,9 @@ case "$cmd" in
     ensure_apt $RUN_PKGS $TEST_PKGS
     ensure_venv dev
     log "ruff"; "$VENV/bin/ruff" check app tests
-    log "mypy --strict (core, backend, capture, transport, session, headless)"
-    "$VENV/bin/mypy" app/core app/backend app/capture app/transport app/session app/headless
+    log "mypy --strict (core, backend, capture, transport, session, headless, history)"
+    "$VENV/bin/mypy" app/core app/backend app/capture app/transport app/session app/headless app/history \
+      app/fileio.py app/datadir.py
     log "pytest"
     exec "$PY" -m pytest "$@"
     ;;

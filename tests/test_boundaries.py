@@ -57,10 +57,14 @@ NUMPY_FILE_FUNCTIONS = frozenset({  # called as attributes: np.load(...), array.
 
 # What each part of app/ may import from app (besides itself). "app" is the package root (__version__).
 BELOW_UI = frozenset({"app", "app.core", "app.errors", "app.capture", "app.transport", "app.session",
-                      "app.backend"})
+                      "app.backend", "app.history", "app.fileio", "app.datadir"})
 LAYERS: dict[str, frozenset[str]] = {
     "app": frozenset(),
     "app.errors": frozenset(),
+    "app.fileio": frozenset(),  # atomic file writes (exports)
+    "app.datadir": frozenset(),  # where the history lives
+    # the meeting history: sqlite3 and the standard library over core, no Qt, no sockets, no devices
+    "app.history": frozenset({"app.core"}),
     "app.core": frozenset({"app.errors"}),
     "app.capture": frozenset({"app.core", "app.errors"}),
     "app.transport": frozenset({"app.core", "app.errors"}),
@@ -72,7 +76,7 @@ LAYERS: dict[str, frozenset[str]] = {
     "app.__main__": frozenset({"app.main"}),
     "app.bench": BELOW_UI | {"app.ui", "app.headless", "app.main"},
 }
-NO_QT_OR_PORTAUDIO = ("app.capture", "app.transport", "app.session", "app.headless")
+NO_QT_OR_PORTAUDIO = ("app.capture", "app.transport", "app.session", "app.headless", "app.history")
 
 CORE_MODULES = ["app.core", *(f"app.core.{m.name}" for m in pkgutil.iter_modules([str(CORE)]))]
 
@@ -295,3 +299,13 @@ def test_core_opens_no_files() -> None:
 
 def test_the_file_check_sees_open_and_numpy_load() -> None:
     assert len(file_or_code_calls("open('x')\nnp.load('y')\njson.loads('{}')\n")) == 2
+
+
+def test_history_uses_only_the_standard_library_and_core() -> None:
+    allowed = set(sys.stdlib_module_names) | {"app"}
+    offenders = {}
+    for path in sorted((APP / "history").rglob("*.py")):
+        bad = sorted({name.split(".")[0] for name in imports_of(path)} - allowed)
+        if bad:
+            offenders[path.relative_to(ROOT).as_posix()] = bad
+    assert not offenders, f"app.history imports only the standard library and app.core; found: {offenders}"
