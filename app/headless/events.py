@@ -14,6 +14,7 @@ sent up to a tick early, so negative).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from app.core.session_state import (
@@ -83,5 +84,6 @@ def event_to_dict(event: SessionEvent) -> dict[str, Any]:
     return {"event": body.pop("event"), "t": round(event.t, 3), **body}
 
 
-def event_to_json(event: SessionEvent) -> str:
-    return json.dumps(event_to_dict(event), ensure_ascii=False, default=str)
+def event_to_json(event: SessionEvent, extra: Mapping[str, Any] | None = None) -> str:
+    """One JSON line; ``extra`` fields are added (``session_end`` gets the history's ``meeting_id``)."""
+    return json.dumps({**event_to_dict(event), **(extra or {})}, ensure_ascii=False, default=str)

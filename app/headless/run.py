@@ -31,6 +31,8 @@ from app.core.settings import AudioEncoding, SourceSelection
 from app.errors import ConfigError, EchoPanelError
 from app.headless.cli import build_parser, validate
 from app.headless.events import event_to_json
+from app.headless.meeting import begin_meeting, close_history, open_history
+from app.history.live import LiveMeeting
 from app.session import Session
 from app.session.config import SessionConfig
 
@@ -67,6 +69,8 @@ async def _run(args: argparse.Namespace) -> int:
     sources = _make_sources(args)
     out = _open_events(args.events)
     embedded: Any = None
+    history = await open_history(args)
+    meeting: LiveMeeting | None = None
     try:
         if args.server == "embedded":
             embedded = await _start_embedded(args.embedded_recognizer, token)
@@ -77,9 +81,16 @@ async def _run(args: argparse.Namespace) -> int:
         config = SessionConfig(endpoint=parse_endpoint(url), token=token, encoding=encoding,
                                throttle=args.throttle == "on", summary_timeout=args.summary_timeout,
                                health_wait_seconds=90.0 if embedded else 30.0)
-        session = Session(config, sources, listener=_writer(out))
-        ended = await _run_session(session, args.duration)
+        session = Session(config, sources, listener=_writer(out, lambda: meeting))
+        names = tuple(s.source.value for s in sources)
+        meeting = begin_meeting(history, session, args, "embedded" if embedded else url, names)
+        try:
+            ended = await _run_session(session, args.duration)
+        finally:
+            if meeting is not None:
+                await meeting.finish(ended=session.ended)
     finally:
+        await close_history(history)
         if embedded is not None:
             await asyncio.get_running_loop().run_in_executor(None, embedded.stop)
         if out not in (None, sys.stdout):
@@ -180,10 +191,14 @@ def _open_events(target: str | None) -> IO[str] | None:
         raise ConfigError(f"Cannot write events to {target!r}: {exc.strerror or exc}.") from None
 
 
-def _writer(out: IO[str] | None) -> Callable[[Any], None]:
+def _writer(out: IO[str] | None, meeting: Callable[[], LiveMeeting | None]) -> Callable[[Any], None]:
     def write(event: Any) -> None:
         if out is not None:
-            out.write(event_to_json(event) + "\n")
+            current = meeting()
+            extra = None
+            if current is not None and isinstance(event, SessionEnded):
+                extra = {"meeting_id": current.recorder.meeting_id}
+            out.write(event_to_json(event, extra) + "\n")
             out.flush()
 
     return write
