@@ -45,9 +45,9 @@ QT_ALLOWED = ("app/ui/", "app/main.py")
 CORE_THIRD_PARTY = frozenset({"numpy", "soxr"})
 # The standard library modules app.core may import: computation only (no I/O, processes or threads).
 CORE_STDLIB = frozenset({
-    "__future__", "abc", "base64", "binascii", "bisect", "collections", "copy", "dataclasses", "enum",
-    "fractions", "functools", "heapq", "itertools", "json", "math", "numbers", "operator", "random", "re",
-    "statistics", "string", "struct", "time", "types", "typing", "urllib.parse",
+    "__future__", "abc", "base64", "binascii", "bisect", "collections", "copy", "dataclasses", "datetime",
+    "enum", "fractions", "functools", "heapq", "itertools", "json", "math", "numbers", "operator", "random",
+    "re", "statistics", "string", "struct", "time", "types", "typing", "urllib.parse",
 })
 CORE_FORBIDDEN_CALLS = frozenset({"open", "exec", "eval", "compile", "__import__"})  # builtins
 NUMPY_FILE_FUNCTIONS = frozenset({  # called as attributes: np.load(...), array.tofile(...)

@@ -76,7 +76,8 @@ def _transcript_hits(conn: sqlite3.Connection, text: str) -> dict[int, str]:
 
 def load_meeting(conn: sqlite3.Connection, meeting_id: int) -> StoredMeeting | None:
     row = conn.execute(f"SELECT {_ROW}, ended_at, backend, message, summary_markdown, cards_json, "
-                       "entities_json, end_json FROM meetings WHERE id = ?", (meeting_id,)).fetchone()
+                       "entities_json, end_json, session_id FROM meetings WHERE id = ?",
+                       (meeting_id,)).fetchone()
     if row is None:
         return None
     segments = tuple(
@@ -92,10 +93,11 @@ def load_meeting(conn: sqlite3.Connection, meeting_id: int) -> StoredMeeting | N
         "SELECT source, t0, t1, cause, approximate, error_seconds FROM losses WHERE meeting_id = ? "
         "ORDER BY t0", (meeting_id,)))
     rest: Sequence[object] = row[13:]
-    ended_at, backend, message, summary, cards, entities, end = rest
+    ended_at, backend, message, summary, cards, entities, end, session_id = rest
     return StoredMeeting(
         _row(row[:13]), float(ended_at) if isinstance(ended_at, int | float) else None, str(backend),
-        str(message), segments, levels, tuple(s for s in losses if s is not None),
+        str(message), str(session_id), str(row[6]), segments, levels,
+        tuple(s for s in losses if s is not None),
         summary if isinstance(summary, str) else None, cards_from_json(_opt(cards)),
         entities_from_json(_opt(entities)), end_from_json(_opt(end)), audio_from_json(str(row[12] or "")))
 

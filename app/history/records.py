@@ -79,6 +79,8 @@ class StoredMeeting:
     ended_at: float | None
     backend: str
     message: str
+    session_id: str = ""
+    summary_title: str = ""  # the title the summary gave ("" = none; ``row.title`` falls back to words)
     segments: tuple[TranscriptSegment, ...] = ()
     levels: tuple[LevelMark, ...] = ()
     losses: tuple[LossSpan, ...] = ()
