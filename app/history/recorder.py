@@ -159,6 +159,8 @@ class MeetingRecorder:
                 fresh.append(segment)
         if not fresh:
             return
+        for segment in fresh:  # when each line reached the app: what a crash test holds the history to
+            log.debug("history: final segment queued: %s %.3f %s", segment.source, segment.t0, segment.text)
         self._submit(lambda c, i: store.insert_segments(c, i, fresh))
         if len(self._words.split()) < FIRST_WORDS:
             self._words = first_words(" ".join([self._words, *(s.text for s in fresh)]))
