@@ -55,6 +55,7 @@ class _Row:
         grid.addWidget(self.state, row * 3, 2, Qt.AlignmentFlag.AlignRight)
         grid.addWidget(self.detail, row * 3 + 1, 1, 1, 2)
         grid.addWidget(self.fix, row * 3 + 2, 1, 1, 2)
+        self.fix.setContentsMargins(0, 0, 0, 10)
 
     def show(self, widget: QWidget, result: CheckResult | None, busy: bool = False) -> None:
         if result is None:
@@ -67,6 +68,7 @@ class _Row:
         self.icon.setPixmap(widget.style().standardIcon(_ICONS[result.state]).pixmap(size, size))
         self.state.setText(_WORDS[result.state])
         self.detail.setText(result.summary)
+        self.detail.setContentsMargins(0, 0, 0, 0 if result.fix else 10)
         self.fix.setText(f"What to do: {result.fix}" if result.fix else "")
         self.fix.setVisible(bool(result.fix))
 
@@ -90,6 +92,7 @@ class CheckDialog(QDialog):
             + "that the microphone gives sound, that system audio (the other participants) can be recorded "
             "and that the backend answers. Speak while it runs to see the microphone's level.")
         intro.setWordWrap(True)
+        intro.setContentsMargins(0, 0, 0, 8)
         grid = QGridLayout()
         grid.setColumnStretch(1, 1)
         grid.setVerticalSpacing(4)

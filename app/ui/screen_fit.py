@@ -39,25 +39,64 @@ def fits_screen(widget: QWidget) -> bool:
     return available(widget).contains(widget.frameGeometry())
 
 
-def fit_vertically(content: QWidget) -> QScrollArea:
-    """``content`` in a frameless scroll area: full size when there is room, scrolling when not."""
-    area = QScrollArea()
-    area.setWidget(content)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    area.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-    area.setMinimumHeight(min(160, content.minimumSizeHint().height()))
-    hint = content.sizeHint()
-    area.sizeHint = lambda: QSize(hint.width(), hint.height())  # type: ignore[method-assign]
-    return area
+class FitArea(QScrollArea):
+    """A frameless vertical scroll area whose minimum height is its content's (so nothing scrolls while
+    there is room), unless ``cap`` limits it for a screen too small (``allow_scrolling``)."""
+
+    def __init__(self, content: QWidget) -> None:
+        super().__init__()
+        self.setWidget(content)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.cap: int | None = None
+
+    def content_height(self) -> int:
+        content = self.widget()
+        return content.minimumSizeHint().height() if content is not None else 0
+
+    def minimumSizeHint(self) -> QSize:
+        height = self.content_height()
+        return QSize(super().minimumSizeHint().width(), height if self.cap is None else min(height, self.cap))
+
+    def sizeHint(self) -> QSize:
+        content = self.widget()
+        return content.sizeHint() if content is not None else super().sizeHint()
+
+
+def fit_vertically(content: QWidget) -> FitArea:
+    """``content`` in a ``FitArea``: full size when there is room, scrolling when not."""
+    return FitArea(content)
+
+
+def allow_scrolling(window: QWidget, area: FitArea, floor: int = 120) -> None:
+    """If ``window``'s minimum height does not fit its screen, let ``area`` shrink (and scroll) by as
+    much as needed, down to ``floor``; on a screen with room, nothing changes."""
+    area.cap = None
+    _relayout(area)
+    excess = window.minimumSizeHint().height() + TITLE_BAR_GUESS - available(window).height()
+    if excess > 0:
+        area.cap = max(floor, area.content_height() - excess)
+        _relayout(area)
+
+
+def _relayout(widget: QWidget) -> None:
+    """A minimum size changed: drop the cached sizes of every layout up to the window."""
+    current: QWidget | None = widget
+    while current is not None:
+        current.updateGeometry()
+        layout = current.layout()
+        if layout is not None:
+            layout.invalidate()
+        current = current.parentWidget()
 
 
 def reserve_space(bar: QWidget, lines: int = MESSAGE_LINES) -> QWidget:
     """Give the message bar a fixed height of ``lines`` text lines, kept while it is hidden."""
     metrics = bar.fontMetrics()
     margins = bar.contentsMargins()
-    bar.setFixedHeight(lines * metrics.lineSpacing() + margins.top() + margins.bottom() + 10)
+    bar.setFixedHeight(lines * metrics.lineSpacing() + margins.top() + margins.bottom() + 4)
     policy = bar.sizePolicy()
     policy.setRetainSizeWhenHidden(True)
     bar.setSizePolicy(policy)

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from PySide6.QtCore import QSize
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QColor, QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -52,7 +52,7 @@ ENCODINGS = (
 )
 KEEP_CHOICES = ((0, "Forever"), (365, "One year"), (90, "90 days"), (30, "30 days"), (7, "7 days"))
 NEXT_START_NOTE = "Backend, token, source and encoding changes apply the next time you press Start."
-PREFERRED_SIZE = QSize(700, 520)
+PREFERRED_WIDTH = 660
 BackendTester = Callable[[str, str], Awaitable[CheckResult]]  # (url, "" = built-in; token) -> result
 _RESULT_MARKS = {CheckState.OK: "✔", CheckState.WARNING: "⚠", CheckState.FAILED: "✖"}
 
@@ -103,7 +103,7 @@ class SettingsDialog(QDialog):
         self._set_tab_order()
         self._revalidate()
         self.setMinimumWidth(420)
-        clamp_to_screen(self, PREFERRED_SIZE)
+        clamp_to_screen(self, self.sizeHint().expandedTo(QSize(PREFERRED_WIDTH, 0)))
 
     # ------------------------------------------------------------------ construction
 
@@ -119,6 +119,10 @@ class SettingsDialog(QDialog):
         self.url_edit.setAccessibleName("Backend URL")
         self.url_error = _wrapped()
         self.url_error.setObjectName("urlError")
+        error = QPalette(self.url_error.palette())  # readable red on light and dark themes alike
+        dark = error.color(QPalette.ColorRole.Window).lightness() < 128
+        error.setColor(QPalette.ColorRole.WindowText, QColor("#ff8a80" if dark else "#b3261e"))
+        self.url_error.setPalette(error)
         self.url_error.setVisible(False)
         self.token_edit = QLineEdit(token)
         self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
@@ -242,7 +246,7 @@ class SettingsDialog(QDialog):
         return self.token_edit.text().strip()
 
     def url_problem(self) -> str:
-        return self.url_error.text() if not self.url_error.isHidden() else ""
+        return self.url_error.text().removeprefix("✖ ") if not self.url_error.isHidden() else ""
 
     # ------------------------------------------------------------------ test connection
 
@@ -290,7 +294,7 @@ class SettingsDialog(QDialog):
                 problem = str(exc)
             except ValueError as exc:
                 problem = f"The backend address {exc}."
-        self.url_error.setText(problem)
+        self.url_error.setText(f"✖ {problem}" if problem else "")
         self.url_error.setVisible(bool(problem))
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not problem)
         self.test_button.setEnabled(not problem and (self._test is None or self._test.done()))

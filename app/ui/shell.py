@@ -13,7 +13,7 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox, QSystemTrayIcon
 
@@ -27,7 +27,7 @@ from app.ui.checks import Checker
 from app.ui.controller import SessionController
 from app.ui.meetings_ui import MeetingsUi
 from app.ui.message_bar import Severity
-from app.ui.screen_fit import clamp_to_screen
+from app.ui.screen_fit import allow_scrolling, clamp_to_screen
 from app.ui.secrets import TokenStore
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.settings_store import SettingsStore
@@ -117,10 +117,12 @@ class DesktopShell(QObject):
         geometry = self._store.load_geometry()
         if geometry is not None:
             self.window.restoreGeometry(geometry)
+        allow_scrolling(self.window, self.window.top_area)  # a small screen, or a large scale
         clamp_to_screen(self.window)  # a geometry saved on a larger screen, or at another scale
         if self.tray is not None and (minimized or self._settings.start_minimized_to_tray):
             return  # stays in the tray until the user opens it
         self.window.show()
+        QTimer.singleShot(0, lambda: clamp_to_screen(self.window))  # again, with the frame and layout known
 
     def save_geometry(self) -> None:
         self._store.save_geometry(self.window.saveGeometry())

@@ -172,8 +172,13 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(insights, "&Actions && entities")
         self.tabs.addTab(self.summary, "S&ummary")
         self.tabs.addTab(self.history, "&History")
+        # The transcript keeps at least eight lines; the status area above scrolls only on a screen too
+        # small for both (app.ui.screen_fit.allow_scrolling), instead of the window overflowing it.
+        line = self.fontMetrics().lineSpacing()
+        self.tabs.setMinimumHeight(self.tabs.tabBar().sizeHint().height() + 8 * line + 16)
+        self.top_area = fit_vertically(top_widget)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(fit_vertically(top_widget))  # scrolls on a small screen instead of overflowing it
+        splitter.addWidget(self.top_area)
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)

@@ -256,7 +256,22 @@ def test_at_800_by_600_the_transcript_keeps_room(desktop, qtbot):
     qtbot.waitExposed(window)
     lines = window.transcript.view.viewport().height() // window.transcript.view.fontMetrics().lineSpacing()
     assert lines >= 8, lines
-    assert window.minimumSizeHint().height() <= 480  # small screens and 2x scale: it can shrink
+
+
+def test_on_a_screen_too_small_the_status_area_scrolls_instead_of_overflowing(desktop, monkeypatch):
+    from PySide6.QtCore import QRect
+
+    import app.ui.screen_fit as screen_fit
+
+    window, *_ = desktop()
+    roomy = window.minimumSizeHint().height()
+    screen_fit.allow_scrolling(window, window.top_area)
+    assert window.minimumSizeHint().height() == roomy  # a screen with room: nothing scrolls
+    monkeypatch.setattr(screen_fit, "available", lambda widget: QRect(0, 0, 960, roomy - 100))  # 2x on 1080p
+    screen_fit.allow_scrolling(window, window.top_area)
+    assert window.minimumSizeHint().height() <= roomy - 100 - screen_fit.TITLE_BAR_GUESS
+    lines = window.tabs.minimumHeight() // window.fontMetrics().lineSpacing()
+    assert lines >= 8  # the transcript keeps its eight lines; the status area above scrolls
 
 
 def test_delete_asks_first(qtbot, qloop, tmp_path, monkeypatch):
