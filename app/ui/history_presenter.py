@@ -112,7 +112,7 @@ class HistoryPresenter(QObject):
         if not self.confirm(window or self._parent, "Delete meetings", text):
             return 0
         try:
-            deleted = int(await asyncio.wrap_future(self.history.delete(ids)))
+            deleted: int = await asyncio.wrap_future(self.history.delete(ids))
         except (HistoryError, OSError) as exc:
             self.message.emit(f"Could not delete: {exc}", Severity.ERROR)
             return 0

@@ -154,8 +154,8 @@ class HistoryPane(QWidget):
 
     def texts(self) -> list[tuple[str, ...]]:
         """Every row as shown (for tests and screen readers' sake)."""
-        root = self.list.invisibleRootItem()
-        return [tuple(root.child(i).text(c) for c in range(len(COLUMNS))) for i in range(root.childCount())]
+        items = (self.list.topLevelItem(i) for i in range(self.list.topLevelItemCount()))
+        return [tuple(item.text(c) for c in range(len(COLUMNS))) for item in items if item is not None]
 
     def _emit_selected(self, signal: SignalInstance) -> None:
         ids = self.selected_ids()

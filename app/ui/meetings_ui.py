@@ -49,9 +49,12 @@ class MeetingsUi(QObject):
         self.presenter: HistoryPresenter | None = None
         self._keep_days: int | None = None
         self._tasks: set[asyncio.Future[None]] = set()
+        self._problems = 0  # the writer's dropped and failed writes already reported
         if history is None:
             window.history.setEnabled(False)
             window.history.set_retention_text(unavailable or "The meeting history is not available.")
+            if unavailable:
+                window.show_message(unavailable, Severity.WARNING)
             return
         self.presenter = HistoryPresenter(history, window.history, self.exporter, window)
         self.presenter.message.connect(window.show_message)
@@ -93,11 +96,17 @@ class MeetingsUi(QObject):
         if self.history is None or self.presenter is None:
             return
         await asyncio.sleep(0.2)  # the session task queues the meeting's first row as it begins
+        writer = self.history.writer
         try:
-            await asyncio.wrap_future(self.history.writer.call(lambda conn: None))
+            await asyncio.wrap_future(writer.call(lambda conn: None))
         except HistoryError:
             return
         await self.presenter.load(self.presenter.query)
+        problems = writer.dropped + writer.failures
+        if problems > self._problems:  # a full disk, a broken file: say so once per episode
+            self._problems = problems
+            self.window.show_message(f"Part of the meeting could not be saved to the history: "
+                                     f"{writer.last_error or 'the disk did not keep up'}.", Severity.WARNING)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)

@@ -11,9 +11,7 @@ clip when the screen is small or the scale large, and the dialog is clamped to t
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from PySide6.QtCore import QSize
@@ -28,7 +26,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QRadioButton,
     QTabWidget,
     QVBoxLayout,
@@ -41,7 +38,7 @@ from app.core.settings import AudioEncoding, Settings, SourceSelection
 from app.core.settings_values import parse_url
 from app.errors import ConfigError
 from app.history.audio import BYTES_PER_HOUR
-from app.session.preflight import CheckResult, CheckState
+from app.ui.connection_test import BackendTester, ConnectionTest
 from app.ui.screen_fit import clamp_to_screen, fit_vertically
 from app.ui.sources import DeviceLists, SourcePicker
 
@@ -53,8 +50,6 @@ ENCODINGS = (
 KEEP_CHOICES = ((0, "Forever"), (365, "One year"), (90, "90 days"), (30, "30 days"), (7, "7 days"))
 NEXT_START_NOTE = "Backend, token, source and encoding changes apply the next time you press Start."
 PREFERRED_WIDTH = 660
-BackendTester = Callable[[str, str], Awaitable[CheckResult]]  # (url, "" = built-in; token) -> result
-_RESULT_MARKS = {CheckState.OK: "✔", CheckState.WARNING: "⚠", CheckState.FAILED: "✖"}
 
 
 def _wrapped(text: str = "") -> QLabel:
@@ -81,8 +76,7 @@ class SettingsDialog(QDialog):
         self._initial = settings
         self._initial_token = token
         self._running = session_running
-        self._tester = tester
-        self._test: asyncio.Task[None] | None = None
+        self.connection_test = ConnectionTest(tester, self)
         self.tabs = QTabWidget()
         for page, title in ((self._backend_box(settings, token, token_note), "&Backend"),
                             (self._audio_box(settings, devices), "&Audio"),
@@ -129,13 +123,9 @@ class SettingsDialog(QDialog):
         self.token_edit.setAccessibleName("Access token")
         self.token_edit.setPlaceholderText("empty for an open backend")
         self.token_note = _wrapped(token_note)
-        self.test_button = QPushButton("&Test connection")
-        self.test_button.setToolTip("Ask the backend's /health, check the token and the streaming handshake")
+        self.test_button = self.connection_test.button
         self.test_button.clicked.connect(self.test_connection)
-        self.test_button.setVisible(self._tester is not None)
-        self.test_result = _wrapped()
-        self.test_result.setObjectName("testResult")
-        self.test_result.setVisible(False)
+        self.test_result = self.connection_test.result
         (self.builtin_radio if settings.uses_builtin_backend else self.remote_radio).setChecked(True)
         form = QFormLayout(box)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
@@ -252,28 +242,12 @@ class SettingsDialog(QDialog):
 
     def test_connection(self) -> None:
         """Check the backend as entered (not yet saved): /health, token, streaming handshake."""
-        if self._tester is None or self.url_problem() or (self._test is not None and not self._test.done()):
-            return
-        url = "" if self.builtin_radio.isChecked() else self._normalised_url()
-        self._test = asyncio.ensure_future(self._run_test(self._tester(url, self.token())))
-
-    async def _run_test(self, check: Awaitable[CheckResult]) -> None:
-        self.test_button.setEnabled(False)
-        self._show_result("Testing…")
-        try:
-            result = await check
-        finally:
-            self.test_button.setEnabled(not self.url_problem())
-        mark = _RESULT_MARKS[result.state]
-        self._show_result(f"{mark} {result.summary}" + (f"\nWhat to do: {result.fix}" if result.fix else ""))
-
-    def _show_result(self, text: str) -> None:
-        self.test_result.setText(text)
-        self.test_result.setVisible(bool(text))
+        if not self.url_problem():
+            url = "" if self.builtin_radio.isChecked() else self._normalised_url()
+            self.connection_test.run(url, self.token())
 
     def done(self, result: int) -> None:
-        if self._test is not None:
-            self._test.cancel()
+        self.connection_test.cancel()
         super().done(result)
 
     # ------------------------------------------------------------------ validation
@@ -297,8 +271,7 @@ class SettingsDialog(QDialog):
         self.url_error.setText(f"✖ {problem}" if problem else "")
         self.url_error.setVisible(bool(problem))
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not problem)
-        self.test_button.setEnabled(not problem and (self._test is None or self._test.done()))
-        self._show_result("")
+        self.connection_test.reset(allowed=not problem)
         if not problem:
             self.next_start_label.setVisible(self._running and self._needs_restart())
 

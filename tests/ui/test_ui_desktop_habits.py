@@ -297,3 +297,15 @@ def test_delete_asks_first(qtbot, qloop, tmp_path, monkeypatch):
         assert history.reader.count() == 1
     finally:
         history.close()
+
+
+def test_a_history_that_cannot_open_is_said_not_hidden(qtbot, tmp_path):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    controller = SessionController(None, parent=window)
+    store = SettingsStore(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    problem = "The meeting history is not available, so meetings are not kept: disk I/O error."
+    DesktopShell(window, controller, store, TokenStore(), DeviceLists, tray_available=False,
+                 history_problem=problem)
+    assert window.message_bar.current_text() == f"Warning: {problem}"
+    assert not window.history.isEnabled() and window.history.retention_label.text() == problem
