@@ -34,7 +34,7 @@ just before ``session_end``, with its own (earlier) ``t``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from app.core.losses import LossSpan, SourceLosses
@@ -131,8 +131,9 @@ def _losses(lost: SourceLosses) -> dict[str, Any]:
             "lost_spans": [[round(s.start, 3), round(s.end, 3), s.cause.value] for s in lost.spans]}
 
 
-def event_to_json(event: SessionEvent) -> str:
-    return json.dumps(event_to_dict(event), ensure_ascii=False, default=str)
+def event_to_json(event: SessionEvent, extra: Mapping[str, Any] | None = None) -> str:
+    """One JSON line; ``extra`` fields are added (``session_end`` gets the history's ``meeting_id``)."""
+    return json.dumps({**event_to_dict(event), **(extra or {})}, ensure_ascii=False, default=str)
 
 
 METRICS_INTERVAL_SECONDS = 0.5

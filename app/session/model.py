@@ -28,6 +28,7 @@ from app.core.messages import (
     TranscriptEvent,
     UnrecognizedEvent,
 )
+from app.core.server_decoders import final_insights
 from app.core.server_view import ServerView
 from app.core.session_state import (
     ConnectionState,
@@ -230,6 +231,7 @@ class SessionModel:
         elif isinstance(event, FinalSummaryEvent):
             added = self.store.merge_summary(event)
             self.summary = event
+            self.cards, self.entities = final_insights(event, self.cards, self.entities)
             self.summary_arrived.set()
             log.info("final summary: the merge added %d transcript segments", added)
             self.emit(SummaryReady(t, event.markdown, len(self.store.finals)))
