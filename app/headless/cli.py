@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
+from app.core.address import address_problem
 from app.core.endpoint import parse_endpoint
 from app.core.settings import SourceSelection
 from app.errors import ConfigError
@@ -81,7 +82,13 @@ def validate(args: argparse.Namespace) -> None:
         raise ConfigError("--record-audio keeps the audio with the meeting, so it needs the history: "
                           "drop --no-history.")
     if args.server != "embedded":
-        parse_endpoint(args.server)  # a bad URL is a one-line ConfigError before anything starts
+        # a bad URL is one ConfigError before anything starts: the parser's own errors first, then
+        # the settings dialog's stricter check for what parses but was mistyped (``http//host`` would
+        # otherwise be a host named "http" and fail later as a DNS error)
+        parse_endpoint(args.server)
+        problem = address_problem(args.server)
+        if problem:
+            raise ConfigError(f"--server: {problem}")
 
 
 def read_token(args: argparse.Namespace, stdin: TextIO, environ: Mapping[str, str]) -> str:

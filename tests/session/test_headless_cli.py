@@ -53,6 +53,8 @@ def test_replay_run_prints_the_required_events_and_exits_0(wavs: dict[Source, Pa
         (["--duration", "-3"], "--duration"),
         (["--server", f"ws://{'a' * 64}.example:8000"], "each part between dots must have 1 to 63"),
         (["--replay-system", "/"], "is a directory"),
+        (["--server", "http//127.0.0.1:8931"], "missing “://” after “http”"),
+        (["--server", "ws://300.1.2.3:8000"], "not a valid IPv4 address"),
     ],
 )
 def test_bad_arguments_exit_non_zero_with_one_line_and_no_traceback(
