@@ -11,7 +11,9 @@ OPEN_SETTINGS = "Open Settings…"
 
 
 def bind(window: MainWindow, controller: SessionController) -> None:
-    controller.level_changed.connect(window.set_level)
+    controller.status_changed.connect(window.set_status)
+    controller.inputs_changed.connect(window.set_inputs)
+    controller.losses_changed.connect(window.set_losses)
     controller.sources_changed.connect(window.set_sources)
     controller.chart_sampled.connect(window.add_chart_sample)
     controller.connection_changed.connect(window.set_connection)
@@ -33,3 +35,4 @@ def bind(window: MainWindow, controller: SessionController) -> None:
 def _clear_chart_on_start(window: MainWindow, running: bool) -> None:
     if running:
         window.chart.clear()  # a new session starts a new 60 s history
+        window.message_bar.dismiss()  # the last session's error is no news in the next one
