@@ -6,7 +6,8 @@ that each rendered: the lamp, its lines and the window title agree with the snap
 The snapshots reach the window through the real controller and binding, so this exercises the same
 path as a live session minus the network. With ``--screenshot``, each state is saved at 1x and 2x
 in both palettes: ``PREFIX-<state>.png`` (light, 1x), ``PREFIX-<state>-2x.png``,
-``PREFIX-<state>-dark.png`` and ``PREFIX-<state>-dark-2x.png``. One line per state and palette on
+``PREFIX-<state>-dark.png`` and ``PREFIX-<state>-dark-2x.png``; behind and losing also with the
+diagnostics panel open (``PREFIX-<state>-diagnostics[-dark][-2x].png``). One line per state and palette on
 stdout; exit 0 when all pass, 1 with the reason otherwise. The packaging smoke test runs this
 against the frozen binary.
 """
@@ -34,6 +35,7 @@ from app.ui.window import MainWindow
 
 WINDOW_SIZE = (1100, 760)
 THEMES = ("light", "dark")
+DIAGNOSTICS_SHOWN = ("behind", "losing")  # also saved with the diagnostics panel open
 DARK = {
     QPalette.ColorRole.Window: "#2b2b2b", QPalette.ColorRole.WindowText: "#e6e6e6",
     QPalette.ColorRole.Base: "#1f1f1f", QPalette.ColorRole.AlternateBase: "#2a2a2a",
@@ -164,6 +166,15 @@ def run_theme(app: QApplication, theme: str, prefix: str | None, out: Callable[[
                                (Path(f"{prefix}-{step.name}{suffix}-2x.png"), double)):
                 problem = problem or _save(shot, path)
             saved = f" screenshot={prefix}-{step.name}{suffix}.png"
+            if step.name in DIAGNOSTICS_SHOWN:  # the numbers too: queues, drops, the chart
+                window.diagnostics.set_expanded(True)
+                window.fit_status_area()
+                app.processEvents()
+                for scale, tail in ((1.0, ""), (2.0, "-2x")):
+                    path = Path(f"{prefix}-{step.name}-diagnostics{suffix}{tail}.png")
+                    problem = problem or _save(grab_at(window, scale), path)
+                window.diagnostics.set_expanded(False)
+                window.fit_status_area()
         view = window.status()
         if problem:
             failures += 1

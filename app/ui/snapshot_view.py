@@ -60,6 +60,8 @@ class SnapshotView(QObject):
 
     def apply_fast(self, snap: SessionSnapshot) -> None:
         self._emit_if_changed("status", view_of(snap), self.status_changed)
+        # With the light, not at the text cadence: a load warning must go when the light turns green.
+        self._emit_if_changed("server-status", server_status_line(snap), self.server_status_changed)
         self._emit_if_changed("inputs", input_levels(snap, self._selected), self.inputs_changed)
         view = connection_view(snap, self._backend_label(), self._view_running(snap))
         self._emit_if_changed("connection", view, self.connection_changed)
