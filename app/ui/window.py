@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QResizeEvent, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -35,12 +35,12 @@ from app.ui.history_view import HistoryPane
 from app.ui.input_meters import InputMeters
 from app.ui.insights import CardsPane, EntitiesPane
 from app.ui.lamp import TrafficLight
-from app.ui.level_style import level_pixmap
 from app.ui.menus import make_actions, make_menus
 from app.ui.message_bar import MessageBar, Severity
 from app.ui.models import ConnectionView, SourceView
 from app.ui.screen_fit import fit_vertically, reserve_space
 from app.ui.sources import SourcePicker
+from app.ui.status_lines import StatusLines
 from app.ui.status_view import APP_NAME, StatusView, status_view
 from app.ui.summary import SummaryView
 from app.ui.transcript import TranscriptPane
@@ -104,23 +104,13 @@ class MainWindow(QMainWindow):
     def _make_widgets(self) -> None:
         self.message_bar = MessageBar()
         self.lamp = TrafficLight()
-        self.headline_label = QLabel()
-        self.headline_label.setObjectName("statusHeadline")
-        font = QFont(self.headline_label.font())
-        font.setBold(True)
-        font.setPointSizeF(max(font.pointSizeF(), 9.0) * 1.35)
-        self.headline_label.setFont(font)
+        self.lines = StatusLines()
+        self.headline_label = self.lines.headline
         self.reason_label = self.headline_label  # the light's reason: its headline
-        self.detail_label = QLabel()
-        self.detail_label.setObjectName("statusDetail")
-        self.silent_label = QLabel()
-        self.silent_label.setObjectName("silentSourceLine")
-        self.server_badge = QLabel()
-        self.server_badge.setObjectName("serverLevelBadge")
-        self.server_icon = QLabel()
-        small = QFont(self.server_badge.font())
-        small.setPointSizeF(max(small.pointSizeF(), 9.0) * 0.9)
-        self.server_badge.setFont(small)
+        self.detail_label = self.lines.detail
+        self.silent_label = self.lines.silent
+        self.server_badge = self.lines.badge
+        self.connection_label = self.lines.connection
         self.start_button = QPushButton("Start")
         self.start_button.setObjectName("startStopButton")
         self.start_button.setToolTip("Start or stop streaming (Ctrl+Return)")
@@ -130,19 +120,12 @@ class MainWindow(QMainWindow):
         self.source_picker = SourcePicker()
         self.backend_label = QLabel()
         self.backend_label.setObjectName("backendLine")
-        self.connection_label = QLabel()
-        self.connection_label.setObjectName("connectionLine")
         self.input_meters = InputMeters()
         self.diagnostics = DiagnosticsPanel()
         self.server_status_label = self.diagnostics.server_status_label
         self.throttle_label = self.diagnostics.throttle_label
         self.panels = self.diagnostics.panels
         self.chart = self.diagnostics.chart
-        lines = (self.connection_label, self.headline_label, self.detail_label, self.silent_label,
-                 self.server_badge)
-        for label in lines:
-            label.setTextFormat(Qt.TextFormat.PlainText)  # server text is never rendered as HTML
-            label.setWordWrap(label is not self.server_badge)
         self.transcript = TranscriptPane()
         self.cards = CardsPane()
         self.entities = EntitiesPane()
@@ -152,16 +135,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self._layout_widgets())
 
     def _layout_widgets(self) -> QWidget:
-        badge = QHBoxLayout()
-        badge.addWidget(self.server_icon)
-        badge.addWidget(self.server_badge)
-        badge.addSpacing(12)
-        badge.addWidget(self.connection_label, 1)
         words = QVBoxLayout()
-        words.addWidget(self.headline_label)
-        words.addWidget(self.detail_label)
-        words.addWidget(self.silent_label)
-        words.addLayout(badge)
+        words.addWidget(self.lines)
         words.addWidget(self.input_meters)
         controls = QHBoxLayout()
         controls.addWidget(self.start_button)
@@ -246,17 +221,7 @@ class MainWindow(QMainWindow):
             return
         self._status = view
         self.lamp.set_light(view.light, view.reason)
-        self.headline_label.setText(view.headline)
-        for label, text in ((self.detail_label, view.detail), (self.silent_label, view.silent_line),
-                            (self.server_badge, view.server_line)):
-            label.setText(text)
-            label.setVisible(bool(text))
-        self.server_icon.setVisible(bool(view.server_line))
-        if view.server_line:
-            side = self.server_badge.fontMetrics().height()
-            pixmap = level_pixmap(view.server_level, side * 2)
-            pixmap.setDevicePixelRatio(2.0)  # drawn at twice the size: sharp at 1x and at 2x
-            self.server_icon.setPixmap(pixmap)
+        self.lines.set_view(view)
         self.setWindowTitle(view.title())
 
     def status(self) -> StatusView | None:
@@ -285,8 +250,7 @@ class MainWindow(QMainWindow):
                 parts.append(_clock(view.elapsed_seconds))
             if view.reconnects:
                 parts.append(f"{view.reconnects} reconnect{'s' if view.reconnects != 1 else ''}")
-        self.connection_label.setText(" · ".join(parts))
-        self.connection_label.setVisible(bool(parts))
+        self.lines.set_connection(" · ".join(parts))
         self.backend_label.setText(f"Backend: {view.backend}")
         self.diagnostics.set_throttle_note(view.throttle_note)
         text = "&Stop" if view.running else "&Start"
