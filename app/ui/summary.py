@@ -104,6 +104,6 @@ def loss_section(doc: ExportDocument) -> str:
     if not total:
         return ""
     spans = sorted(doc.losses, key=lambda span: span.start)
-    lines = ["", "", "## Not transcribed", "", f"{total} of audio could not be transcribed:", ""]
+    lines = ["", "", "## Not transcribed", "", f"In all: {total}.", ""]
     lines += [f"- [{loss_range(span)}] {loss_text(span)}" for span in spans]
     return "\n".join(lines) + "\n"
