@@ -26,13 +26,13 @@ def bind(window: MainWindow, controller: SessionController) -> None:
     controller.message.connect(lambda text, severity: window.show_message(text, Severity(severity)))
     controller.settings_offered.connect(
         lambda: window.message_bar.offer(OPEN_SETTINGS, window.settings_requested.emit))
-    controller.running_changed.connect(lambda running: _clear_chart_on_start(window, running))
+    controller.running_changed.connect(lambda running: _running_changed(window, running))
     window.start_stop_requested.connect(controller.toggle)
     window.throttling_toggled.connect(controller.set_throttling)
     window.set_throttling(controller.throttling())
 
 
-def _clear_chart_on_start(window: MainWindow, running: bool) -> None:
+def _running_changed(window: MainWindow, running: bool) -> None:
+    window.chart.clear()  # a new session starts a new 60 s history; after Stop its "now" is gone
     if running:
-        window.chart.clear()  # a new session starts a new 60 s history
         window.message_bar.dismiss()  # the last session's error is no news in the next one

@@ -80,7 +80,10 @@ def source_views(
 
 
 def chart_values(snap: SessionSnapshot) -> dict[str, float | None]:
-    """Fill ratio per source for the chart; ``None`` where the source has no fresh metrics."""
+    """Fill ratio per source for the chart; ``None`` where the source has no fresh metrics; nothing
+    once the session ended (its last numbers are no news)."""
+    if not is_running(snap):
+        return {}
     return {
         load.source: (load.fill_ratio if load.fresh and load.updated_at > 0 else None)
         for load in snap.level.sources

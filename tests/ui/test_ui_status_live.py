@@ -176,6 +176,7 @@ def assert_nothing_left_after_stop(rig: Rig) -> None:
     assert not window.connection_label.isVisibleTo(window)
     assert window.throttle_label.text() == "" and window.server_status_label.text() == ""
     assert not window.server_badge.isVisibleTo(window)
+    assert window.chart.series("system") == [] and window.chart.series("mic") == []
 
 
 @pytest.fixture
