@@ -105,6 +105,8 @@ class Scenario:
         else:
             start = self.elapsed - seconds
             self.losses.append(LossSpan("system", start, self.elapsed, LossCause.SERVER_DROP))
+        lost = sum(span.seconds for span in self.losses)
+        self.server.attribute("system", round(lost / 0.02))  # the same drops in the diagnostics numbers
 
     def _snapshot(self, index: int, step: Step, held: float) -> SessionSnapshot:
         report = self.server.report()
