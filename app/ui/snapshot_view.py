@@ -76,12 +76,11 @@ class SnapshotView(QObject):
         self._emit_if_changed("sources", views, self.sources_changed)
         self.chart_sampled.emit(self._clock(), chart_values(snap))
         self._emit_if_changed("losses", snap.losses, self.losses_changed)
-        self._emit_if_changed("server-status", server_status_line(snap), self.server_status_changed)
         if self._changed("transcript", (snap.session_id, snap.transcript_revision)):
             self.transcript_changed.emit(snap.transcript)
         self._emit_if_changed("cards", snap.cards, self.cards_changed)
         self._emit_if_changed("entities", snap.entities, self.entities_changed)
-        content = (snap.session_id, snap.transcript_revision, snap.cards, snap.entities)
+        content = (snap.session_id, snap.transcript_revision, snap.cards, snap.entities, snap.losses)
         if self._changed("document-content", (*content, snap.summary_markdown)):  # only when it can differ
             sources = tuple(sorted(self._selected, reverse=True))  # system, then mic
             doc = export_document(snap, self.meeting_started, self._backend_label(), sources)

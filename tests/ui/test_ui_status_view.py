@@ -132,3 +132,20 @@ def test_the_diagnostics_panel_is_closed_by_default_and_remembered(qtbot, tmp_pa
     again.diagnostics.toggle_button.click()
     third, _ = open_window()
     assert not third.diagnostics.is_expanded()
+
+
+def test_a_new_loss_alone_updates_the_summary_document(qtbot):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    controller = SessionController(None, parent=window)
+    bind(window, controller)
+    snap = SessionSnapshot(state=ConnectionState.STREAMING, session_id="s", transcript=(seg(1.0, "hi"),),
+                           transcript_revision=1)
+    controller.apply_snapshot(snap)
+    doc = window.summary.document()
+    assert doc is not None and doc.losses == ()
+    lost = (LossSpan("mic", 3.0, 5.0, LossCause.IN_TRANSIT),)
+    controller.apply_snapshot(SessionSnapshot(**{**{f: getattr(snap, f) for f in snap.__dataclass_fields__},
+                                                 "losses": lost}))
+    doc = window.summary.document()
+    assert doc is not None and doc.losses == lost  # same transcript revision: the loss alone is news
