@@ -24,8 +24,8 @@ def bind(window: MainWindow, controller: SessionController) -> None:
     controller.document_changed.connect(window.set_document)
     controller.throttling_changed.connect(window.set_throttling)
     controller.message.connect(lambda text, severity: window.show_message(text, Severity(severity)))
-    controller.settings_offered.connect(
-        lambda: window.message_bar.offer(OPEN_SETTINGS, window.settings_requested.emit))
+    controller.settings_offered.connect(  # beside the failure's reason, under the light
+        lambda: window.lines.offer(OPEN_SETTINGS, window.settings_requested.emit))
     controller.running_changed.connect(lambda running: _running_changed(window, running))
     window.start_stop_requested.connect(controller.toggle)
     window.throttling_toggled.connect(controller.set_throttling)
@@ -35,4 +35,5 @@ def bind(window: MainWindow, controller: SessionController) -> None:
 def _running_changed(window: MainWindow, running: bool) -> None:
     window.chart.clear()  # a new session starts a new 60 s history; after Stop its "now" is gone
     if running:
-        window.message_bar.dismiss()  # the last session's error is no news in the next one
+        window.message_bar.dismiss()  # the last session's problems are no news in the next one
+        window.lines.withdraw()

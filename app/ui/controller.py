@@ -10,6 +10,10 @@ status, queue panels, chart samples); a status change or a server status/metrics
 session triggers an immediate poll, so the light does not wait for the next tick. No timer runs
 while no session exists.
 
+A session that fails is shown by the light ("failed" and why, from the snapshot, or from the run
+task's error when no snapshot said so), not repeated as a message; ``message`` carries the rest
+(a session that could not be made, warnings, the summary's arrival).
+
 The injected ``clock`` must be the session's clock (both ``time.monotonic`` in the app): it stamps
 chart samples and says how old a stale source's numbers are (``SourceLoad.updated_at``).
 """
@@ -202,9 +206,8 @@ class SessionController(SnapshotView):
     async def _run(self, session: SessionHandle) -> None:
         try:
             await session.run()
-        except EchoPanelError as exc:
+        except EchoPanelError as exc:  # the light says it ("failed" and why), once
             self._failure = str(exc)
-            self.message.emit(str(exc), Severity.ERROR)
             if fixed_in_settings(exc):
                 self.settings_offered.emit()
         except asyncio.CancelledError:
@@ -212,7 +215,6 @@ class SessionController(SnapshotView):
         except Exception:
             log.exception("session crashed")
             self._failure = "The session stopped on an internal error; details are in the log."
-            self.message.emit(self._failure, Severity.ERROR)
         finally:
             self._finish(session)
 
@@ -261,8 +263,7 @@ class SessionController(SnapshotView):
             if not self._poll_pending:
                 self._poll_pending = True
                 QTimer.singleShot(0, self.poll_fast)
-        elif isinstance(event, SessionFailed):
-            self.message.emit(event.message, Severity.ERROR)
+        elif isinstance(event, SessionFailed):  # the snapshot says it: the light shows "failed" and why
             if event.fix_in_settings:
                 self.settings_offered.emit()
         elif isinstance(event, SessionWarning):

@@ -2,14 +2,20 @@
 and one small line with the server's own load level (its glyph and word) and the connection (what it
 does, the meeting's time, reconnects). Every line comes from one ``StatusView`` (``set_view``) or the
 ``ConnectionView``; a line with nothing to say is hidden, so no line outlives its cause.
+
+A failed session says why here, once (not again in the message bar); when the settings can fix it,
+``offer`` puts a button beside the reason, which goes when the light leaves "failed".
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.core.status_report import Light
 from app.ui.level_style import level_pixmap
 from app.ui.status_view import StatusView
 
@@ -41,6 +47,12 @@ class StatusLines(QWidget):
         self.badge_icon = QLabel()
         self.connection = QLabel()
         self.connection.setObjectName("connectionLine")
+        self.action = QPushButton()
+        self.action.setObjectName("statusAction")
+        self.action.setVisible(False)
+        self.action.clicked.connect(self._act)
+        self._on_action: Callable[[], None] | None = None
+        self._failed = False
         for label in (self.headline, self.detail, self.silent, self.badge, self.connection):
             label.setTextFormat(Qt.TextFormat.PlainText)  # server text is never rendered as HTML
             label.setWordWrap(label is not self.badge)
@@ -53,11 +65,18 @@ class StatusLines(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.headline)
-        layout.addWidget(self.detail)
+        why = QHBoxLayout()
+        why.setContentsMargins(0, 0, 0, 0)
+        why.addWidget(self.detail, 1)
+        why.addWidget(self.action)
+        layout.addLayout(why)
         layout.addWidget(self.silent)
         layout.addLayout(small)
 
     def set_view(self, view: StatusView) -> None:
+        if self._failed and view.light is not Light.FAILED:
+            self.withdraw()  # the failure it fixed is over
+        self._failed = view.light is Light.FAILED
         self.headline.setText(view.headline)
         for label, text in ((self.detail, view.detail), (self.silent, view.silent_line),
                             (self.badge, view.server_line)):
@@ -73,3 +92,19 @@ class StatusLines(QWidget):
     def set_connection(self, text: str) -> None:
         self.connection.setText(text)
         self.connection.setVisible(bool(text))
+
+    def offer(self, label: str, on_click: Callable[[], None]) -> None:
+        """A button beside the reason (e.g. "Open Settings…" for a refused token)."""
+        self._on_action = on_click
+        self.action.setText(label)
+        self.action.setAccessibleName(label)
+        self.action.setVisible(True)
+
+    def withdraw(self) -> None:
+        self._on_action = None
+        self.action.setVisible(False)
+
+    def _act(self) -> None:
+        on_click = self._on_action
+        if on_click is not None:
+            on_click()
