@@ -130,10 +130,11 @@ class StatusModel:
             return Light.BEHIND, "Connection down, reconnecting", _held(held) or "Audio is kept meanwhile."
         if conn in (ConnectionState.CHECKING, ConnectionState.CONNECTING):
             return Light.UNKNOWN, "Connecting", _held(held)
-        if inputs.server.level in (Level.UNKNOWN, Level.IDLE) and held < cfg.behind_seconds:
+        measured = any(s.updated_at > 0 for s in inputs.server.sources)
+        # The backpressure model says "normal" while it waits for the first metrics: not a measurement.
+        if (inputs.server.level in (Level.UNKNOWN, Level.IDLE) or not measured) and held < cfg.behind_seconds:
             if conn is ConnectionState.STOPPING:
                 return Light.UNKNOWN, "Finishing", "Waiting for the final summary."
-            measured = any(s.updated_at > 0 for s in inputs.server.sources)
             why = "The backend has not reported its load for a while." if measured else ""
             return Light.UNKNOWN, "Not measured yet" if not measured else "Backend silent", why
         growing = self._growing(now)

@@ -2,8 +2,9 @@
 package that imports Qt: a QApplication + qasync loop, and one instrumented Start..Stop of the
 real window, controller and session.
 
-Lamp latency = for each lamp change caused by a server status/metrics message, the time from the
-controller receiving it (``SessionController.received_at``) to the end of the lamp's next paint.
+Lamp latency = for each light change caused by a message from the session (a server status/metrics
+message, or the session's ``StatusChanged``), the time from the controller receiving the first such
+message since its previous poll (``SessionController.received_at``) to the end of the lamp's next paint.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from app.capture.source import AudioSource
-from app.core.level import Level
 from app.core.settings import Settings
 from app.ui.models import ConnectionView
+from app.ui.status_view import StatusView
 
 T = TypeVar("T")
 
@@ -28,7 +29,7 @@ T = TypeVar("T")
 @dataclass(slots=True)
 class WindowRun:
     latencies: list[float] = field(default_factory=list)  # seconds, receive -> lamp painted
-    levels: list[str] = field(default_factory=list)  # distinct consecutive levels shown
+    levels: list[str] = field(default_factory=list)  # distinct consecutive lights shown
     received: int = 0  # server status/metrics messages the controller saw
     wall_seconds: float = 0.0
     stop_seconds: float = 0.0
@@ -89,10 +90,11 @@ async def run_window_session(
     def on_receive(_t: float, _event: object) -> None:
         run.received += 1
 
-    def on_level(level: Level, _reason: str) -> None:
+    def on_status(view: StatusView) -> None:
         nonlocal awaiting
-        if not run.levels or run.levels[-1] != level.value:
-            run.levels.append(level.value)
+        if run.levels and run.levels[-1] == view.light.value:
+            return  # only the words changed: the lamp does not repaint for them
+        run.levels.append(view.light.value)
         cause = controller.received_at
         if cause is not None and awaiting is None:
             awaiting = cause  # this change came from a server message: time it to the paint
@@ -104,7 +106,7 @@ async def run_window_session(
             awaiting = None
 
     controller.receive_probe = on_receive
-    controller.level_changed.connect(on_level)
+    controller.status_changed.connect(on_status)
     controller.connection_changed.connect(views.append)
     window.lamp.set_paint_probe(on_paint)
     began = time.monotonic()

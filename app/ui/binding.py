@@ -11,7 +11,9 @@ OPEN_SETTINGS = "Open Settings…"
 
 
 def bind(window: MainWindow, controller: SessionController) -> None:
-    controller.level_changed.connect(window.set_level)
+    controller.status_changed.connect(window.set_status)
+    controller.inputs_changed.connect(window.set_inputs)
+    controller.losses_changed.connect(window.set_losses)
     controller.sources_changed.connect(window.set_sources)
     controller.chart_sampled.connect(window.add_chart_sample)
     controller.connection_changed.connect(window.set_connection)
@@ -22,14 +24,16 @@ def bind(window: MainWindow, controller: SessionController) -> None:
     controller.document_changed.connect(window.set_document)
     controller.throttling_changed.connect(window.set_throttling)
     controller.message.connect(lambda text, severity: window.show_message(text, Severity(severity)))
-    controller.settings_offered.connect(
-        lambda: window.message_bar.offer(OPEN_SETTINGS, window.settings_requested.emit))
-    controller.running_changed.connect(lambda running: _clear_chart_on_start(window, running))
+    controller.settings_offered.connect(  # beside the failure's reason, under the light
+        lambda: window.lines.offer(OPEN_SETTINGS, window.settings_requested.emit))
+    controller.running_changed.connect(lambda running: _running_changed(window, running))
     window.start_stop_requested.connect(controller.toggle)
     window.throttling_toggled.connect(controller.set_throttling)
     window.set_throttling(controller.throttling())
 
 
-def _clear_chart_on_start(window: MainWindow, running: bool) -> None:
+def _running_changed(window: MainWindow, running: bool) -> None:
+    window.chart.clear()  # a new session starts a new 60 s history; after Stop its "now" is gone
     if running:
-        window.chart.clear()  # a new session starts a new 60 s history
+        window.message_bar.dismiss()  # the last session's problems are no news in the next one
+        window.lines.withdraw()

@@ -5,7 +5,9 @@ The y axis runs 0 to 1.0 (labelled on the left); the three thresholds (0.70 clea
 0.95 overloaded) are dotted lines labelled on the right edge, in a smaller font and spread apart
 so their labels never overlap however short the chart; the bands above 0.85 and 0.95 are tinted
 amber and red (the lamp's colours, faint) so the zones read at a glance. Series differ by line
-style as well as colour.
+style as well as colour; their colours are picked for the plot's background (a darker shade on a
+light base, a lighter one on a dark base), never taken from palette roles that a dark theme may
+make nearly as dark as the plot.
 
 History is bounded: samples older than the window are pruned and each series holds at most
 ``MAX_SAMPLES`` points (drop oldest), so a long session never grows memory.
@@ -36,10 +38,11 @@ THRESHOLDS = (  # value, label, the zone it opens (None: the line where the leve
 BAND_ALPHA = 38  # the zone tints: visible, but the lines stay the thing to read
 BUFFERING_BAND = OVERLOADED_FILL - BUFFERING_FILL  # the amber band's height, as a share of the plot
 SMALL_FONT_SCALE = 0.85
-SERIES_STYLE = {  # source -> (palette role, pen style, legend label): line style differs, not just colour
-    "system": (QPalette.ColorRole.Highlight, Qt.PenStyle.SolidLine, "System audio"),
-    "mic": (QPalette.ColorRole.Link, Qt.PenStyle.DashLine, "Microphone"),
+SERIES_STYLE = {  # source -> ((colour on light, on dark), pen style, legend label): style differs too
+    "system": (("#1565c0", "#64b5f6"), Qt.PenStyle.SolidLine, "System audio"),
+    "mic": (("#6a1b9a", "#e1a6f0"), Qt.PenStyle.DashLine, "Microphone"),
 }
+OTHER_SERIES = (("#424242", "#e0e0e0"), Qt.PenStyle.DotLine)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +210,7 @@ class FillChart(QWidget):
     ) -> None:
         if not series:
             return
-        role, pen_style, _ = SERIES_STYLE.get(source, (QPalette.ColorRole.Text, Qt.PenStyle.DotLine, source))
+        colours, pen_style, _ = SERIES_STYLE.get(source, (*OTHER_SERIES, source))
         path = QPainterPath()
         for i, (t, value) in enumerate(series):
             point = QPointF(max(plot.left(), self._x(plot, t)), self._y(plot, value))
@@ -215,9 +218,14 @@ class FillChart(QWidget):
                 path.moveTo(point)
             else:
                 path.lineTo(point)
-        painter.setPen(QPen(self.palette().color(role), 2, pen_style))
+        painter.setPen(QPen(self.series_colour(colours), 2, pen_style))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(path)
+
+    def series_colour(self, colours: tuple[str, str]) -> QColor:
+        """The shade that stands out on the plot's background (the palette's base)."""
+        dark = self.palette().color(QPalette.ColorRole.Base).lightness() < 128
+        return QColor(colours[1] if dark else colours[0])
 
     def _paint_time_axis_and_legend(self, painter: QPainter, plot: QRectF) -> None:
         pal = self.palette()
@@ -229,8 +237,8 @@ class FillChart(QWidget):
         painter.drawText(QRectF(plot.right() - 80, y, 80, h), Qt.AlignmentFlag.AlignRight, "now")
         x = plot.left()
         legend_y = y + h + 2
-        for role, pen_style, label in SERIES_STYLE.values():
-            painter.setPen(QPen(pal.color(role), 2, pen_style))
+        for colours, pen_style, label in SERIES_STYLE.values():
+            painter.setPen(QPen(self.series_colour(colours), 2, pen_style))
             painter.drawLine(QPointF(x, legend_y + h / 2), QPointF(x + 24, legend_y + h / 2))
             painter.setPen(pal.color(QPalette.ColorRole.WindowText))
             width = metrics.horizontalAdvance(label)

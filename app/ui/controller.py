@@ -4,10 +4,15 @@ detection are the base class, ``app.ui.snapshot_view.SnapshotView``).
 
 Execution context: everything here runs on the Qt main thread, which is also the asyncio loop
 thread (qasync). The session is plain asyncio and knows nothing about Qt; widgets know nothing
-about the session. Cadence (STYLE 9): ~30 Hz for the lamp, meters and connection line, 2 Hz for
-text (transcript, cards, entities, summary, the server's last status) and chart samples; a status
-or metrics event from the session triggers an immediate lamp poll, so the light does not wait for
-the next tick. No timer runs while no session exists.
+about the session. Cadence (STYLE 9): ~30 Hz for the light, input meters and connection line, 2 Hz
+for text (transcript, loss markers, cards, entities, summary) and diagnostics (the server's last
+status, queue panels, chart samples); a status change or a server status/metrics event from the
+session triggers an immediate poll, so the light does not wait for the next tick. No timer runs
+while no session exists.
+
+A session that fails is shown by the light ("failed" and why, from the snapshot, or from the run
+task's error when no snapshot said so), not repeated as a message; ``message`` carries the rest
+(a session that could not be made, warnings, the summary's arrival).
 
 The injected ``clock`` must be the session's clock (both ``time.monotonic`` in the app): it stamps
 chart samples and says how old a stale source's numbers are (``SourceLoad.updated_at``).
@@ -24,7 +29,6 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.core.level import Level
 from app.core.reconnect import fixed_in_settings
 from app.core.session_state import (
     ServerMetrics,
@@ -34,13 +38,16 @@ from app.core.session_state import (
     SessionFailed,
     SessionSnapshot,
     SessionWarning,
+    StatusChanged,
     StopOutcome,
     SummaryReady,
 )
+from app.core.status_report import IDLE_STATUS, Light
 from app.errors import EchoPanelError
 from app.ui.message_bar import Severity
 from app.ui.present import is_running
 from app.ui.snapshot_view import SnapshotView
+from app.ui.status_view import failed_view, status_view, view_of
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +100,7 @@ class SessionController(SnapshotView):
         self._throttling = False
         self._poll_pending = False
         self._received_at: float | None = None
+        self._failure = ""  # the message the running session's task ended with
         self.receive_probe: ReceiveProbe | None = None
         self._fast = QTimer(self)
         self._fast.setInterval(FAST_INTERVAL_MS)
@@ -129,6 +137,7 @@ class SessionController(SnapshotView):
         self._selected = self._selected_sources()
         self.meeting_started = datetime.now().astimezone()
         self._last.clear()
+        self._failure = ""
         self._set_running(True)
         self._task = asyncio.ensure_future(self._run(session))
         self._fast.start()
@@ -197,17 +206,15 @@ class SessionController(SnapshotView):
     async def _run(self, session: SessionHandle) -> None:
         try:
             await session.run()
-        except EchoPanelError as exc:
-            self.message.emit(str(exc), Severity.ERROR)
+        except EchoPanelError as exc:  # the light says it ("failed" and why), once
+            self._failure = str(exc)
             if fixed_in_settings(exc):
                 self.settings_offered.emit()
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("session crashed")
-            self.message.emit(
-                "The session stopped on an internal error; details are in the log.", Severity.ERROR
-            )
+            self._failure = "The session stopped on an internal error; details are in the log."
         finally:
             self._finish(session)
 
@@ -232,8 +239,10 @@ class SessionController(SnapshotView):
             self.apply_snapshot(snap)
         finally:
             self._finishing = False
-        if is_running(snap):  # the session ended without settling its state: show idle
-            self.level_changed.emit(Level.IDLE, "Not streaming")
+        if self._failure and view_of(snap).light is not Light.FAILED:  # the end failed: say so
+            self._emit_if_changed("status", failed_view(self._failure), self.status_changed)
+        elif is_running(snap):  # the session ended without settling its state: show idle
+            self._emit_if_changed("status", status_view(IDLE_STATUS), self.status_changed)
             self._emit_if_changed("server-status", "", self.server_status_changed)
         self._session = None
         self._task = None
@@ -245,7 +254,7 @@ class SessionController(SnapshotView):
 
     def _on_event(self, event: SessionEvent) -> None:
         """Session events arrive on the loop thread; lamp-relevant ones trigger an immediate poll."""
-        if isinstance(event, ServerStatus | ServerMetrics):
+        if isinstance(event, ServerStatus | ServerMetrics | StatusChanged):
             now = time.perf_counter()
             if self._received_at is None:
                 self._received_at = now
@@ -254,8 +263,7 @@ class SessionController(SnapshotView):
             if not self._poll_pending:
                 self._poll_pending = True
                 QTimer.singleShot(0, self.poll_fast)
-        elif isinstance(event, SessionFailed):
-            self.message.emit(event.message, Severity.ERROR)
+        elif isinstance(event, SessionFailed):  # the snapshot says it: the light shows "failed" and why
             if event.fix_in_settings:
                 self.settings_offered.emit()
         elif isinstance(event, SessionWarning):

@@ -1,8 +1,10 @@
 """The traffic light: three lamps (red top, amber middle, green bottom) plus a caption.
 
-Takes plain values (a ``Level`` and a reason string) and repaints only when they change. The lit
-lamp carries the level's glyph and the caption repeats glyph + text label, so the state reads
-without colour. ``accessibleName``/``accessibleDescription`` follow the level and the reason.
+Takes plain values (a ``Light`` from the session's ``StatusReport`` and its reason) and repaints only
+when they change. The lit lamp carries the light's glyph and the caption repeats glyph + text label,
+so the state reads without colour; with no lamp lit (idle, not measured, failed) the middle lamp
+carries the glyph. ``accessibleName``/``accessibleDescription`` follow the light and the reason.
+The whole drawing scales with the widget: the window sizes it from its own height.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette, QPen, QRadialGradient
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from app.core.level import Level
+from app.core.status_report import Light
 from app.ui.level_style import (
     GREY,
     HOUSING,
@@ -23,18 +25,18 @@ from app.ui.level_style import (
     Lamp,
     accessible_name,
     draw_glyph,
-    style_for,
+    light_style,
 )
 
 PaintProbe = Callable[[float], None]
 
 
 class TrafficLight(QWidget):
-    """Shows one ``Level``. Call ``set_level``; read back ``level()``, ``lit_lamp()``, ``label_text()``."""
+    """Shows one ``Light``. Call ``set_light``; read back ``light()``, ``lit_lamp()``, ``label_text()``."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._level = Level.IDLE
+        self._light = Light.IDLE
         self._reason = "Not streaming"
         self._paint_probe: PaintProbe | None = None
         self.setObjectName("trafficLight")
@@ -44,29 +46,29 @@ class TrafficLight(QWidget):
 
     # ------------------------------------------------------------------ plain-value interface
 
-    def set_level(self, level: Level, reason: str) -> None:
-        """Show ``level``; repaint only if the level or reason changed."""
-        if level is self._level and reason == self._reason:
+    def set_light(self, light: Light, reason: str) -> None:
+        """Show ``light``; repaint only if the light or reason changed."""
+        if light is self._light and reason == self._reason:
             return
-        self._level = level
+        self._light = light
         self._reason = reason
         self._update_accessibility()
         self.update()
 
-    def level(self) -> Level:
-        return self._level
+    def light(self) -> Light:
+        return self._light
 
     def reason(self) -> str:
         return self._reason
 
     def lit_lamp(self) -> Lamp | None:
-        return style_for(self._level).lamp
+        return light_style(self._light).lamp
 
     def label_text(self) -> str:
-        return style_for(self._level).label
+        return light_style(self._light).label
 
     def glyph(self) -> Glyph:
-        return style_for(self._level).glyph
+        return light_style(self._light).glyph
 
     def lamp_rect(self, lamp: Lamp) -> QRectF:
         """Where ``lamp`` is drawn (widget coordinates), so tests can check the rendered colour."""
@@ -77,7 +79,7 @@ class TrafficLight(QWidget):
         self._paint_probe = probe
 
     def _update_accessibility(self) -> None:
-        self.setAccessibleName(accessible_name(self._level))
+        self.setAccessibleName(accessible_name(self._light))
         self.setAccessibleDescription(
             f"{self.label_text()}: {self._reason}" if self._reason else self.label_text()
         )
@@ -86,10 +88,10 @@ class TrafficLight(QWidget):
     # ------------------------------------------------------------------ Qt overrides
 
     def sizeHint(self) -> QSize:
-        return QSize(160, 400)
+        return QSize(120, 300)
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(110, 270)
+        return QSize(64, 150)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
@@ -111,7 +113,7 @@ class TrafficLight(QWidget):
     # ------------------------------------------------------------------ geometry and painting
 
     def _caption_height(self) -> float:
-        return max(40.0, self.height() * 0.13)
+        return max(self.fontMetrics().height() * 1.6, self.height() * 0.12)
 
     def _housing_rect(self, caption_h: float) -> QRectF:
         avail_h = self.height() - caption_h - 4
@@ -130,7 +132,7 @@ class TrafficLight(QWidget):
         return rect
 
     def _paint_lamp(self, painter: QPainter, lamp: Lamp, rect: QRectF) -> None:
-        style = style_for(self._level)
+        style = light_style(self._light)
         lit = style.lamp is lamp
         if lit:
             base = LAMP_COLOURS[lamp]
@@ -152,19 +154,26 @@ class TrafficLight(QWidget):
             )
             draw_glyph(painter, style.glyph, glyph_rect, LAMP_COLOURS[lamp].darker(115), style.ink)
         elif style.lamp is None and lamp is Lamp.AMBER:
-            # No lamp is lit: the middle lamp carries the idle/unknown glyph, in grey.
+            # No lamp is lit: the middle lamp carries the glyph, grey (idle, not measured) or in the
+            # failed colour, so a failed session never looks like one that never started.
             glyph_rect = rect.adjusted(
                 rect.width() * 0.22, rect.height() * 0.22, -rect.width() * 0.22, -rect.height() * 0.22
             )
-            draw_glyph(painter, style.glyph, glyph_rect, GREY.darker(130), QColor("#dddddd"))
+            fill = style.colour if self._light is Light.FAILED else GREY.darker(130)
+            draw_glyph(painter, style.glyph, glyph_rect, fill, QColor("#f0f0f0"))
 
     def _paint_caption(self, painter: QPainter, rect: QRectF) -> None:
-        style = style_for(self._level)
+        style = light_style(self._light)
         font = QFont(self.font())
         font.setBold(True)
-        font.setPixelSize(max(12, min(26, int(rect.height() * 0.55))))
+        font.setPixelSize(max(10, min(26, int(rect.height() * 0.55))))
         painter.setFont(font)
         metrics = painter.fontMetrics()
+        fits = rect.width() - 8
+        while metrics.horizontalAdvance(style.label) + metrics.height() > fits and font.pixelSize() > 9:
+            font.setPixelSize(font.pixelSize() - 1)  # a narrow lamp: the label still fits
+            painter.setFont(font)
+            metrics = painter.fontMetrics()
         icon = float(metrics.height())
         text_w = metrics.horizontalAdvance(style.label)
         total = icon + 8 + text_w

@@ -1,8 +1,10 @@
-"""How each backpressure level looks: lamp position, colour, text label and glyph shape.
+"""How each status light (``app.core.status_report.Light``, the lamp and the tray) and each server
+backpressure level (the small secondary badge, the fill bars, the chart) looks: lamp position,
+colour, text label and glyph shape.
 
-Colour is never the only cue: every level also has its own label and its own glyph shape
-(check-in-circle, triangle, octagon-with-cross, question mark, dash). The lamp widget and the
-tray icon both draw from here, so the two always agree.
+Colour is never the only cue: every light also has its own label and its own glyph shape
+(check-in-circle, triangle, octagon-with-cross, question mark, dash, exclamation). The lamp widget
+and the tray icon both draw from here, so the two always agree.
 
 Lamp colours are the one place with hard-coded colours (a traffic light is red/amber/green in
 every theme); everything else uses palette roles.
@@ -17,6 +19,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 
 from app.core.level import Level
+from app.core.status_report import LABELS, Light
 
 
 class Lamp(enum.IntEnum):
@@ -33,10 +36,12 @@ class Glyph(enum.StrEnum):
     OCTAGON = "octagon"
     QUESTION = "question"
     DASH = "dash"
+    EXCLAIM = "exclaim"
 
 
 LAMP_COLOURS = {Lamp.RED: QColor("#e53935"), Lamp.AMBER: QColor("#ffb300"), Lamp.GREEN: QColor("#43a047")}
 GREY = QColor("#8a8a8a")
+FAILED_COLOUR = QColor("#8e24aa")  # not a lamp colour: a failed session is neither "losing" nor "idle"
 HOUSING = QColor("#262a2e")  # the traffic light's body; part of the lamp look, not the theme
 
 
@@ -68,12 +73,33 @@ STYLES: dict[Level, LevelStyle] = {
 }
 
 
+LIGHT_STYLES: dict[Light, LevelStyle] = {
+    Light.LIVE: LevelStyle(LABELS[Light.LIVE], Glyph.CHECK_CIRCLE, Lamp.GREEN, LAMP_COLOURS[Lamp.GREEN],
+                           _WHITE, "live (green)"),
+    Light.BEHIND: LevelStyle(LABELS[Light.BEHIND], Glyph.TRIANGLE, Lamp.AMBER, LAMP_COLOURS[Lamp.AMBER],
+                             _DARK, "behind (amber)"),
+    Light.LOSING: LevelStyle(LABELS[Light.LOSING], Glyph.OCTAGON, Lamp.RED, LAMP_COLOURS[Lamp.RED], _WHITE,
+                             "losing audio (red)"),
+    Light.UNKNOWN: LevelStyle(LABELS[Light.UNKNOWN], Glyph.QUESTION, None, GREY, _WHITE,
+                              "not measured (grey)"),
+    Light.IDLE: LevelStyle(LABELS[Light.IDLE], Glyph.DASH, None, GREY, _WHITE, "not streaming (grey)"),
+    Light.FAILED: LevelStyle(LABELS[Light.FAILED], Glyph.EXCLAIM, None, FAILED_COLOUR, _WHITE,
+                             "failed (purple)"),
+}
+
+
 def style_for(level: Level) -> LevelStyle:
+    """The server's backpressure level (secondary: the badge, fill bars and chart)."""
     return STYLES[level]
 
 
-def accessible_name(level: Level) -> str:
-    return f"Backend load: {STYLES[level].spoken}"
+def light_style(light: Light) -> LevelStyle:
+    """The status light (the lamp, the tray icon)."""
+    return LIGHT_STYLES[light]
+
+
+def accessible_name(light: Light) -> str:
+    return f"Transcription status: {LIGHT_STYLES[light].spoken}"
 
 
 # --------------------------------------------------------------------------- glyph painting
@@ -144,6 +170,12 @@ def draw_glyph(painter: QPainter, glyph: Glyph, rect: QRectF, fill: QColor, ink:
         a, b = side * 0.32, side * 0.68
         painter.drawLine(QPointF(box.left() + a, box.top() + a), QPointF(box.left() + b, box.top() + b))
         painter.drawLine(QPointF(box.left() + b, box.top() + a), QPointF(box.left() + a, box.top() + b))
+    elif glyph is Glyph.EXCLAIM:
+        painter.drawEllipse(box.adjusted(side * 0.04, side * 0.04, -side * 0.04, -side * 0.04))
+        painter.setPen(mark)
+        cx = box.center().x()
+        painter.drawLine(QPointF(cx, box.top() + side * 0.24), QPointF(cx, box.top() + side * 0.56))
+        painter.drawPoint(QPointF(cx, box.top() + side * 0.75))
     elif glyph is Glyph.QUESTION:
         painter.drawEllipse(box.adjusted(side * 0.04, side * 0.04, -side * 0.04, -side * 0.04))
         font = QFont(painter.font())
@@ -160,12 +192,12 @@ def draw_glyph(painter: QPainter, glyph: Glyph, rect: QRectF, fill: QColor, ink:
     painter.restore()
 
 
-def level_pixmap(level: Level, size: int) -> QPixmap:
-    """A square icon for ``level`` (tray icon, window icon): the level's glyph in its colour."""
+def level_pixmap(level: Level | Light, size: int) -> QPixmap:
+    """A square icon (tray icon, window icon, badge): the light's (or server level's) glyph in its colour."""
     pixmap = QPixmap(size, size)
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
-    style = STYLES[level]
+    style = LIGHT_STYLES[level] if isinstance(level, Light) else STYLES[level]
     draw_glyph(painter, style.glyph, QRectF(0, 0, size, size), style.colour, style.ink)
     painter.end()
     return pixmap

@@ -48,6 +48,8 @@ def source_views(
     shown as active before the first metrics arrive. ``now``: the current time on the session's clock
     (``SourceLoad.updated_at``'s), used to say how old stale numbers are; whole seconds, so a stale
     view changes at most once a second."""
+    if not is_running(snap):  # after Stop the last numbers are no news: no bars
+        return tuple(SourceView(s.value, s.value in selected) for s in (Source.SYSTEM, Source.MIC))
     loads: dict[str, SourceLoad] = {load.source: load for load in snap.level.sources}
     views = []
     for source in (Source.SYSTEM, Source.MIC):
@@ -78,7 +80,10 @@ def source_views(
 
 
 def chart_values(snap: SessionSnapshot) -> dict[str, float | None]:
-    """Fill ratio per source for the chart; ``None`` where the source has no fresh metrics."""
+    """Fill ratio per source for the chart; ``None`` where the source has no fresh metrics; nothing
+    once the session ended (its last numbers are no news)."""
+    if not is_running(snap):
+        return {}
     return {
         load.source: (load.fill_ratio if load.fresh and load.updated_at > 0 else None)
         for load in snap.level.sources
@@ -89,16 +94,39 @@ def is_running(snap: SessionSnapshot) -> bool:
     return snap.state in RUNNING_STATES
 
 
+LOAD_STATES = frozenset({"buffering", "overloaded", "backpressure"})
+
+
 def server_status_line(snap: SessionSnapshot) -> str:
-    """The server's last ``status`` while a session runs, every state with its message (CONTRACT
-    section 6): "Server: overloaded — Source system queue 97 % full". Unknown states are shown verbatim;
-    "" when no session runs or the server has sent no status yet."""
+    """The server's last ``status`` while a session runs (diagnostics), every state with its message
+    (CONTRACT section 6): "Server said: overloaded — Source system queue 97 % full". Unknown states are
+    shown verbatim; "" when no session runs or the server has sent no status yet, and "" for a load
+    warning the metrics have since cleared (the server never says "recovered": its last word would
+    otherwise stay beside a green light). A message that only repeats its state is not repeated."""
     status = snap.last_status
     if status is None or not is_running(snap):
         return ""
     state = _one_line(status.state) or "(no state)"
+    if state in LOAD_STATES and snap.level.level.severity == 0:
+        return ""
     message = _one_line(status.message)
-    return f"Server: {state} — {message}" if message else f"Server: {state}"
+    if message.strip(" .").lower() == state.lower():
+        message = ""
+    return f"Server said: {state} — {message}" if message else f"Server said: {state}"
+
+
+def input_levels(
+    snap: SessionSnapshot, selected: frozenset[str] = frozenset()
+) -> tuple[tuple[str, float | None], ...]:
+    """Each source's input level (dBFS, whole dB so the meters change only when it shows), system
+    first; ``None`` when the source is not capturing (no session, or not chosen)."""
+    running = is_running(snap)
+    levels = []
+    for source in (Source.SYSTEM, Source.MIC):
+        dbfs = snap.input_dbfs.get(source.value) if running else None
+        chosen = source.value in selected or source.value in snap.input_dbfs
+        levels.append((source.value, float(round(dbfs)) if dbfs is not None and chosen else None))
+    return tuple(levels)
 
 
 def _one_line(text: str) -> str:
@@ -109,10 +137,14 @@ def _one_line(text: str) -> str:
 
 def connection_view(snap: SessionSnapshot, backend: str, running: bool) -> ConnectionView:
     """Elapsed time rounded to whole seconds, so the view changes at most once a second. What
-    throttling is doing is shown only while ``running`` (the last note is no news after Stop)."""
+    throttling is doing is shown only while ``running`` (the last note is no news after Stop). The
+    detail is left out where the status light already says it (a failure's message, "Waiting for
+    the final summary"), so no line repeats another."""
     detail = snap.detail
-    if snap.state is ConnectionState.FAILED and snap.error and not detail:
-        detail = snap.error
+    status = snap.status
+    said = f"{status.headline} {status.detail} {snap.error or ''}".lower()
+    if snap.state is ConnectionState.FAILED or (detail and detail.strip(" .").lower() in said):
+        detail = ""
     return ConnectionView(
         state=snap.state.value,
         detail=detail,

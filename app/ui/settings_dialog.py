@@ -203,7 +203,8 @@ class SettingsDialog(QDialog):
         self.minimized_check.setEnabled(tray_available)
         if not tray_available:
             self.minimized_check.setToolTip("No system tray is available on this desktop.")
-        self.notify_check = QCheckBox("Notify when the backend is overloaded (at most every 2 minutes)")
+        self.notify_check = QCheckBox(
+            "Notify when audio is being lost or a session fails (at most every 2 minutes)")
         self.notify_check.setChecked(settings.notify_on_overload)
         layout = QVBoxLayout(box)
         for check in (self.throttle_check, self.minimized_check, self.notify_check):

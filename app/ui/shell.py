@@ -18,7 +18,6 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox, QSystemTrayIcon
 
 from app import __version__
-from app.core.level import Level
 from app.core.settings import Settings, SourceSelection
 from app.history import History
 from app.ui.about import AboutDialog, AboutInfo, UrlOpener
@@ -32,12 +31,14 @@ from app.ui.secrets import TokenStore
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.settings_store import SettingsStore
 from app.ui.sources import DeviceLister, DeviceLists
+from app.ui.status_view import StatusView
 from app.ui.tray import LevelTray, NotificationGate
 from app.ui.window import MainWindow
 
 log = logging.getLogger(__name__)
 FIRST_RUN_KEY = "first_run_checked"
 TRAY_NOTICE_KEY = "tray_notice_shown"
+DIAGNOSTICS_KEY = "diagnostics_expanded"  # the diagnostics panel is open (remembered; closed by default)
 
 
 class DesktopShell(QObject):
@@ -84,7 +85,10 @@ class DesktopShell(QObject):
         controller.set_throttling(self._settings.adaptive_throttling)
         window.set_throttling(self._settings.adaptive_throttling)
         controller.throttling_changed.connect(self._throttling_changed)
-        controller.level_changed.connect(self._level_changed)
+        controller.status_changed.connect(self._status_changed)
+        window.diagnostics.set_expanded(store.ui_value(DIAGNOSTICS_KEY) == "1")
+        window.diagnostics.toggled.connect(
+            lambda shown: store.set_ui_value(DIAGNOSTICS_KEY, "1" if shown else "0"))
         window.settings_requested.connect(self.open_settings)
         window.about_requested.connect(self.open_about)
         window.quit_requested.connect(self.quit_requested)
@@ -271,9 +275,9 @@ class DesktopShell(QObject):
         if enabled != self._settings.adaptive_throttling:
             self._set_settings(replace(self._settings, adaptive_throttling=enabled))
 
-    def _level_changed(self, level: Level, reason: str) -> None:
+    def _status_changed(self, view: StatusView) -> None:
         if self.tray is not None:
-            self.tray.set_level(level, reason, notify=self._settings.notify_on_overload)
+            self.tray.set_status(view, notify=self._settings.notify_on_overload)
 
     def _list_devices(self) -> DeviceLists:
         try:

@@ -1,9 +1,11 @@
 """What a session snapshot shows, as Qt Signals that fire only when what they carry changed.
 
 The base of ``app.ui.controller.SessionController``: the controller owns the session and the timers and
-decides when to apply a snapshot (``apply_fast`` ~30 Hz: lamp, meters, connection line; ``apply_slow``
-2 Hz: text and chart samples); this class turns each snapshot into plain values (``app.ui.present``)
-and emits the ones that differ from what it emitted last. Qt main thread only.
+decides when to apply a snapshot (``apply_fast`` ~30 Hz: the status, input meters, connection line;
+``apply_slow`` 2 Hz: text, loss markers, diagnostics and chart samples); this class turns each snapshot
+into plain values (``app.ui.present``, ``app.ui.status_view``) and emits the ones that differ from what
+it emitted last. Qt main thread only. The one status (``status_changed``) drives the light, its lines,
+the tray and notifications alike.
 """
 
 from __future__ import annotations
@@ -19,14 +21,18 @@ from app.ui.present import (
     chart_values,
     connection_view,
     export_document,
+    input_levels,
     is_running,
     server_status_line,
     source_views,
 )
+from app.ui.status_view import view_of
 
 
 class SnapshotView(QObject):
-    level_changed = Signal(object, str)  # Level, reason
+    status_changed = Signal(object)  # StatusView: the light and every line about it
+    inputs_changed = Signal(object)  # tuple[(source, dBFS | None), ...]
+    losses_changed = Signal(object)  # tuple[LossSpan, ...]
     sources_changed = Signal(object)  # tuple[SourceView, ...]
     chart_sampled = Signal(float, object)  # t (monotonic s), dict[source, fill | None]
     connection_changed = Signal(object)  # ConnectionView
@@ -53,11 +59,10 @@ class SnapshotView(QObject):
         self.apply_slow(snap)
 
     def apply_fast(self, snap: SessionSnapshot) -> None:
-        level = snap.level
-        if self._changed("level", (level.level, level.reason)):
-            self.level_changed.emit(level.level, level.reason)
-        views = source_views(snap, self._selected, self._clock())
-        self._emit_if_changed("sources", views, self.sources_changed)
+        self._emit_if_changed("status", view_of(snap), self.status_changed)
+        # With the light, not at the text cadence: a load warning must go when the light turns green.
+        self._emit_if_changed("server-status", server_status_line(snap), self.server_status_changed)
+        self._emit_if_changed("inputs", input_levels(snap, self._selected), self.inputs_changed)
         view = connection_view(snap, self._backend_label(), self._view_running(snap))
         self._emit_if_changed("connection", view, self.connection_changed)
 
@@ -67,13 +72,15 @@ class SnapshotView(QObject):
         return self._running or (not self._finishing and is_running(snap))
 
     def apply_slow(self, snap: SessionSnapshot) -> None:
+        views = source_views(snap, self._selected, self._clock())
+        self._emit_if_changed("sources", views, self.sources_changed)
         self.chart_sampled.emit(self._clock(), chart_values(snap))
-        self._emit_if_changed("server-status", server_status_line(snap), self.server_status_changed)
+        self._emit_if_changed("losses", snap.losses, self.losses_changed)
         if self._changed("transcript", (snap.session_id, snap.transcript_revision)):
             self.transcript_changed.emit(snap.transcript)
         self._emit_if_changed("cards", snap.cards, self.cards_changed)
         self._emit_if_changed("entities", snap.entities, self.entities_changed)
-        content = (snap.session_id, snap.transcript_revision, snap.cards, snap.entities)
+        content = (snap.session_id, snap.transcript_revision, snap.cards, snap.entities, snap.losses)
         if self._changed("document-content", (*content, snap.summary_markdown)):  # only when it can differ
             sources = tuple(sorted(self._selected, reverse=True))  # system, then mic
             doc = export_document(snap, self.meeting_started, self._backend_label(), sources)

@@ -1,5 +1,7 @@
 """The final summary view: the backend's summary (or, until it arrives, notes built from the live
 transcript and cards), with buttons that ask for an export (``app.ui.exporting`` writes the file).
+Audio that was lost is said here too: with the backend's summary, a "Not transcribed" section lists
+every loss span (the live notes carry them in their transcript already).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.export import ExportDocument, summary_prose, to_markdown
+from app.core.export import ExportDocument, loss_range, loss_summary, loss_text, summary_prose, to_markdown
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +87,7 @@ class SummaryView(QWidget):
             # The backend's summary is the final word when it exists (without its own copies of the
             # transcript, actions and entities, which the other tabs show); until then, live notes.
             prose = summary_prose(doc.summary_markdown) if has_summary else ""
-            self.browser.setMarkdown(prose or to_markdown(doc))
+            self.browser.setMarkdown(prose + loss_section(doc) if prose else to_markdown(doc))
 
     def document(self) -> ExportDocument | None:
         return self._doc
@@ -94,3 +96,14 @@ class SummaryView(QWidget):
         enabled = self._doc is not None
         for key, button in self.buttons.items():
             button.setEnabled(enabled and (key != "srt" or bool(self._doc and self._doc.finals)))
+
+
+def loss_section(doc: ExportDocument) -> str:
+    """"## Not transcribed" with the total and one line per span, or "" when nothing was lost."""
+    total = loss_summary(doc.losses)
+    if not total:
+        return ""
+    spans = sorted(doc.losses, key=lambda span: span.start)
+    lines = ["", "", "## Not transcribed", "", f"In all: {total}.", ""]
+    lines += [f"- [{loss_range(span)}] {loss_text(span)}" for span in spans]
+    return "\n".join(lines) + "\n"

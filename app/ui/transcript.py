@@ -5,7 +5,9 @@ time order, then at most one live partial per source). The unchanged leading fin
 are; only the document after the first difference is rewritten (a lagging source's final usually
 lands near the end), and the partial region at the end is replaced in place on every call, so a
 partial turns into its final without flicker or duplication and a long meeting never re-renders
-in full. One block per segment, so block N is final N.
+in full. One block per segment, so block N is final N. Lost audio is marked inline where it happened
+(``set_losses``): a block "[00:20–00:33] System audio not transcribed: backend overloaded" among the
+finals, by time, in the words of the exports; a marker counts as one more item before the partials.
 
 Autoscroll: the view follows new text while it is scrolled to the bottom; when the user scrolls
 up it stops following (and says so) until the user returns to the bottom or clicks "Jump to latest".
@@ -13,16 +15,21 @@ up it stops following (and says so) until the user returns to the bottom or clic
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QFont, QPalette, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QColor, QFont, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextEdit, QVBoxLayout, QWidget
 
+from app.core.export import loss_range, loss_text
+from app.core.losses import LossSpan
 from app.core.session_state import TranscriptSegment
 
 BOTTOM_TOLERANCE_PX = 4
 SOURCE_TAGS = {"system": "System", "mic": "Mic"}
+LOSS_INK = {True: QColor("#ff8a80"), False: QColor("#b3261e")}  # on a dark base / on a light base
+Item = TranscriptSegment | LossSpan
 
 
 def format_timestamp(seconds: float) -> str:
@@ -56,7 +63,9 @@ class TranscriptPane(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view, 1)
         layout.addWidget(self._paused_bar)
-        self._finals: list[TranscriptSegment] = []
+        self._finals: list[Item] = []  # finals and loss markers, as shown (block N is item N)
+        self._segments: Sequence[TranscriptSegment] = ()
+        self._losses: Sequence[LossSpan] = ()
         self._partial_start = 0  # document position where the partial region begins
         self._following = True
         self._updating = False
@@ -79,7 +88,19 @@ class TranscriptPane(QWidget):
     # ------------------------------------------------------------------ interface
 
     def set_segments(self, segments: Sequence[TranscriptSegment]) -> None:
-        finals = [s for s in segments if s.is_final]
+        self._segments = segments
+        self._render()
+
+    def set_losses(self, losses: Sequence[LossSpan]) -> None:
+        """Mark where audio was lost; the markers stay among the finals where they belong."""
+        if tuple(losses) == tuple(self._losses):
+            return
+        self._losses = tuple(losses)
+        self._render()
+
+    def _render(self) -> None:
+        segments = self._segments
+        finals = _with_losses([s for s in segments if s.is_final], self._losses)
         partials = [s for s in segments if not s.is_final]
         self._updating = True
         try:
@@ -100,6 +121,7 @@ class TranscriptPane(QWidget):
             self._scroll_bottom()
 
     def clear(self) -> None:
+        self._segments, self._losses = (), ()
         self._reset_document()
 
     def is_following(self) -> bool:
@@ -126,10 +148,16 @@ class TranscriptPane(QWidget):
         self._finals = []
         self._partial_start = 0
 
-    def _insert(self, cursor: QTextCursor, segment: TranscriptSegment) -> None:
+    def _insert(self, cursor: QTextCursor, segment: Item) -> None:
         if cursor.position() > 0:
             cursor.insertBlock()
         pal = self.palette()
+        if isinstance(segment, LossSpan):
+            marker = QTextCharFormat()
+            marker.setFontItalic(True)
+            marker.setForeground(LOSS_INK[pal.color(QPalette.ColorRole.Base).lightness() < 128])
+            cursor.insertText(f"[{loss_range(segment)}] {loss_text(segment)}", marker)
+            return
         muted = QTextCharFormat()
         muted.setForeground(pal.color(QPalette.ColorRole.PlaceholderText))
         tag = QTextCharFormat()
@@ -166,7 +194,18 @@ class TranscriptPane(QWidget):
         self.following_changed.emit(following)
 
 
-def _common_prefix(shown: Sequence[TranscriptSegment], new: Sequence[TranscriptSegment]) -> int:
+def _with_losses(finals: list[TranscriptSegment], losses: Sequence[LossSpan]) -> list[Item]:
+    """The finals (in time order) with each loss marker before the first final that starts at or after it."""
+    if not losses:
+        return list(finals)
+    starts = [s.t0 for s in finals]
+    items: list[Item] = list(finals)
+    for offset, span in enumerate(sorted(losses, key=lambda s: (s.start, s.source))):
+        items.insert(bisect.bisect_left(starts, span.start) + offset, span)
+    return items
+
+
+def _common_prefix(shown: Sequence[Item], new: Sequence[Item]) -> int:
     """How many leading finals are unchanged (identity first: the session reuses its objects)."""
     count = 0
     for old, fresh in zip(shown, new, strict=False):

@@ -1,5 +1,7 @@
-"""The tray icon: colour AND shape follow the level (the same glyphs as the lamp), a menu with the
-window's own actions, and a rate-limited notification when the light turns red.
+"""The tray icon: colour AND shape follow the status light (the same glyphs as the lamp), the tooltip
+says the light's label and reason (the same ``StatusView`` as the window), a menu with the window's own
+actions, and a rate-limited notification when the light turns red (audio is being lost) or the
+session fails.
 
 Only built where ``QSystemTrayIcon.isSystemTrayAvailable()``; otherwise the window is the whole UI.
 """
@@ -12,8 +14,9 @@ from collections.abc import Callable, Iterable
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
-from app.core.level import Level
-from app.ui.level_style import level_pixmap, style_for
+from app.core.status_report import IDLE_STATUS, Light
+from app.ui.level_style import level_pixmap
+from app.ui.status_view import StatusView, status_view
 
 NOTIFY_MIN_INTERVAL_S = 120.0
 ICON_SIZES = (16, 22, 24, 32, 48, 64)
@@ -37,10 +40,13 @@ class NotificationGate:
         return True
 
 
-def level_icon(level: Level) -> QIcon:
+NOTIFY_TITLES = {Light.LOSING: "Losing audio", Light.FAILED: "Session failed"}
+
+
+def light_icon(light: Light) -> QIcon:
     icon = QIcon()
     for size in ICON_SIZES:
-        icon.addPixmap(level_pixmap(level, size))
+        icon.addPixmap(level_pixmap(light, size))
     return icon
 
 
@@ -55,7 +61,7 @@ class LevelTray:
         gate: NotificationGate | None = None,
     ) -> None:
         self._gate = gate or NotificationGate()
-        self._level: Level | None = None
+        self._light: Light | None = None
         self.notified = False  # whether the last level change showed a notification
         self.menu = QMenu(parent)
         for action in actions:
@@ -67,26 +73,26 @@ class LevelTray:
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
         self._on_activated = on_activated
-        self.set_level(Level.IDLE, "Not streaming")
+        self.set_status(status_view(IDLE_STATUS))
         self.icon.show()
 
-    def set_level(self, level: Level, reason: str, notify: bool = True) -> None:
-        """Icon and tooltip follow ``level``; turning red notifies (if ``notify``, rate-limited)."""
-        style = style_for(level)
-        self.icon.setToolTip(f"EchoPanel Companion — {style.label}: {reason}")
-        if level is self._level:
+    def set_status(self, view: StatusView, notify: bool = True) -> None:
+        """Icon and tooltip follow ``view``; turning red or failing notifies (if ``notify``, rate-limited)
+        with the light's own words."""
+        self.icon.setToolTip(view.tooltip())
+        if view.light is self._light:
             return
-        previous, self._level = self._level, level
-        self.icon.setIcon(level_icon(level))
+        previous, self._light = self._light, view.light
+        self.icon.setIcon(light_icon(view.light))
         self.notified = False
-        if notify and level is Level.OVERLOADED and previous is not Level.OVERLOADED and self._gate.allow():
-            self.icon.showMessage(
-                "Backend overloaded",
-                reason or "The backend is dropping audio.",
-                QSystemTrayIcon.MessageIcon.Warning,
-                10_000,
-            )
+        title = NOTIFY_TITLES.get(view.light)
+        if notify and title is not None and previous is not view.light and self._gate.allow():
+            body = " ".join(part for part in (view.headline, view.detail) if part)
+            self.icon.showMessage(title, body, QSystemTrayIcon.MessageIcon.Warning, 10_000)
             self.notified = True
+
+    def tooltip(self) -> str:
+        return self.icon.toolTip()
 
     def hide(self) -> None:
         self.icon.hide()

@@ -1,8 +1,8 @@
-"""Export the tray icon of every level as a PNG, for packaging and documentation:
+"""Export the tray icon of every status light as a PNG, for packaging and documentation:
 
     python -m app.ui.tray_icons [FOLDER]      (default: resources/tray in the source tree)
 
-writes ``FOLDER/{idle,unknown,normal,buffering,overloaded}.png`` at ``EXPORT_SIZE`` px, drawn by
+writes ``FOLDER/{idle,unknown,live,behind,losing,failed}.png`` at ``EXPORT_SIZE`` px, drawn by
 ``level_style.level_pixmap``, the same code that draws the live tray icon. The app never loads
 these files (it draws in code, at every size the tray asks for); a test checks they are up to date.
 """
@@ -13,25 +13,25 @@ import os
 import sys
 from pathlib import Path
 
-from app.core.level import Level
+from app.core.status_report import Light
 
 EXPORT_SIZE = 64
 DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "resources" / "tray"
 
 
-def icon_path(folder: Path, level: Level) -> Path:
-    return folder / f"{level.value}.png"
+def icon_path(folder: Path, light: Light) -> Path:
+    return folder / f"{light.value}.png"
 
 
 def export_tray_icons(folder: Path, size: int = EXPORT_SIZE) -> list[Path]:
-    """Write one PNG per level into ``folder`` (created if needed); needs a ``QGuiApplication``."""
+    """Write one PNG per light into ``folder`` (created if needed); needs a ``QGuiApplication``."""
     from app.ui.level_style import level_pixmap
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for level in Level:
-        path = icon_path(folder, level)
-        if not level_pixmap(level, size).save(str(path), "PNG"):
+    for light in Light:
+        path = icon_path(folder, light)
+        if not level_pixmap(light, size).save(str(path), "PNG"):
             raise OSError(f"could not write {path}")
         written.append(path)
     return written

@@ -1,8 +1,11 @@
-"""The main window: the traffic light with its reason line, per-source panels and the fill chart,
-session controls, and tabs for the transcript, cards/entities and the summary.
+"""The main window: the status light with its plain-language lines (headline, detail, a silent-source
+warning, the small server-load badge), the input level meters and session controls above; the
+diagnostics panel (queues, drops, the chart; collapsed by default) and tabs for the transcript,
+cards/entities, the summary and the history below, where the transcript gets the room.
 
 The window holds widgets and actions only; it takes plain values through its ``set_*`` methods
 and reports the user's intent through signals. ``app.ui.binding`` connects it to the controller.
+Every status line comes from one ``StatusView`` (``set_status``), so they cannot disagree.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -23,34 +26,34 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.export import ExportDocument
-from app.core.level import Level
+from app.core.losses import LossSpan
 from app.core.messages import CardsEvent, EntitiesEvent
 from app.core.session_state import TranscriptSegment
-from app.ui.chart import FillChart
+from app.core.status_report import IDLE_STATUS
+from app.ui.diagnostics import DiagnosticsPanel
 from app.ui.history_view import HistoryPane
+from app.ui.input_meters import InputMeters
 from app.ui.insights import CardsPane, EntitiesPane
 from app.ui.lamp import TrafficLight
-from app.ui.level_style import style_for
 from app.ui.menus import make_actions, make_menus
 from app.ui.message_bar import MessageBar, Severity
-from app.ui.meters import SourcePanel
 from app.ui.models import ConnectionView, SourceView
 from app.ui.screen_fit import fit_vertically, reserve_space
 from app.ui.sources import SourcePicker
+from app.ui.status_lines import StatusLines
+from app.ui.status_view import APP_NAME, StatusView, status_view
 from app.ui.summary import SummaryView
 from app.ui.transcript import TranscriptPane
 
-APP_TITLE = "EchoPanel Companion"
-LIGHT_COLUMN_WIDTH = 210
+APP_TITLE = APP_NAME
+LAMP_HEIGHT_SHARE = 0.24  # the lamp's height, as a share of the window's: it scales with the window
+LAMP_HEIGHT_RANGE = (140, 320)
 CONNECTION_WORDS = {
-    "idle": "Not connected",
     "checking": "Checking the backend",
     "connecting": "Connecting",
     "streaming": "Streaming",
     "reconnecting": "Reconnecting",
-    "stopping": "Stopping — waiting for the summary",
-    "stopped": "Stopped",
-    "failed": "Failed",
+    "stopping": "Stopping, waiting for the summary",
 }
 
 
@@ -88,10 +91,11 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self._running = False
         self._hide_on_close = False
+        self._status: StatusView | None = None
         make_actions(self)
         self._make_widgets()
         make_menus(self)
-        self.set_level(Level.IDLE, "Not streaming")
+        self.set_status(status_view(IDLE_STATUS))
         self.set_connection(ConnectionView("idle", "", False, "Built-in backend"))
         self.resize(1100, 760)
 
@@ -100,10 +104,13 @@ class MainWindow(QMainWindow):
     def _make_widgets(self) -> None:
         self.message_bar = MessageBar()
         self.lamp = TrafficLight()
-        self.reason_label = QLabel()
-        self.reason_label.setObjectName("reasonLine")
-        self.reason_label.setWordWrap(True)
-        self.reason_label.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.lines = StatusLines()
+        self.headline_label = self.lines.headline
+        self.reason_label = self.headline_label  # the light's reason: its headline
+        self.detail_label = self.lines.detail
+        self.silent_label = self.lines.silent
+        self.server_badge = self.lines.badge
+        self.connection_label = self.lines.connection
         self.start_button = QPushButton("Start")
         self.start_button.setObjectName("startStopButton")
         self.start_button.setToolTip("Start or stop streaming (Ctrl+Return)")
@@ -113,20 +120,12 @@ class MainWindow(QMainWindow):
         self.source_picker = SourcePicker()
         self.backend_label = QLabel()
         self.backend_label.setObjectName("backendLine")
-        self.connection_label = QLabel()
-        self.connection_label.setObjectName("connectionLine")
-        self.connection_label.setWordWrap(True)
-        self.server_status_label = QLabel()
-        self.server_status_label.setObjectName("serverStatusLine")
-        self.server_status_label.setWordWrap(True)
-        self.server_status_label.setVisible(False)
-        self.throttle_label = QLabel()
-        self.throttle_label.setWordWrap(True)
-        lines = (self.connection_label, self.server_status_label, self.throttle_label, self.reason_label)
-        for label in lines:
-            label.setTextFormat(Qt.TextFormat.PlainText)  # server text is never rendered as HTML
-        self.panels = {name: SourcePanel(name) for name in ("system", "mic")}
-        self.chart = FillChart()
+        self.input_meters = InputMeters()
+        self.diagnostics = DiagnosticsPanel()
+        self.server_status_label = self.diagnostics.server_status_label
+        self.throttle_label = self.diagnostics.throttle_label
+        self.panels = self.diagnostics.panels
+        self.chart = self.diagnostics.chart
         self.transcript = TranscriptPane()
         self.cards = CardsPane()
         self.entities = EntitiesPane()
@@ -136,34 +135,24 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self._layout_widgets())
 
     def _layout_widgets(self) -> QWidget:
-        light_column = QWidget()
-        light_column.setFixedWidth(LIGHT_COLUMN_WIDTH)  # the reason's length must not resize the lamp
-        light = QVBoxLayout(light_column)
-        light.setContentsMargins(0, 0, 0, 0)
-        light.addWidget(self.lamp, 1)
-        light.addWidget(self.reason_label)
+        words = QVBoxLayout()
+        words.addWidget(self.lines)
+        words.addWidget(self.input_meters)
         controls = QHBoxLayout()
         controls.addWidget(self.start_button)
         controls.addWidget(self.backend_label, 1)
         controls.addWidget(self.settings_button)
-        status = QVBoxLayout()
-        status.addWidget(self.source_picker)
-        status.addWidget(self.connection_label)
-        status.addWidget(self.server_status_label)
-        status.addWidget(self.throttle_label)
-        panels = QHBoxLayout()
-        for panel in self.panels.values():
-            panels.addWidget(panel)
-        right = QVBoxLayout()
-        right.addLayout(controls)
-        right.addLayout(status)
-        right.addLayout(panels)
-        right.addWidget(self.chart, 1)
+        words.addLayout(controls)
+        words.addWidget(self.source_picker)
+        words.addStretch(1)
         top = QHBoxLayout()
-        top.addWidget(light_column, 0)
-        top.addLayout(right, 1)
+        top.addWidget(self.lamp, 0, Qt.AlignmentFlag.AlignTop)
+        top.addLayout(words, 1)
+        column = QVBoxLayout()
+        column.addLayout(top)
+        column.addWidget(self.diagnostics, 1)
         top_widget = QWidget()
-        top_widget.setLayout(top)
+        top_widget.setLayout(column)
         insights = QSplitter(Qt.Orientation.Horizontal)
         insights.addWidget(self.cards)
         insights.addWidget(self.entities)
@@ -185,11 +174,40 @@ class MainWindow(QMainWindow):
         splitter.setCollapsible(0, False)
         splitter.setCollapsible(1, False)
         self.splitter = splitter
+        self._fitted = False
+        self.diagnostics.toggled.connect(lambda _shown: self.fit_status_area())
         central = QWidget()
         outer = QVBoxLayout(central)
         outer.addWidget(splitter, 1)
         outer.addWidget(reserve_space(self.message_bar))  # below everything, space always kept: nothing moves
+        self._size_lamp()
         return central
+
+    def _size_lamp(self) -> None:
+        """The lamp follows the window's height (and the caption's font), never a fixed column."""
+        low, high = LAMP_HEIGHT_RANGE
+        height = int(min(high, max(low, self.height() * LAMP_HEIGHT_SHARE)))
+        caption = self.fontMetrics().horizontalAdvance("Losing audio") + self.fontMetrics().height() + 16
+        self.lamp.setFixedSize(max(int(height * 0.45), caption), height)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._size_lamp()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._fitted:
+            self._fitted = True
+            self.fit_status_area()
+
+    def fit_status_area(self) -> None:
+        """The status area takes what it needs (more with the diagnostics open); the transcript the rest."""
+        content = self.top_area.widget()
+        if content is not None:
+            content.adjustSize()
+        total = sum(self.splitter.sizes())
+        top = min(self.top_area.sizeHint().height(), total - self.tabs.minimumHeight())
+        self.splitter.setSizes([max(top, self.top_area.minimumSizeHint().height()), total - top])
 
     def tray_actions(self) -> tuple[QAction | None, ...]:
         """The actions the tray menu shows (``None`` = separator)."""
@@ -197,10 +215,17 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ plain-value setters
 
-    def set_level(self, level: Level, reason: str) -> None:
-        self.lamp.set_level(level, reason)
-        self.reason_label.setText(reason)
-        self.setWindowTitle(f"{APP_TITLE} — {style_for(level).label}")
+    def set_status(self, view: StatusView) -> None:
+        """The light and every line beside it, from one view; a line with nothing to say is hidden."""
+        if view == self._status:
+            return
+        self._status = view
+        self.lamp.set_light(view.light, view.reason)
+        self.lines.set_view(view)
+        self.setWindowTitle(view.title())
+
+    def status(self) -> StatusView | None:
+        return self._status
 
     def set_sources(self, views: Sequence[SourceView]) -> None:
         for view in views:
@@ -208,33 +233,38 @@ class MainWindow(QMainWindow):
             if panel is not None:
                 panel.set_view(view)
 
+    def set_inputs(self, levels: Sequence[tuple[str, float | None]]) -> None:
+        self.input_meters.set_levels(levels)
+
     def add_chart_sample(self, t: float, values: dict[str, float | None]) -> None:
         self.chart.add_sample(t, values)
 
     def set_connection(self, view: ConnectionView) -> None:
+        """While a session runs: what the connection does, the meeting's time and reconnects; else hidden
+        (the light says whether the last one failed)."""
         self._running = view.running
-        word = CONNECTION_WORDS.get(view.state, view.state)
-        parts = [word]
-        if view.elapsed_seconds > 0:
-            parts.append(_clock(view.elapsed_seconds))
-        if view.reconnects:
-            parts.append(f"{view.reconnects} reconnect{'s' if view.reconnects != 1 else ''}")
-        line = " · ".join(parts)
-        self.connection_label.setText(f"{line} — {view.detail}" if view.detail else line)
+        parts = []
+        if view.running:
+            parts.append(view.detail or CONNECTION_WORDS.get(view.state, view.state))
+            if view.elapsed_seconds > 0:
+                parts.append(_clock(view.elapsed_seconds))
+            if view.reconnects:
+                parts.append(f"{view.reconnects} reconnect{'s' if view.reconnects != 1 else ''}")
+        self.lines.set_connection(" · ".join(parts))
         self.backend_label.setText(f"Backend: {view.backend}")
-        self.throttle_label.setText(
-            f"Adaptive throttling: {view.throttle_note}" if view.throttle_note else ""
-        )
-        self.throttle_label.setVisible(bool(view.throttle_note))
+        self.diagnostics.set_throttle_note(view.throttle_note)
         text = "&Stop" if view.running else "&Start"
         self.start_stop_action.setText(text)
         self.start_button.setText(text.replace("&", ""))
         self.source_picker.setEnabled(not view.running)
 
     def set_server_status(self, text: str) -> None:
-        """The server's last status line ("Server: overloaded — ..."); hidden when ""."""
-        self.server_status_label.setText(text)
-        self.server_status_label.setVisible(bool(text))
+        """The server's last status line (diagnostics); hidden when ""."""
+        self.diagnostics.set_server_status(text)
+
+    def set_losses(self, losses: Sequence[LossSpan]) -> None:
+        """Inline markers in the live transcript where audio was lost."""
+        self.transcript.set_losses(losses)
 
     def set_transcript(self, segments: Sequence[TranscriptSegment]) -> None:
         self.transcript.set_segments(segments)

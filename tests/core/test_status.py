@@ -54,6 +54,9 @@ def test_idle_then_grey_until_measured_then_green() -> None:
     assert rig.at(1, C.CONNECTING) is Light.UNKNOWN
     assert rig.at(1, measured=False, level=Level.UNKNOWN) is Light.UNKNOWN
     assert rig.model.report().headline == "Not measured yet"
+    # the backpressure model says "normal, waiting for the first metrics" right after connecting
+    assert rig.at(1, measured=False, level=Level.NORMAL) is Light.UNKNOWN
+    assert rig.model.report().headline == "Not measured yet"
     assert rig.at(1) is Light.LIVE
     assert rig.model.report().headline == "Live and complete"
 

@@ -21,7 +21,7 @@ from required_tools import require_tools
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(BUILD_TIMEOUT_SECONDS + 180)]
 
-STATES = ("idle", "normal", "buffering", "overloaded", "unknown")
+STATES = ("idle", "not-measured", "live", "behind", "losing", "failed")
 # Text that means the frozen app is broken even if it exits 0.
 BROKEN_MARKERS = (
     "Traceback",

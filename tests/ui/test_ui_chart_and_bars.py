@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPalette
 
 from app.core.level import Level
 from app.ui.chart import FillChart, spread
@@ -86,3 +86,27 @@ def test_stale_bar_is_grey_and_text_stays_readable(qtbot):
     assert colour.saturation() < 30  # grey, not red
     for background in (*LAMP_COLOURS.values(), colour):
         assert _contrast(ink_for(background), background) >= 4.0, background.name()  # ~WCAG AA
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_series_lines_stand_out_on_the_plot_in_both_themes(qtbot, theme):
+    """The dark theme's line was nearly invisible: each series must contrast with the plot's base."""
+    from app.ui.self_test import dark_palette, grab_at
+
+    chart = FillChart()
+    qtbot.addWidget(chart)
+    if theme == "dark":
+        chart.setPalette(dark_palette())
+    chart.resize(500, 220)
+    for t in range(30):
+        chart.add_sample(float(t), {"system": 0.5, "mic": 0.3})
+    plot = chart.plot_rect()
+    base = chart.palette().color(QPalette.ColorRole.Base)
+    for scale in (1.0, 2.0):
+        image = grab_at(chart, scale)
+        for value in (0.5, 0.3):
+            y = plot.bottom() - value * plot.height()
+            x = plot.right() - 3
+            column = [image.pixelColor(int(x * scale), int((y + dy) * scale)) for dy in (-1, 0, 1)]
+            best = max(_contrast(colour, base) for colour in column)
+            assert best >= 3.0, (theme, scale, value, [c.name() for c in column], base.name())

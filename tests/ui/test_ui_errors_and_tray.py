@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from app.core.level import Level
+from app.core.status_report import Light
 from app.errors import AuthError
 from app.ui.error_hook import ErrorReporter, user_text
+from app.ui.status_view import StatusView
 from app.ui.tray import LevelTray, NotificationGate
 
 LOG = Path("/var/log/echopanel/echopanel-companion.log")
@@ -99,27 +100,36 @@ def test_notification_gate_allows_one_per_interval():
     assert gate.allow()
 
 
+def view(light: Light, headline: str, detail: str = "") -> StatusView:
+    return StatusView(light, headline, detail)
+
+
 def test_tray_notifies_on_red_at_most_every_two_minutes(qtbot):
     clock = StepClock()
     tray = LevelTray((), lambda: None, gate=NotificationGate(120.0, clock))
     try:
-        tray.set_level(Level.NORMAL, "ok")
+        tray.set_status(view(Light.LIVE, "Live and complete"))
         assert not tray.notified
-        tray.set_level(Level.OVERLOADED, "queue 97 % full")
+        tray.set_status(view(Light.LOSING, "Backend overloaded", "3 s of audio could not be transcribed."))
         assert tray.notified
-        assert "Overloaded" in tray.icon.toolTip() and "97 %" in tray.icon.toolTip()
+        assert tray.tooltip() == "EchoPanel Companion — Losing audio: Backend overloaded"
         clock.now = 30.0
-        tray.set_level(Level.NORMAL, "ok")
-        tray.set_level(Level.OVERLOADED, "again")
+        tray.set_status(view(Light.LIVE, "Live"))
+        tray.set_status(view(Light.LOSING, "again"))
         assert not tray.notified  # within 2 minutes of the last one
         clock.now = 200.0
-        tray.set_level(Level.BUFFERING, "filling")
-        tray.set_level(Level.OVERLOADED, "later")
+        tray.set_status(view(Light.BEHIND, "Transcript 4 s behind, catching up"))
+        assert not tray.notified  # amber: behind, nothing lost, no notification
+        tray.set_status(view(Light.LOSING, "later"))
         assert tray.notified
         clock.now = 400.0
-        tray.set_level(Level.NORMAL, "ok")
-        tray.set_level(Level.OVERLOADED, "muted", notify=False)  # the user turned notifications off
+        tray.set_status(view(Light.LIVE, "Live"))
+        tray.set_status(view(Light.LOSING, "muted"), notify=False)  # the user turned notifications off
         assert not tray.notified
+        clock.now = 600.0
+        tray.set_status(view(Light.FAILED, "The session failed", "Token refused"))
+        assert tray.notified  # a failed session notifies too
+        assert tray.tooltip() == "EchoPanel Companion — Failed: The session failed"
         assert not tray.icon.icon().isNull()
     finally:
         tray.hide()

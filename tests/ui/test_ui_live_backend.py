@@ -8,9 +8,9 @@ from PySide6.QtCore import QSettings
 
 from app.backend import parse_schedule
 from app.capture.replay import ReplaySource
-from app.core.level import Level
 from app.core.messages import Source
 from app.core.settings import Settings
+from app.core.status_report import Light
 from app.ui.binding import bind
 from app.ui.builtin import BuiltinBackend
 from app.ui.controller import SessionController
@@ -65,34 +65,30 @@ def app_under_test(qtbot, qloop, tmp_path, tone_wavs):
 def test_lamp_follows_an_overload_episode(app_under_test, embedded_backend, qtbot):
     backend = embedded_backend(rtf=0.3, schedule=parse_schedule("1.8@5,0.3@15"), queue_seconds=2.0)
     window, controller, _ = app_under_test(backend.ws_url)
-    seen: list[tuple[Level, str]] = []
-    controller.level_changed.connect(lambda level, reason: seen.append((level, reason)))
+    seen: list[Light] = []
+    controller.status_changed.connect(lambda view: seen.append(view.light))
     lamp = window.lamp
 
     window.start_stop_action.trigger()  # Ctrl+Return / the Start button
-    qtbot.waitUntil(lambda: lamp.level() is Level.NORMAL, timeout=15_000)
-    assert lamp.label_text() == "Normal"
+    qtbot.waitUntil(lambda: lamp.light() is Light.LIVE, timeout=15_000)
+    assert lamp.label_text() == "Live"
     assert window.start_button.text() == "Stop"
 
-    qtbot.waitUntil(lambda: lamp.level() in (Level.BUFFERING, Level.OVERLOADED), timeout=20_000)
-    assert lamp.label_text() in ("Buffering", "Overloaded")
+    qtbot.waitUntil(lambda: lamp.light() in (Light.BEHIND, Light.LOSING), timeout=20_000)
     assert lamp.reason() and lamp.reason() in lamp.accessibleDescription()
     assert lamp.label_text().lower() in lamp.accessibleName().lower()
-    assert "queue" in lamp.reason() or "Server reports" in lamp.reason()
-    qtbot.waitUntil(lambda: lamp.level() is Level.OVERLOADED, timeout=15_000)
-    assert "dropped" in lamp.accessibleDescription() or "%" in lamp.accessibleDescription()
+    qtbot.waitUntil(lambda: lamp.light() is Light.LOSING, timeout=15_000)  # throttling is off
+    assert "overloaded" in lamp.accessibleDescription()
 
-    qtbot.waitUntil(lambda: lamp.level() is Level.NORMAL, timeout=30_000)  # recovered after 15 s
-    assert lamp.label_text() == "Normal"
-    assert "Backend healthy" in lamp.accessibleDescription()
-    levels = [level for level, _ in seen]
-    first_normal = levels.index(Level.NORMAL)
-    worst = levels.index(Level.OVERLOADED)
-    assert first_normal < worst < len(levels) - 1 - levels[::-1].index(Level.NORMAL)
+    qtbot.waitUntil(lambda: lamp.light() is Light.LIVE, timeout=30_000)  # recovered after 15 s
+    assert lamp.label_text() == "Live"
+    first_live = seen.index(Light.LIVE)
+    worst = seen.index(Light.LOSING)
+    assert first_live < worst < len(seen) - 1 - seen[::-1].index(Light.LIVE)
 
     window.start_stop_action.trigger()  # stop: flush, stop, summary
     qtbot.waitUntil(lambda: not controller.is_running(), timeout=40_000)
-    assert lamp.level() is Level.IDLE
+    assert lamp.light() is Light.IDLE
     assert window.start_button.text() == "Start"
     assert "[simulated speech" in window.transcript.plain_text()
 
@@ -101,7 +97,8 @@ def test_throttling_toggles_live_from_the_menu_and_the_settings(app_under_test, 
     backend = embedded_backend(rtf=0.3)
     window, controller, shell = app_under_test(backend.ws_url)
     window.start_stop_action.trigger()
-    qtbot.waitUntil(lambda: window.lamp.level() is Level.NORMAL, timeout=15_000)
+    qtbot.waitUntil(lambda: window.lamp.light() is Light.LIVE, timeout=15_000)
+    window.diagnostics.set_expanded(True)  # what throttling does is diagnostics
     assert not window.throttle_label.isVisibleTo(window)
 
     window.throttle_action.trigger()  # the same QAction the tray menu shows

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-STATES = ("idle", "normal", "buffering", "overloaded", "unknown")
+STATES = ("idle", "not-measured", "live", "behind", "losing", "failed")
 
 
 def app_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -40,12 +40,14 @@ def test_self_test_renders_every_state_without_a_display(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
-    assert [line.split(":")[0] for line in lines[:5]] == [f"self-test {s}" for s in STATES]
-    assert all(": OK " in line for line in lines[:5])
+    variants = [f"self-test {s}{theme}" for theme in ("", "-dark") for s in STATES]
+    assert [line.split(":")[0] for line in lines[:-1]] == variants
+    assert all(": OK " in line for line in lines[:-1])
     assert lines[-1] == "self-test: all states rendered"
     assert "propagateSizeHints" not in done.stderr
     for state in STATES:
-        assert (tmp_path / f"shot-{state}.png").stat().st_size > 10_000
+        for variant in ("", "-2x", "-dark", "-dark-2x"):
+            assert (tmp_path / f"shot-{state}{variant}.png").stat().st_size > 10_000
 
 
 def test_headless_path_never_imports_qt(tmp_path):

@@ -12,9 +12,9 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel
 
 from app import __version__
-from app.core.level import Level
 from app.core.session_state import ConnectionState, SessionSnapshot
 from app.core.settings import Settings
+from app.core.status_report import Light
 from app.ui.about import AboutDialog
 from app.ui.binding import bind
 from app.ui.controller import SessionController
@@ -141,7 +141,7 @@ def _difference(a: QImage, b: QImage) -> float:
     return total / (a.width() * a.height() * 4)
 
 
-@pytest.mark.parametrize("level", list(Level))
+@pytest.mark.parametrize("level", list(Light))
 def test_committed_tray_icons_match_the_code(qapp, level):
     committed = QImage(str(icon_path(DEFAULT_FOLDER, level)))
     assert not committed.isNull(), f"missing: regenerate with python -m app.ui.tray_icons ({level.value})"
@@ -153,7 +153,7 @@ def test_committed_tray_icons_match_the_code(qapp, level):
 
 def test_tray_icon_export_writes_distinct_images(qapp, tmp_path: Path):
     paths = export_tray_icons(tmp_path)
-    assert sorted(p.name for p in paths) == sorted(f"{level.value}.png" for level in Level)
+    assert sorted(p.name for p in paths) == sorted(f"{light.value}.png" for light in Light)
     images = [QImage(str(p)) for p in paths]
     assert all(img.width() == EXPORT_SIZE for img in images)
     for i, a in enumerate(images):

@@ -1,11 +1,14 @@
 """Errors the settings fix (a refused token, a clear-text token not allowed, a host that does not
-exist) come with an "Open Settings…" button in the window's message bar; other errors do not."""
+exist) come with an "Open Settings…" button beside the failed light's reason (said once: not again
+in the message bar); the button goes when the light leaves "failed"."""
 
 from __future__ import annotations
 
 from app.capture.replay import ReplaySource
 from app.core.messages import Source
+from app.core.session_state import ConnectionState, SessionSnapshot
 from app.core.settings import Settings
+from app.core.status_report import Light
 from app.ui.binding import OPEN_SETTINGS, bind
 from app.ui.builtin import BuiltinBackend
 from app.ui.controller import SessionController
@@ -33,13 +36,16 @@ def test_a_refusal_before_the_session_offers_the_settings(qtbot, qloop, tone_wav
     window.settings_requested.connect(lambda: requested.append(True))
     controller.start()
     qtbot.waitUntil(lambda: not controller.is_running(), timeout=10_000)
-    bar = window.message_bar
-    assert "Refusing to send the access token unencrypted" in bar.current_text()
-    assert not bar.action.isHidden() and bar.action.text() == OPEN_SETTINGS
-    bar.action.click()
-    assert requested == [True] and bar.isHidden()
-    window.show_message("something else")
-    assert bar.action.isHidden()  # the offer belonged to that message only
+    view = window.status()
+    assert view is not None and view.light is Light.FAILED
+    assert "Refusing to send the access token unencrypted" in window.detail_label.text()
+    assert window.message_bar.current_text() == ""  # said once, beside the light
+    action = window.lines.action
+    assert not action.isHidden() and action.text() == OPEN_SETTINGS
+    action.click()
+    assert requested == [True]
+    controller.apply_snapshot(SessionSnapshot(state=ConnectionState.STREAMING))
+    assert action.isHidden()  # the offer belonged to that failure only
 
 
 def test_a_refused_token_during_the_session_offers_the_settings(qtbot, qloop, tone_wavs, embedded_backend):
@@ -48,5 +54,4 @@ def test_a_refused_token_during_the_session_offers_the_settings(qtbot, qloop, to
                                                tone_wavs)
     controller.start()
     qtbot.waitUntil(lambda: not controller.is_running(), timeout=30_000)
-    bar = window.message_bar
-    assert "refused the token" in bar.current_text() and not bar.action.isHidden()
+    assert "refused the token" in window.detail_label.text() and not window.lines.action.isHidden()

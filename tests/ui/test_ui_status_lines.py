@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from app.core.level import Level, LevelReport, SourceLoad
 from app.core.messages import StatusEvent
 from app.core.session_state import ConnectionState, SessionSnapshot
+from app.core.status_report import Light
 from app.ui.binding import bind
 from app.ui.controller import SessionController
 from app.ui.present import connection_view, server_status_line, source_views
@@ -42,23 +43,34 @@ def streaming(status: StatusEvent | None = None, **fields) -> SessionSnapshot:
     ("status", "line"),
     [
         (StatusEvent("streaming", "Performance optimal", degrade_level="normal"),
-         "Server: streaming — Performance optimal"),
+         "Server said: streaming — Performance optimal"),
         (StatusEvent("reconnecting", "Failing over to the backup ASR", degrade_level="failover"),
-         "Server: reconnecting — Failing over to the backup ASR"),
+         "Server said: reconnecting — Failing over to the backup ASR"),
         (StatusEvent("buffering", "Buffering system audio: queue 90% full, 1.8s behind", "system"),
-         "Server: buffering — Buffering system audio: queue 90% full, 1.8s behind"),
+         "Server said: buffering — Buffering system audio: queue 90% full, 1.8s behind"),
         (StatusEvent("overloaded", "Source system queue 97 % full", "system"),
-         "Server: overloaded — Source system queue 97 % full"),
+         "Server said: overloaded — Source system queue 97 % full"),
         (StatusEvent("backpressure", "Dropping oldest mic audio to stay live (0.4s dropped so far)"),
-         "Server: backpressure — Dropping oldest mic audio to stay live (0.4s dropped so far)"),
-        (StatusEvent("warning", "Analysis delayed"), "Server: warning — Analysis delayed"),
-        (StatusEvent("no_asr_provider", ""), "Server: no_asr_provider"),
+         "Server said: backpressure — Dropping oldest mic audio to stay live (0.4s dropped so far)"),
+        (StatusEvent("warning", "Analysis delayed"), "Server said: warning — Analysis delayed"),
+        (StatusEvent("no_asr_provider", ""), "Server said: no_asr_provider"),
         (StatusEvent("quantum_flux", "Something new\n  on two lines"),
-         "Server: quantum_flux — Something new on two lines"),  # unknown state: verbatim
+         "Server said: quantum_flux — Something new on two lines"),  # unknown state: verbatim
     ],
 )
 def test_every_server_status_is_shown_with_its_message(status, line):
-    assert server_status_line(streaming(status)) == line
+    busy = LevelReport(Level.BUFFERING, "x")  # a load warning is shown while the load is high
+    assert server_status_line(streaming(status, level=busy)) == line
+
+
+def test_a_load_warning_the_metrics_cleared_is_not_shown_beside_green():
+    """The server never says "recovered": its last "buffering" must not outlive the episode."""
+    for state in ("buffering", "overloaded", "backpressure"):
+        status = StatusEvent(state, "queue 90% full", "system")
+        assert server_status_line(streaming(status, level=LevelReport(Level.NORMAL, "ok"))) == ""
+    streaming_twice = StatusEvent("streaming", "Streaming")
+    # not "streaming — Streaming"
+    assert server_status_line(streaming(streaming_twice)) == "Server said: streaming"
 
 
 def test_no_status_line_without_a_running_session():
@@ -69,22 +81,23 @@ def test_no_status_line_without_a_running_session():
     assert len(long) < 200 and long.endswith("…")
 
 
-def test_the_window_shows_the_status_as_plain_text_at_the_text_cadence(wired):
+def test_the_window_shows_the_server_status_as_plain_text_with_the_light(wired):
     window, controller, _ = wired
+    window.diagnostics.set_expanded(True)  # the server's words are diagnostics
     fired = []
     controller.server_status_changed.connect(fired.append)
     assert not window.server_status_label.isVisibleTo(window)
-    snap = streaming(StatusEvent("overloaded", "<b>Source system</b> queue 97 % full"))
+    snap = streaming(StatusEvent("overloaded", "<b>Source system</b> queue 97 % full"),
+                     level=LevelReport(Level.OVERLOADED, "x"))
+    controller.apply_fast(snap)  # with the light, so a cleared warning never stays beside green
     controller.apply_fast(snap)
-    assert fired == []  # 30 Hz polls do not carry text
     controller.apply_slow(snap)
-    controller.apply_slow(snap)
-    assert fired == ["Server: overloaded — <b>Source system</b> queue 97 % full"]  # once, on change
+    assert fired == ["Server said: overloaded — <b>Source system</b> queue 97 % full"]  # once, on change
     label = window.server_status_label
     assert label.isVisibleTo(window) and label.text() == fired[0]
     assert label.textFormat() is Qt.TextFormat.PlainText  # server text is never HTML
     controller.apply_snapshot(streaming(StatusEvent("reconnecting", "Degrade ladder: failover")))
-    assert label.text() == "Server: reconnecting — Degrade ladder: failover"
+    assert label.text() == "Server said: reconnecting — Degrade ladder: failover"
     controller.apply_snapshot(SessionSnapshot(state=ConnectionState.STOPPED))
     assert not label.isVisibleTo(window)
 
@@ -128,7 +141,7 @@ def test_a_finished_session_never_shows_stop(qtbot, qloop):
     controller.start()
     qtbot.waitUntil(lambda: not controller.is_running(), timeout=5_000)
     assert window.start_button.text() == "Start"
-    assert window.lamp.level() is Level.IDLE
+    assert window.lamp.light() is Light.IDLE
     assert not window.server_status_label.isVisibleTo(window)
     assert not window.throttle_label.isVisibleTo(window)
 
@@ -155,10 +168,10 @@ def test_stale_numbers_are_greyed_and_say_how_old(wired):
         assert panel.client_label.isEnabled()  # the client's own count is current
         assert "stale" in panel.accessibleDescription()
     clock.now = 103.0
-    controller.apply_fast(streaming(level=STALE_REPORT))
+    controller.apply_slow(streaming(level=STALE_REPORT))  # the numbers are diagnostics: the text cadence
     assert system.fill_bar.format() == "97 % full (stale, 7 s old)"
     fresh = LevelReport(Level.OVERLOADED, "x", (SourceLoad("system", 0.97, 1.9, updated_at=103.0),))
-    controller.apply_fast(streaming(level=fresh))
+    controller.apply_slow(streaming(level=fresh))
     assert system.fill_bar.format() == "97 % full" and not system.is_stale()
     assert system.fill_bar.isEnabled()
 
@@ -185,7 +198,7 @@ def test_the_self_test_catches_start_shown_while_streaming(wired):
     from app.ui.self_test import STEPS, controls_problem
 
     window, controller, _ = wired
-    streaming_step = next(step for step in STEPS if step.name == "normal")
+    streaming_step = next(step for step in STEPS if step.name == "live")
     window.set_connection(connection_view(streaming(), "x", running=False))  # the old bug
     assert "'Start' while streaming" in controls_problem(window, streaming_step)
     controller.apply_snapshot(streaming())

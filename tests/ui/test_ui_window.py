@@ -9,6 +9,7 @@ from PySide6.QtGui import QKeySequence
 from app.core.level import Level, LevelReport, SourceLoad
 from app.core.messages import Card, CardsEvent, EntitiesEvent, Entity, Source
 from app.core.session_state import ConnectionState, SessionSnapshot, SourceCounters, TranscriptSegment
+from app.core.status_report import Light, StatusReport
 from app.ui.binding import bind
 from app.ui.controller import SessionController
 from app.ui.message_bar import Severity
@@ -35,6 +36,7 @@ SNAP = SessionSnapshot(
     entities=EntitiesEvent(people=(Entity("Ana", "person", 2),)),
     reconnects=1,
     throttle_note="sending live",
+    status=StatusReport(Light.BEHIND, "Transcript 4 s behind, catching up", "", 4.0, 0.0, Level.BUFFERING),
 )
 
 
@@ -60,6 +62,8 @@ def test_source_views_map_loads_and_client_drops():
     assert (mic.fill_ratio, mic.client_dropped_seconds) == (0.2, 0.0)
     idle_system, idle_mic = source_views(SessionSnapshot(), frozenset({"mic"}))
     assert not idle_system.active and idle_mic.active and idle_mic.fill_ratio is None
+    stopped = SessionSnapshot(**{**_fields(SNAP), "state": ConnectionState.STOPPED})
+    assert all(view.fill_ratio is None for view in source_views(stopped))  # no bars after Stop
 
 
 def test_connection_view_and_export_document():
@@ -68,14 +72,14 @@ def test_connection_view_and_export_document():
     doc = export_document(SNAP)
     assert doc is not None and [s.text for s in doc.segments] == ["hello there"]
     assert export_document(SessionSnapshot()) is None
-    failed = SessionSnapshot(state=ConnectionState.FAILED, error="Token refused")
-    assert connection_view(failed, "x", False).detail == "Token refused"
+    failed = SessionSnapshot(state=ConnectionState.FAILED, detail="Token refused", error="Token refused")
+    assert connection_view(failed, "x", False).detail == ""  # the light says it, once
 
 
 def test_controller_emits_only_on_change(wired):
     window, controller = wired
     counts = {"level": 0, "sources": 0, "transcript": 0, "cards": 0}
-    controller.level_changed.connect(lambda *_: counts.__setitem__("level", counts["level"] + 1))
+    controller.status_changed.connect(lambda *_: counts.__setitem__("level", counts["level"] + 1))
     controller.sources_changed.connect(lambda *_: counts.__setitem__("sources", counts["sources"] + 1))
     controller.transcript_changed.connect(
         lambda *_: counts.__setitem__("transcript", counts["transcript"] + 1)
@@ -87,8 +91,9 @@ def test_controller_emits_only_on_change(wired):
     controller.apply_snapshot(SessionSnapshot(**{**_fields(SNAP), "transcript_revision": 4}))
     assert counts["transcript"] == 2 and counts["level"] == 1
 
-    assert window.lamp.level() is Level.BUFFERING
-    assert window.reason_label.text() == REPORT.reason
+    assert window.lamp.light() is Light.BEHIND
+    assert window.reason_label.text() == "Transcript 4 s behind, catching up"
+    assert window.server_badge.text() == "Backend load: buffering"
     assert window.panels["system"].fill_bar.value() == 90
     assert "0.4 s total" in window.panels["system"].drops_label.text()
     assert window.connection_label.text().startswith("Streaming · 01:05 · 1 reconnect")
@@ -96,7 +101,7 @@ def test_controller_emits_only_on_change(wired):
     assert "Mic: hello there" in window.transcript.plain_text()
     assert "Send the deck (owner: Ana)" in window.cards.texts()
     assert "Ana ×2" in window.entities.texts()
-    assert window.windowTitle().endswith("Buffering")
+    assert window.windowTitle().endswith("Behind")
 
 
 def _fields(snap: SessionSnapshot) -> dict:

@@ -1,5 +1,6 @@
-"""Screenshots of every lamp state on a real X server (Xvfb, xcb platform), saved as artifacts in
-artifacts/screenshots/ (not pixel goldens): checks each PNG exists and is not blank."""
+"""Screenshots of every state of the status light on a real X server (Xvfb, xcb platform), light and
+dark, 1x and 2x, saved as artifacts in artifacts/screenshots/ (not pixel goldens): checks each PNG
+exists, is not blank, and that the 2x picture is the 1x picture at twice the size."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from required_tools import require_tools
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "artifacts" / "screenshots"
-STATES = ("idle", "normal", "buffering", "overloaded", "unknown")
+STATES = ("idle", "not-measured", "live", "behind", "losing", "failed")
 
 
 
@@ -57,8 +58,8 @@ def xvfb():
 
 def test_self_test_screenshots_under_xvfb(xvfb, qapp):
     OUT.mkdir(parents=True, exist_ok=True)
-    for state in STATES:
-        (OUT / f"xvfb-{state}.png").unlink(missing_ok=True)
+    for old in OUT.glob("xvfb-*.png"):
+        old.unlink()
     env = {**os.environ, "DISPLAY": xvfb, "QT_QPA_PLATFORM": "xcb"}
     done = subprocess.run(
         [sys.executable, "-m", "app", "--self-test", "--screenshot", "artifacts/screenshots/xvfb"],
@@ -71,8 +72,12 @@ def test_self_test_screenshots_under_xvfb(xvfb, qapp):
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.splitlines()[-1] == "self-test: all states rendered"
     for state in STATES:
-        image = QImage(str(OUT / f"xvfb-{state}.png"))
-        assert not image.isNull(), state
-        assert image.width() >= 800 and image.height() >= 500, (state, image.size())
-        colours = {image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
-        assert len(colours) > 50, f"{state} screenshot looks blank ({len(colours)} colours)"
+        for theme in ("", "-dark"):
+            image = QImage(str(OUT / f"xvfb-{state}{theme}.png"))
+            double = QImage(str(OUT / f"xvfb-{state}{theme}-2x.png"))
+            assert not image.isNull() and not double.isNull(), state
+            assert image.width() >= 800 and image.height() >= 500, (state, image.size())
+            assert (double.width(), double.height()) == (image.width() * 2, image.height() * 2)
+            xs, ys = range(0, image.width(), 7), range(0, image.height(), 7)
+            colours = {image.pixel(x, y) for x in xs for y in ys}
+            assert len(colours) > 50, f"{state}{theme} screenshot looks blank ({len(colours)} colours)"
