@@ -216,6 +216,11 @@ class ServerView(Generic[F]):
         self._trim(lane)
         return list(lane.window)
 
+    def window_frames(self, source: str) -> int:
+        """Frames the resend window keeps for ``source`` now (sent, not known consumed)."""
+        lane = self._sources.get(source)
+        return 0 if lane is None else len(lane.window)
+
     def unprotected(self, source: str) -> list[F]:
         """Frames sent and not known consumed that the resend window no longer holds: lost if this
         connection dies (in order)."""
