@@ -1,13 +1,16 @@
 """Composition root: ``python -m app`` (and the frozen app) run ``run()``.
 
-    python -m app                          the desktop app
+    python -m app                          the desktop app (a second launch raises the first one's window)
+    python -m app --start                  ... and start a meeting at once (in the running app, if any)
     python -m app --headless ARGS...       no window: app.headless (never imports Qt)
     python -m app --self-test [--screenshot PREFIX]   render every lamp state offscreen and check it
 
-GUI order: logging (rotating file in the user log dir + stderr) -> QApplication -> error reporter
-(sys.excepthook + asyncio handler) -> qasync loop -> stores, controller, window, shell (tray,
-settings) -> run until quit -> ordered shutdown: stop the session (flush + summary wait, the window
-kept up and a "Quit now" dialog if the wait lasts) -> stop the built-in backend -> quit the loop.
+GUI order: logging (rotating file in the user log dir + stderr) -> single instance (per data folder)
+-> QApplication -> error reporter (sys.excepthook + asyncio handler) -> qasync loop -> meeting history
+(recovers meetings a crash interrupted) -> stores, controller, window, shell (tray, settings) -> run
+until quit -> ordered shutdown: stop the session (flush + summary wait, the window kept up and a
+"Quit now" dialog if the wait lasts) -> save the meeting (the history's last commit) -> stop the
+built-in backend -> quit the loop.
 Qt is imported only inside the GUI paths. Without a display (Linux) the GUI path exits 2 with a hint.
 """
 
@@ -50,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test", action="store_true", help="render every lamp state offscreen and exit")
     parser.add_argument("--screenshot", metavar="PREFIX", help="with --self-test: save PREFIX-<state>.png")
     parser.add_argument("--minimized", action="store_true", help="start in the tray (if there is one)")
+    parser.add_argument("--start", action="store_true",
+                        help="start a meeting right away (in the running window, if the app is open)")
     parser.add_argument("--log-level", default="INFO", choices=LEVELS)
     return parser
 
@@ -130,6 +135,25 @@ def _run_gui(options: argparse.Namespace) -> int:
     logs = setup_logging(options.log_level, GUI_LOG_NAME)
     log_path = logs.path
     log.info("EchoPanel Companion %s starting (log file: %s)", __version__, log_path)
+    from app.datadir import data_dir
+    from app.ui.single_instance import SingleInstance
+
+    folder = data_dir()
+    instance = SingleInstance(folder)
+    try:
+        first = instance.acquire()
+    except OSError as exc:  # an unusable data folder: run anyway (the history will say what is wrong)
+        log.warning("single instance check skipped: %s", exc)
+        first = True
+    if not first:
+        if instance.notify("start" if options.start else "raise"):
+            log.info("already running: asked the running app to show its window")
+            print(f"{APP_NAME} is already running; its window was brought to the front.", file=sys.stderr)
+            return 0
+        print(f"{APP_NAME} seems to be running already (the data folder {folder} is in use) but does "
+              "not answer. Wait a few seconds and try again, or end the other process.", file=sys.stderr)
+        return 1
+    import asyncio
     import gc
     import signal
 
@@ -138,9 +162,11 @@ def _run_gui(options: argparse.Namespace) -> int:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from app.history import History, HistoryError
     from app.ui import qt_messages
     from app.ui.binding import bind
     from app.ui.builtin import BuiltinBackend
+    from app.ui.checks import Checker
     from app.ui.controller import SessionController
     from app.ui.devices import list_devices
     from app.ui.error_hook import ErrorReporter
@@ -171,6 +197,13 @@ def _run_gui(options: argparse.Namespace) -> int:
 
     builtin = BuiltinBackend()
     shell: DesktopShell | None = None
+    history: History | None = None
+    history_problem = ""
+    try:
+        history = History.open(folder)  # migrations and crash recovery: milliseconds, before any window
+    except (HistoryError, OSError) as exc:
+        history_problem = f"The meeting history is not available, so meetings are not kept: {exc}"
+        log.error("%s", history_problem)
 
     def current_shell() -> DesktopShell:
         assert shell is not None, "the shell is built before any session can start"
@@ -178,7 +211,8 @@ def _run_gui(options: argparse.Namespace) -> int:
 
     # the token is read off the UI thread at each Start, and hidden from every log line from then on
     factory = session_factory(lambda: current_shell().settings(),
-                              lambda: logs.redactor.add(current_shell().token()), builtin)
+                              lambda: logs.redactor.add(current_shell().token()), builtin,
+                              history=lambda: history)
     controller = SessionController(
         factory,
         backend_label=lambda: current_shell().backend_label(),
@@ -189,8 +223,10 @@ def _run_gui(options: argparse.Namespace) -> int:
     tokens = TokenStore()
     loop.run_in_executor(None, tokens.get)  # the first keyring read (D-Bus) off the UI thread; then cached
     shell = DesktopShell(
-        window, controller, SettingsStore(default_qsettings()), tokens, list_devices, log_path=log_path
+        window, controller, SettingsStore(default_qsettings()), tokens, list_devices, log_path=log_path,
+        history=history, checker=Checker(builtin), history_problem=history_problem,
     )
+    shell.meetings.start(shell.settings(), history.recovered if history is not None else [])
     quit_requested = asyncio.Event()
     shell.quit_requested.connect(quit_requested.set)
     app.aboutToQuit.connect(quit_requested.set)  # session logout, SIGTERM via Qt
@@ -202,20 +238,40 @@ def _run_gui(options: argparse.Namespace) -> int:
     wake.start(500)
     wake.timeout.connect(lambda: None)
     shell.show_initial(minimized=options.minimized)
+    if options.start:
+        controller.start()
+    else:
+        shell.first_run()  # the audio and backend check, the first time the app runs on this computer
+
+    def on_command(command: str) -> None:
+        """A later launch: show the window, and start a meeting if it asked to."""
+        window.bring_to_front()
+        if command == "start" and not controller.is_running():
+            controller.start()
     if os.environ.get("ECHOPANEL_REPORT_FIRST_SHOW"):  # packaging/bundle.sh --measure times start-up by it
         QTimer.singleShot(0, lambda: print("first-window-shown", file=sys.stderr, flush=True))
     # Start-up objects (modules, Qt wrappers) live until exit: freeze them so that a full garbage
     # collection mid-session scans only what the session allocates (a 30 ms pause otherwise).
     gc.freeze()
 
+    async def save_history() -> None:
+        if history is not None:
+            await asyncio.get_running_loop().run_in_executor(None, history.close)
+            log.info("meeting history saved and closed")
+
     async def main_task() -> None:
+        try:
+            await instance.serve(on_command)
+        except OSError as exc:
+            log.warning("single instance: cannot listen for later launches: %s", exc)
         log.info("ready")  # the loop runs: the packaging smoke test and tests wait for this line
         await quit_requested.wait()
         log.info("shutting down: stopping the session")
         shell.save_geometry()
         # The window stays up while the summary is awaited; a dialog offers "Quit now" if it lasts.
-        if await finish_session(controller, window):
+        if await finish_session(controller, window, save=save_history):
             log.info("quit now: the summary wait was abandoned")
+        shell.meetings.close()
         window.hide()
         log.info("stopping the built-in backend")
         await asyncio.get_running_loop().run_in_executor(None, builtin.stop)
@@ -223,6 +279,7 @@ def _run_gui(options: argparse.Namespace) -> int:
 
     with loop:
         loop.run_until_complete(main_task())
+    instance.release()
     reporter.uninstall()
     log.info("EchoPanel Companion stopped")
     return 0

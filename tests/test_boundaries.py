@@ -45,9 +45,9 @@ QT_ALLOWED = ("app/ui/", "app/main.py")
 CORE_THIRD_PARTY = frozenset({"numpy", "soxr"})
 # The standard library modules app.core may import: computation only (no I/O, processes or threads).
 CORE_STDLIB = frozenset({
-    "__future__", "abc", "base64", "binascii", "bisect", "collections", "copy", "dataclasses", "enum",
-    "fractions", "functools", "heapq", "ipaddress", "itertools", "json", "math", "numbers", "operator",
-    "random", "re", "statistics", "string", "struct", "time", "types", "typing", "urllib.parse",
+    "__future__", "abc", "base64", "binascii", "bisect", "collections", "copy", "dataclasses", "datetime",
+    "enum", "fractions", "functools", "heapq", "ipaddress", "itertools", "json", "math", "numbers",
+    "operator", "random", "re", "statistics", "string", "struct", "time", "types", "typing", "urllib.parse",
 })
 CORE_FORBIDDEN_CALLS = frozenset({"open", "exec", "eval", "compile", "__import__"})  # builtins
 NUMPY_FILE_FUNCTIONS = frozenset({  # called as attributes: np.load(...), array.tofile(...)
@@ -57,12 +57,15 @@ NUMPY_FILE_FUNCTIONS = frozenset({  # called as attributes: np.load(...), array.
 
 # What each part of app/ may import from app (besides itself). "app" is the package root (__version__).
 BELOW_UI = frozenset({"app", "app.core", "app.errors", "app.capture", "app.transport", "app.session",
-                      "app.backend", "app.logs", "app.fileio"})
+                      "app.backend", "app.history", "app.logs", "app.fileio", "app.datadir"})
 LAYERS: dict[str, frozenset[str]] = {
     "app": frozenset(),
     "app.errors": frozenset(),
     "app.logs": frozenset(),  # the log files and their redaction, for both front ends
     "app.fileio": frozenset(),  # whole-file writes that never leave a truncated file
+    "app.datadir": frozenset(),  # where the history lives
+    # the meeting history: sqlite3 and the standard library over core, no Qt, no sockets, no devices
+    "app.history": frozenset({"app.core"}),
     "app.core": frozenset({"app.errors"}),
     "app.capture": frozenset({"app.core", "app.errors"}),
     "app.transport": frozenset({"app.core", "app.errors"}),
@@ -74,7 +77,7 @@ LAYERS: dict[str, frozenset[str]] = {
     "app.__main__": frozenset({"app.main"}),
     "app.bench": BELOW_UI | {"app.ui", "app.headless", "app.main"},
 }
-NO_QT_OR_PORTAUDIO = ("app.capture", "app.transport", "app.session", "app.headless")
+NO_QT_OR_PORTAUDIO = ("app.capture", "app.transport", "app.session", "app.headless", "app.history")
 
 CORE_MODULES = ["app.core", *(f"app.core.{m.name}" for m in pkgutil.iter_modules([str(CORE)]))]
 
@@ -297,3 +300,13 @@ def test_core_opens_no_files() -> None:
 
 def test_the_file_check_sees_open_and_numpy_load() -> None:
     assert len(file_or_code_calls("open('x')\nnp.load('y')\njson.loads('{}')\n")) == 2
+
+
+def test_history_uses_only_the_standard_library_and_core() -> None:
+    allowed = set(sys.stdlib_module_names) | {"app"}
+    offenders = {}
+    for path in sorted((APP / "history").rglob("*.py")):
+        bad = sorted({name.split(".")[0] for name in imports_of(path)} - allowed)
+        if bad:
+            offenders[path.relative_to(ROOT).as_posix()] = bad
+    assert not offenders, f"app.history imports only the standard library and app.core; found: {offenders}"

@@ -98,6 +98,15 @@ class Recognizer(Protocol):
     def close(self) -> None: ...
 
 
+def release_after(inflight: concurrent.futures.Future[Any] | None, engine: Engine) -> None:
+    """Give ``engine`` back now, or once the call still running in the executor (``inflight``) is done:
+    an engine is never handed to another stream while it decodes."""
+    if inflight is not None and not inflight.done():
+        inflight.add_done_callback(lambda _: engine.release())
+    else:
+        engine.release()
+
+
 class SegmentingStream:
     """``EnergySegmenter`` + ``Engine``: feeds the engine each region (with pre-roll), emits its final."""
 
@@ -143,14 +152,9 @@ class SegmentingStream:
 
     def close(self) -> None:
         """Give the engine back, after any engine call still running in the executor finishes."""
-        if self._closed:
-            return
-        self._closed = True
-        inflight = self._inflight
-        if inflight is not None and not inflight.done():
-            inflight.add_done_callback(lambda _: self._engine.release())
-        else:
-            self._engine.release()
+        if not self._closed:
+            self._closed = True
+            release_after(self._inflight, self._engine)
 
     async def _end(self, t1: float) -> Final | None:
         t0, self._t0 = self._t0 or 0.0, None
@@ -199,14 +203,9 @@ class EngineChunkTranscriber:
 
     def close(self) -> None:
         """Give the engine back, after a chunk still being decoded in the executor is done."""
-        if self._closed:
-            return
-        self._closed = True
-        inflight = self._inflight
-        if inflight is not None and not inflight.done():
-            inflight.add_done_callback(lambda _: self._engine.release())
-        else:
-            self._engine.release()
+        if not self._closed:
+            self._closed = True
+            release_after(self._inflight, self._engine)
 
     def _transcribe(self, pcm: bytes, t0: float) -> list[Final]:
         finals: list[Final] = []

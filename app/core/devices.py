@@ -92,6 +92,34 @@ def device_infos(
     return tuple(infos)
 
 
+class DeviceRole(enum.StrEnum):
+    """What an input device is for, judged by its name (PortAudio reports no more than that)."""
+
+    MICROPHONE = "microphone"  # a real input: a microphone, a headset, the sound server's default input
+    LOOPBACK = "loopback"  # records what the computer plays: a monitor, Stereo Mix, BlackHole, a cable
+    OUTPUT = "output"  # an output (sink) that PortAudio also lists with input channels: offer it for neither
+
+
+LOOPBACK_WORDS = ("monitor", "loopback", "stereo mix", "what u hear", "wave out mix", "blackhole",
+                  "soundflower", "cable output", "system audio", "system_capture", "system capture")
+OUTPUT_WORDS = ("output", "speaker", "headphone", "hdmi", "spdif", "s/pdif", "iec958", "sink", "dmix")
+# ALSA's output-only plugin PCMs, by exact name or "name:card" (names such as "Front Mic" are inputs).
+ALSA_OUTPUT_PCMS = ("front", "rear", "center_lfe", "side", "surround21", "surround40", "surround41",
+                    "surround50", "surround51", "surround71", "upmix", "vdownmix", "dmix")
+
+
+def device_role(name: str) -> DeviceRole:
+    """Loopback words win ("CABLE Output" records what is played); then output words; else a microphone."""
+    lowered = name.lower()
+    if any(word in lowered for word in LOOPBACK_WORDS):
+        return DeviceRole.LOOPBACK
+    words = re.split(r"[\s_:()\[\],-]+", lowered)
+    alsa_output = lowered.split(":")[0] in ALSA_OUTPUT_PCMS
+    if alsa_output or "out" in words or any(word in lowered for word in OUTPUT_WORDS):
+        return DeviceRole.OUTPUT
+    return DeviceRole.MICROPHONE
+
+
 def find_device(devices: Sequence[DeviceInfo], wanted: DeviceKey) -> DeviceInfo | None:
     """The input device with this name and host API; failing that, the only one with this name."""
     for d in devices:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from app.core import fields as f
 from app.core.messages import (
@@ -27,6 +27,7 @@ from app.core.messages import (
 )
 
 EXCERPT_CHARS = 120
+T = TypeVar("T")
 
 
 def excerpt(payload: str | bytes, limit: int = EXCERPT_CHARS) -> str:
@@ -153,6 +154,41 @@ def _final_summary(obj: Mapping[str, Any], ids: Correlation) -> FinalSummaryEven
         data=data,
         ids=ids,
     )
+
+
+def final_insights(
+    summary: FinalSummaryEvent, cards: CardsEvent | None, entities: EntitiesEvent | None
+) -> tuple[CardsEvent | None, EntitiesEvent | None]:
+    """Cards and entities once the final summary came: the summary's first (it covers the whole last
+    connection), then the live ones it does not repeat (earlier connections), matched by text/name. So
+    the window, the history and the exports show one list, never two that disagree."""
+    data = summary.data
+    if any(key in data for key in ("actions", "decisions", "risks")):
+        live = cards or CardsEvent()
+
+        def card_key(card: Card) -> str:
+            return card.text.strip().lower()
+
+        cards = CardsEvent(_merge(summary.actions, live.actions, card_key),
+                           _merge(summary.decisions, live.decisions, card_key),
+                           _merge(summary.risks, live.risks, card_key), live.window, summary.ids)
+    found = f.opt_mapping(data, "entities")
+    if found is not None:
+        final, known = _entities(found, summary.ids), entities or EntitiesEvent()
+
+        def name_key(entity: Entity) -> str:
+            return entity.name.strip().lower()
+
+        entities = EntitiesEvent(
+            _merge(final.people, known.people, name_key), _merge(final.orgs, known.orgs, name_key),
+            _merge(final.dates, known.dates, name_key), _merge(final.projects, known.projects, name_key),
+            _merge(final.topics, known.topics, name_key), summary.ids)
+    return cards, entities
+
+
+def _merge(first: tuple[T, ...], then: tuple[T, ...], key: Callable[[T], str]) -> tuple[T, ...]:
+    seen = {key(item) for item in first}
+    return (*first, *(item for item in then if key(item) not in seen))
 
 
 def _error(obj: Mapping[str, Any], ids: Correlation) -> ErrorEvent:

@@ -41,6 +41,7 @@ RECENT_CHUNKS = 5  # the estimate of a processing time is the median of this man
 TOLERANCE_FRAMES = 2  # skew between the client's send log and the server's queue at one instant
 SETTLE_SECONDS = 30.0  # an estimated chunk end this old gets no more evidence: stop re-examining it
 MAX_METRICS = 4096
+PULL_GRACE_SECONDS = 0.3  # after a final, until the recognizer surely pulled again (credit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,9 +286,14 @@ class LaneMirror:
 
     def credit(self, now: float, margin: int) -> int:
         """How many more frames may be sent at ``now`` so that the queue stays at or below
-        ``queue_frames - margin`` until the recognizer is seen to take its next chunk."""
+        ``queue_frames - margin`` until the recognizer is seen to take its next chunk. For
+        ``PULL_GRACE_SECONDS`` after a chunk's final the recognizer may not have pulled yet (a busy
+        server): everything sent since that chunk counts as queued meanwhile."""
         room = self.queue_frames - margin
         newest = self.newest(now)
+        last = next((c for c in reversed(self.chunks()) if c.ended is not None), None)
+        if last is not None and now - (last.ended or 0.0) < PULL_GRACE_SECONDS:
+            return room - (newest - last.end)
         chunk = self.busy(now)
         if chunk is None:  # filling: it takes frames as they come until the chunk is full
             return max(0, self._filling_start + self.chunk_frames - 1 - newest) + room

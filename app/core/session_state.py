@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from app.core.level import IDLE_REPORT, LevelReport
 from app.core.losses import LossSpan, SourceLosses
 from app.core.messages import CardsEvent, EntitiesEvent, MetricsEvent, Source, StatusEvent
+from app.core.status_report import IDLE_STATUS, StatusReport
 
 
 class ConnectionState(enum.StrEnum):
@@ -95,6 +96,8 @@ class SessionSnapshot:
     warnings: tuple[str, ...] = ()  # recent non-fatal problems (device lost, unknown message)
     throttle_note: str = ""  # what adaptive throttling is doing, "" when off or idle
     losses: tuple[LossSpan, ...] = ()  # every loss so far, located in session time (app.core.losses)
+    status: StatusReport = IDLE_STATUS  # THE status: the light, its words (app.core.status)
+    input_dbfs: Mapping[str, float] = field(default_factory=dict)  # each source's input level lately
 
 
 # --------------------------------------------------------------------------- discrete events
@@ -191,6 +194,13 @@ class SessionEnded(SessionEvent):
     reconnects: int
     message: str = ""
     losses: Mapping[str, SourceLosses] = field(default_factory=dict)  # per source: counted and located
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanged(SessionEvent):
+    """The status light or its words changed (the words at most about once a second)."""
+
+    report: StatusReport
 
 
 @dataclass(frozen=True, slots=True)

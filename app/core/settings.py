@@ -24,7 +24,15 @@ from typing import Any
 
 from app.core.endpoint import Endpoint, parse_endpoint
 from app.core.messages import Source
-from app.core.settings_values import device_text, enum_parser, parse_bool, parse_seconds, parse_url, show
+from app.core.settings_values import (
+    device_text,
+    enum_parser,
+    parse_bool,
+    parse_days,
+    parse_seconds,
+    parse_url,
+    show,
+)
 from app.errors import ConfigError
 
 SCHEMA_VERSION = 2
@@ -91,6 +99,8 @@ class Settings:
     summary_timeout_seconds: float = 30.0  # how long to wait for final_summary after stop
     start_minimized_to_tray: bool = False
     notify_on_overload: bool = True
+    history_keep_days: int = 0  # meetings older than this are deleted at start-up; 0 = keep forever
+    record_audio: bool = False  # keep each meeting's audio beside it (about 115 MB per hour per source)
 
     def __post_init__(self) -> None:
         """Validate and normalise (strings to enums, ints to floats); raise ``ConfigError`` if invalid."""
@@ -128,6 +138,8 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "summary_timeout_seconds": parse_seconds,
     "start_minimized_to_tray": parse_bool,
     "notify_on_overload": parse_bool,
+    "history_keep_days": parse_days,
+    "record_audio": parse_bool,
 }
 _SCALAR_KEYS = {  # storage key -> field name
     "backend/url": "backend_url",
@@ -139,6 +151,8 @@ _SCALAR_KEYS = {  # storage key -> field name
     "session/summary_timeout_seconds": "summary_timeout_seconds",
     "ui/start_minimized_to_tray": "start_minimized_to_tray",
     "ui/notify_on_overload": "notify_on_overload",
+    "history/keep_days": "history_keep_days",
+    "history/record_audio": "record_audio",
 }
 _DEVICE_KEYS = {  # field name -> (name key, host API key)
     "mic_device": ("audio/mic_device", "audio/mic_host_api"),
@@ -284,8 +298,9 @@ def _v0_to_v1(data: dict[Any, object], problems: list[str]) -> dict[Any, object]
 
 
 def _v1_to_v2(data: dict[Any, object], problems: list[str]) -> dict[Any, object]:
-    """Version 2 added backend/insecure_token_url; nothing to convert. The version moved so that a
-    version-1 app treats the new key as a newer version's (kept) instead of a stale one (deleted)."""
+    """Version 2 added backend/insecure_token_url, history/keep_days and history/record_audio; nothing
+    to convert (the defaults fit older files). The version moved so that a version-1 app treats the
+    new keys as a newer version's (kept) instead of stale ones (deleted)."""
     return data
 
 

@@ -65,6 +65,22 @@ def parse_seconds(raw: object) -> float:
     return value
 
 
+KEEP_DAYS_RANGE = (0, 3650)  # 0 = keep meetings forever
+
+
+def parse_days(raw: object) -> int:
+    lo, hi = KEEP_DAYS_RANGE
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise ValueError("must be a whole number of days")
+    try:
+        value = float(raw)
+    except (ValueError, OverflowError):
+        raise ValueError("must be a whole number of days") from None
+    if not (math.isfinite(value) and value == int(value) and lo <= value <= hi):
+        raise ValueError(f"must be a whole number of days from {lo} (keep forever) to {hi}")
+    return int(value)
+
+
 def enum_parser(kind: type[E]) -> Callable[[object], E]:
     def parse(raw: object) -> E:
         if isinstance(raw, str):

@@ -63,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-file", type=Path, default=None,
                    help="log file, rotated at 1 MB (default: headless.log in the user log directory)")
     p.add_argument("--log-level", default="INFO", choices=LEVELS, help="default INFO")
+    p.add_argument("--no-history", action="store_true",
+                   help="do not keep this session in the meeting history (default: it is kept, as in the "
+                        "window; the data folder is $ECHOPANEL_DATA_DIR or the per-user data folder)")
+    p.add_argument("--record-audio", action="store_true",
+                   help="also keep the captured audio with the meeting, one WAV per source "
+                        "(about 115 MB per hour per source)")
     return p
 
 
@@ -71,6 +77,9 @@ def validate(args: argparse.Namespace) -> None:
         raise ConfigError("--duration must be a positive number of seconds.")
     if not args.summary_timeout > 0:
         raise ConfigError("--summary-timeout must be a positive number of seconds.")
+    if args.record_audio and args.no_history:
+        raise ConfigError("--record-audio keeps the audio with the meeting, so it needs the history: "
+                          "drop --no-history.")
     if args.server != "embedded":
         parse_endpoint(args.server)  # a bad URL is a one-line ConfigError before anything starts
 

@@ -10,6 +10,11 @@ capture time of a frame's first sample; for live audio about one frame, 0.02 s, 
 resampler's delay plus half the session's tick on average; a replay read ahead of real time can be
 sent up to a tick early, so negative).
 
+``level``: the status light people glance at (``app.core.status``): ``light`` idle, unknown (not
+measured), live (live and complete), behind, losing, failed; ``reason`` in plain words ("Transcript
+21 s behind, catching up"), ``detail``, ``behind_seconds``, ``lost_seconds``, and ``server_level``, the
+backend's own backpressureLevel, which also has its own ``server_level`` event when it changes.
+
 Lost audio ("sent" never means "transcribed"): ``loss`` whenever a loss is found or grows (``source``,
 ``start``/``end`` in session seconds, ``cause``: server_drop, client_shed, in_transit or capture,
 ``approximate`` and ``error_seconds`` where the contract cannot place it exactly); ``session_end``
@@ -29,7 +34,7 @@ just before ``session_end``, with its own (earlier) ``t``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from app.core.losses import LossSpan, SourceLosses
@@ -44,6 +49,7 @@ from app.core.session_state import (
     SessionFailed,
     SessionWarning,
     StateChanged,
+    StatusChanged,
     SummaryReady,
     ThrottleChanged,
     TranscriptChanged,
@@ -71,8 +77,14 @@ def event_to_dict(event: SessionEvent) -> dict[str, Any]:
                 **({"approximate": True, "error_seconds": seg.error_seconds} if seg.approximate else {})}
     elif isinstance(event, LossRecorded):
         body = {"event": "loss", **_span(event.span)}
+    elif isinstance(event, StatusChanged):
+        now = event.report
+        body = {"event": "level", "light": now.light.value, "reason": now.headline, "detail": now.detail,
+                "behind_seconds": now.behind_seconds, "lost_seconds": now.lost_seconds,
+                "server_level": now.server_level.value,
+                **({"silent_source": now.silent_source} if now.silent_source else {})}
     elif isinstance(event, LevelChanged):
-        body = {"event": "level", "level": event.report.level.value, "reason": event.report.reason}
+        body = {"event": "server_level", "level": event.report.level.value, "reason": event.report.reason}
     elif isinstance(event, Reconnecting):
         body = {"event": "reconnect", "attempt": event.attempt,
                 "delay_seconds": round(event.delay_seconds, 3), "reason": event.reason}
@@ -119,8 +131,9 @@ def _losses(lost: SourceLosses) -> dict[str, Any]:
             "lost_spans": [[round(s.start, 3), round(s.end, 3), s.cause.value] for s in lost.spans]}
 
 
-def event_to_json(event: SessionEvent) -> str:
-    return json.dumps(event_to_dict(event), ensure_ascii=False, default=str)
+def event_to_json(event: SessionEvent, extra: Mapping[str, Any] | None = None) -> str:
+    """One JSON line; ``extra`` fields are added (``session_end`` gets the history's ``meeting_id``)."""
+    return json.dumps({**event_to_dict(event), **(extra or {})}, ensure_ascii=False, default=str)
 
 
 METRICS_INTERVAL_SECONDS = 0.5

@@ -54,12 +54,15 @@ class EventsFile:
         self.lost = 0  # lines that could not be written
         self._reason = ""  # the first failure, for messages
         self.end_written = False
+        self.end_extra: dict[str, Any] = {}  # fields added to session_end (the history's meeting_id)
 
     def write(self, event: SessionEvent) -> None:
         for body in self._stream.feed(event):
             self.lines += 1
-            if isinstance(event, SessionEnded) and body["event"] == "session_end" and self.lost:
-                self._line(self._incomplete_warning(body["t"]))
+            if isinstance(event, SessionEnded) and body["event"] == "session_end":
+                body.update(self.end_extra)
+                if self.lost:
+                    self._line(self._incomplete_warning(body["t"]))
             written = self._line(body)
             if body["event"] == "session_end":
                 self.end_written = written

@@ -43,6 +43,8 @@ from app.core.settings import AudioEncoding, SourceSelection
 from app.errors import ConfigError, EchoPanelError
 from app.headless.cli import build_parser, read_token, validate
 from app.headless.events_file import EventsFile
+from app.headless.meeting import begin_meeting, close_history, open_history
+from app.history.live import LiveMeeting
 from app.logs import HEADLESS_LOG_NAME, Redactor, setup_logging
 from app.session import Session
 from app.session.config import SessionConfig
@@ -83,6 +85,8 @@ async def _run(args: argparse.Namespace, redactor: Redactor) -> int:
     out = EventsFile(args.events) if args.events is not None else None
     write = out.write if out is not None else _discard
     embedded: Any = None
+    history = await open_history(args)
+    meeting: LiveMeeting | None = None
     try:
         if args.server == "embedded":
             embedded = await _start_embedded(args.embedded_recognizer, token)
@@ -98,8 +102,17 @@ async def _run(args: argparse.Namespace, redactor: Redactor) -> int:
             log.warning("%s", insecure_token_warning(config.endpoint))
             write(SessionWarning(0.0, insecure_token_warning(config.endpoint)))
         session = Session(config, sources, listener=write)
-        ended = await _run_session(session, args.duration)
+        names = tuple(s.source.value for s in sources)
+        meeting = begin_meeting(history, session, args, "embedded" if embedded else url, names)
+        if meeting is not None and out is not None:
+            out.end_extra["meeting_id"] = meeting.recorder.meeting_id
+        try:
+            ended = await _run_session(session, args.duration)
+        finally:
+            if meeting is not None:
+                await meeting.finish(ended=session.ended)
     finally:
+        await close_history(history)
         if embedded is not None:
             await asyncio.get_running_loop().run_in_executor(None, embedded.stop)
         if out is not None:

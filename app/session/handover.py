@@ -69,6 +69,7 @@ def follow(now: float, view: ServerView[Frame] | None, intake: Intake, model: Se
             losses.live_server_drops(name, view.dropped(name))
             model.backpressure.attribute(name, view.dropped_frames(name))
     model.refresh_level()
+    model.refresh_status(intake.waiting_seconds(), intake.hold_share(), intake.input_dbfs())
     policy.update(now, intake.waiting_seconds(), intake.hold_share(), model.report.level,
                   shared=view is not None and view.shared_recognizer())
     model.note_throttle(intake.throttle_state(policy, view))

@@ -142,6 +142,9 @@ class Intake:
     def waiting_seconds(self) -> dict[str, float]:
         return {pipe.source.value: pipe.hold.waiting * FRAME_SECONDS for pipe in self.pipes}
 
+    def input_dbfs(self) -> dict[str, float]:
+        return {pipe.source.value: pipe.input_dbfs for pipe in self.pipes}
+
     def hold_share(self) -> dict[str, float]:
         return {pipe.source.value: len(pipe.hold) / pipe.hold.capacity_frames for pipe in self.pipes}
 

@@ -297,6 +297,7 @@ class Session:
         m = self._model
         close_books(self._view, self._intake, m.losses, complete=outcome is StopOutcome.SUMMARY)
         m.note_throttle(self._throttle_state(), force=True)  # the last word on throttling, if it changed
+        m.refresh_status(self._intake.waiting_seconds(), self._intake.hold_share(), {})
         sources = [pipe.source.value for pipe in self._intake.pipes]
         self._ended = SessionEnded(m.elapsed(), outcome, self._intake.counters(), m.server_dropped_frames,
                                    m.reconnects, message, m.losses.by_source(sources))

@@ -28,6 +28,7 @@ from app.core.messages import (
     TranscriptEvent,
     UnrecognizedEvent,
 )
+from app.core.server_decoders import final_insights
 from app.core.server_view import ServerView
 from app.core.session_state import (
     ConnectionState,
@@ -40,10 +41,12 @@ from app.core.session_state import (
     SessionWarning,
     SourceCounters,
     StateChanged,
+    StatusChanged,
     SummaryReady,
     ThrottleChanged,
     TranscriptChanged,
 )
+from app.core.status import StatusInputs, StatusModel
 from app.core.throttle import ThrottleState
 from app.core.transcript import TranscriptStore
 from app.session.losses import LossBook
@@ -52,6 +55,7 @@ log = logging.getLogger(__name__)
 Listener = Callable[[SessionEvent], None]
 WARNINGS_KEPT = 8
 THROTTLE_EVENT_INTERVAL = 0.5  # at most ~2 ThrottleChanged per second: "holding 4.2 s" changes constantly
+STATUS_WORDS_INTERVAL = 1.0  # "Transcript 21 s behind" counts: its words go out at most once a second
 
 
 class SessionModel:
@@ -64,6 +68,9 @@ class SessionModel:
         self.listeners: list[Listener] = []
         self.view: ServerView[Frame] | None = None  # the current connection's (server time -> capture time)
         self.losses = LossBook(lambda: self.t0, self.elapsed, self.emit)
+        self.status = StatusModel(clock)
+        self._status_at = -float("inf")
+        self.input_dbfs: dict[str, float] = {}
         self.store = TranscriptStore(self._to_session_time, self._first_sent)
         self.backpressure = BackpressureModel(clock)
         self.report: LevelReport = self.backpressure.report()
@@ -132,6 +139,22 @@ class SessionModel:
         if changed:
             self.emit(LevelChanged(self.elapsed(), report))
 
+    def refresh_status(self, held: Mapping[str, float], hold_share: Mapping[str, float],
+                       input_dbfs: Mapping[str, float]) -> None:
+        """The status light from everything known now (``app.core.status``); ``StatusChanged`` when the
+        light changes, or its words, at most once per ``STATUS_WORDS_INTERVAL``."""
+        self.input_dbfs = dict(input_dbfs)
+        inputs = StatusInputs(self.state, self.report, held, hold_share, self.losses.spans(), self.elapsed(),
+                              self.error, input_dbfs)
+        before = self.status.report()
+        after = self.status.update(inputs)
+        now = self._clock()
+        words = (after.headline, after.detail, after.silent_source) != (before.headline, before.detail,
+                                                                          before.silent_source)
+        if after.light is not before.light or (words and now - self._status_at >= STATUS_WORDS_INTERVAL):
+            self._status_at = now
+            self.emit(StatusChanged(self.elapsed(), after))
+
     def note_throttle(self, state: ThrottleState, *, force: bool = False) -> None:
         """Emit ``ThrottleChanged`` when throttling's text or mode changed, at most once per
         ``THROTTLE_EVENT_INTERVAL`` (call it regularly: a change held back goes out with a later call);
@@ -187,7 +210,7 @@ class SessionModel:
             summary_markdown=self.summary.markdown if self.summary else None,
             reconnects=self.reconnects, server_dropped_frames=self.server_dropped_frames,
             error=self.error, warnings=tuple(self.warnings), throttle_note=throttle_note,
-            losses=self.losses.spans(),
+            losses=self.losses.spans(), status=self.status.report(), input_dbfs=dict(self.input_dbfs),
         )
 
     # ------------------------------------------------------------------ fed by the transport
@@ -208,6 +231,7 @@ class SessionModel:
         elif isinstance(event, FinalSummaryEvent):
             added = self.store.merge_summary(event)
             self.summary = event
+            self.cards, self.entities = final_insights(event, self.cards, self.entities)
             self.summary_arrived.set()
             log.info("final summary: the merge added %d transcript segments", added)
             self.emit(SummaryReady(t, event.markdown, len(self.store.finals)))

@@ -13,8 +13,11 @@ flushing at stop, when every hold is empty.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from app.capture.source import AudioSource
 from app.core.framing import Frame
@@ -27,6 +30,14 @@ from app.transport.connection import LiveConnection
 
 Clock = Callable[[], float]
 LOOKAHEAD_SECONDS = 0.5
+SILENT_DBFS = -120.0
+
+
+def level_dbfs(frames: Sequence[Frame]) -> float:
+    """RMS level of ``frames`` in dBFS (one numpy pass per tick: the meters' input)."""
+    samples = np.frombuffer(b"".join(f.pcm for f in frames), dtype="<i2").astype(np.float32)
+    power = float(np.dot(samples, samples)) / max(1, samples.size) / 32768.0**2
+    return max(SILENT_DBFS, 10.0 * math.log10(power + 1e-12))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +64,7 @@ class SourcePipe:
         self.done = False  # the source is finished and its last frame has been read
         self.fault_reported = False
         self.newest_capture = 0.0  # capture time of the newest frame read
+        self.input_dbfs = SILENT_DBFS  # level of the audio read lately (for the meters)
 
     def read(self, now: float) -> list[Frame]:
         """Newly captured frames. A source stamped ahead of ``now`` (a replay read as fast as consumed)
@@ -67,6 +79,7 @@ class SourcePipe:
             self.done = True
         if frames:
             self.newest_capture = frames[-1].capture_time
+            self.input_dbfs = level_dbfs(frames)
         self.captured += len(frames)
         return frames
 

@@ -71,6 +71,9 @@ class AboutDialog(QDialog):
         form.addRow("Settings:", self.settings_label)
         form.addRow("Backend:", self.backend_label)
         form.addRow("Runtime:", _value(f"Python {platform.python_version()}, PySide6 {pyside_version}"))
+        self.fallback_label = _value("")
+        self.fallback_label.setWordWrap(True)
+        self.fallback_label.setVisible(False)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.open_log_button = buttons.addButton("Open &log folder", QDialogButtonBox.ButtonRole.ActionRole)
         self.open_log_button.setEnabled(info.log_path is not None)
@@ -81,14 +84,22 @@ class AboutDialog(QDialog):
         layout.addWidget(blurb)
         layout.addSpacing(6)
         layout.addLayout(form)
+        layout.addWidget(self.fallback_label)
         layout.addSpacing(6)
         layout.addWidget(buttons)
         layout.setSizeConstraint(QLayout.SizeConstraint.SetFixedSize)  # fits its text, no stray gaps
 
     def open_log_folder(self) -> bool:
+        """Open the folder in the file manager; where none can be opened (a minimal desktop, a server),
+        say where the folder is instead of doing nothing."""
         if self._info.log_path is None:
             return False
-        return self._open_url(QUrl.fromLocalFile(str(self._info.log_path.parent)))
+        folder = self._info.log_path.parent
+        if self._open_url(QUrl.fromLocalFile(str(folder))):
+            return True
+        self.fallback_label.setText(f"No file manager could be opened. The log folder is:\n{folder}")
+        self.fallback_label.setVisible(True)
+        return False
 
     def text(self) -> str:
         """Everything the dialog lists, one line per row (for tests and bug reports)."""

@@ -122,3 +122,22 @@ async def run_window_session(
     window.hide()
     window.deleteLater()
     return run
+
+
+def history_tab_fill_seconds(rows: Sequence[Any]) -> float:
+    """``python -m app.bench history``: seconds to fill the History tab with ``rows`` (``MeetingRow``s)
+    and lay it out, offscreen when there is no display."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.history_view import HistoryPane
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    pane = HistoryPane()
+    started = time.perf_counter()
+    pane.set_rows(rows, "")
+    app.processEvents()
+    elapsed = time.perf_counter() - started
+    if len(pane.texts()) != len(rows):
+        raise RuntimeError("the History tab did not show every row")
+    return elapsed

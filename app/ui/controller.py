@@ -19,6 +19,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -126,6 +127,7 @@ class SessionController(SnapshotView):
         session.set_throttling(self._throttling)
         self._session = session
         self._selected = self._selected_sources()
+        self.meeting_started = datetime.now().astimezone()
         self._last.clear()
         self._set_running(True)
         self._task = asyncio.ensure_future(self._run(session))

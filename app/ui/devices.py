@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 
 def list_devices() -> DeviceLists:
-    """Every input device for both pickers (a monitor/loopback input can be either)."""
+    """Input devices by role: microphones for the microphone picker, monitors and loopbacks for the
+    system-audio picker; outputs that PortAudio also lists as inputs are offered for neither."""
     try:
         from app.capture.devices import list_input_devices
 
@@ -22,5 +23,10 @@ def list_devices() -> DeviceLists:
     except Exception as exc:  # PortAudio missing or broken: offer the defaults, say why in the log
         log.warning("cannot list audio devices: %s", exc)
         return DeviceLists()
-    refs = tuple(dict.fromkeys(DeviceRef(info.name, info.hostapi) for info in infos))
-    return DeviceLists(microphones=refs, system=refs)
+    from app.core.devices import DeviceRole, device_role
+
+    def refs(role: DeviceRole) -> tuple[DeviceRef, ...]:
+        found = (DeviceRef(i.name, i.hostapi) for i in infos if device_role(i.name) is role)
+        return tuple(dict.fromkeys(found))
+
+    return DeviceLists(microphones=refs(DeviceRole.MICROPHONE), system=refs(DeviceRole.LOOPBACK))

@@ -6,12 +6,14 @@ Kept apart from the controller so the mapping is tested without a session or a w
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from app.core.backpressure import BackpressureConfig
 from app.core.export import ExportDocument
 from app.core.level import Level, SourceLoad
 from app.core.messages import FRAME_SECONDS, Source
 from app.core.session_state import ConnectionState, SessionSnapshot
+from app.history.titles import title_from_summary
 from app.ui.models import ConnectionView, SourceView
 
 RUNNING_STATES = frozenset(
@@ -122,8 +124,10 @@ def connection_view(snap: SessionSnapshot, backend: str, running: bool) -> Conne
     )
 
 
-def export_document(snap: SessionSnapshot, started_at: str = "") -> ExportDocument | None:
-    """The export/summary document for ``snap``; ``None`` before any session produced anything."""
+def export_document(snap: SessionSnapshot, started_at: datetime | None = None, backend: str = "",
+                    sources: tuple[str, ...] = ()) -> ExportDocument | None:
+    """The export/summary document for ``snap`` (the meeting that started at ``started_at``); ``None``
+    before any session produced anything."""
     if not snap.session_id and not snap.transcript and snap.summary_markdown is None:
         return None
     return ExportDocument(
@@ -133,4 +137,10 @@ def export_document(snap: SessionSnapshot, started_at: str = "") -> ExportDocume
         entities=snap.entities,
         summary_markdown=snap.summary_markdown,
         started_at=started_at,
+        duration_seconds=snap.elapsed_seconds,
+        title=title_from_summary(snap.summary_markdown),
+        sources=sources,
+        backend=backend,
+        losses=snap.losses,
+        status="recording" if is_running(snap) else "complete",
     )

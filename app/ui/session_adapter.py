@@ -1,7 +1,9 @@
 """Adapts ``app.session.Session`` to the controller's ``SessionHandle``, resolving the settings at
 Start: the backend (starting the built-in one, off the UI thread, when it is chosen), the token (read
 off the UI thread: a keyring read can be a D-Bus round trip), the endpoint, the audio sources and the
-session config. No Qt here.
+session config. Every Start is a new meeting in the history, from the press of the button (a session
+that never connects is kept too, with why) to its end, however it ends (stopped, failed, cancelled by
+"Quit now"). No Qt here.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Sequence
 
 from app.capture.source import AudioSource
@@ -16,6 +19,8 @@ from app.core.endpoint import insecure_token_warning, parse_endpoint, sends_toke
 from app.core.session_state import ConnectionState, SessionSnapshot, SessionWarning
 from app.core.settings import DeviceRef, Settings
 from app.errors import EchoPanelError
+from app.history import History, MeetingInfo, Origin
+from app.history.live import LiveMeeting
 from app.session import Session
 from app.session.config import SessionConfig
 from app.ui.builtin import BuiltinBackend
@@ -26,6 +31,7 @@ log = logging.getLogger(__name__)
 BUILTIN_HEALTH_WAIT_SECONDS = 90.0  # the built-in recognizer may still be loading its model
 
 SourcesFactory = Callable[[Settings], Sequence[AudioSource]]
+HistoryLookup = Callable[[], History | None]
 
 
 def live_sources(settings: Settings) -> list[AudioSource]:
@@ -51,8 +57,10 @@ class AppSession:
         listener: EventListener,
         builtin: BuiltinBackend,
         sources: SourcesFactory,
+        history: History | None = None,
     ) -> None:
         self._settings = settings
+        self._history = history
         self._token = token  # blocking (the keyring): called in an executor
         self._listener = listener
         self._builtin = builtin
@@ -71,6 +79,15 @@ class AppSession:
             self._session.set_throttle(enabled)
 
     async def run(self) -> None:
+        meeting = self._begin_meeting()
+        try:
+            await self._run(meeting)
+        finally:  # also on "Quit now" (cancelled): what there is gets saved
+            if meeting is not None:
+                ended = self._session.ended if self._session is not None else None
+                await meeting.finish(self.snapshot(), ended, self._before.error or "")
+
+    async def _run(self, meeting: LiveMeeting | None) -> None:
         try:
             session = await self._prepare()
         except EchoPanelError as exc:
@@ -80,7 +97,22 @@ class AppSession:
             self._before = SessionSnapshot(state=ConnectionState.STOPPED, detail="Stopped before streaming")
             return
         self._session = session
+        if meeting is not None:
+            meeting.attach(session)
         await session.start()  # start(), not run(): Session.stop() awaits that same task
+
+    def _begin_meeting(self) -> LiveMeeting | None:
+        if self._history is None:
+            return None
+        settings = self._settings
+        backend = "Built-in backend" if settings.uses_builtin_backend else settings.backend_url
+        sources = tuple(s.value for s in settings.sources.sources)
+        try:
+            return LiveMeeting(self._history, MeetingInfo(time.time(), Origin.WINDOW, backend, sources),
+                               record_audio=settings.record_audio)
+        except Exception:  # the meeting is not kept, but the session runs
+            log.exception("history: could not begin the meeting")
+            return None
 
     async def stop(self) -> None:
         self._stop_requested = True
@@ -119,11 +151,12 @@ def session_factory(
     token: Callable[[], str],
     builtin: BuiltinBackend,
     sources: SourcesFactory = live_sources,
+    history: HistoryLookup = lambda: None,
 ) -> SessionFactory:
     """What ``SessionController`` calls on Start: reads the current settings then, and the token
     (``token``, which may block on the keyring) in an executor when the session runs."""
 
     def make(listener: EventListener) -> SessionHandle:
-        return AppSession(settings(), token, listener, builtin, sources)
+        return AppSession(settings(), token, listener, builtin, sources, history())
 
     return make

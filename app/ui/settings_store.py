@@ -77,3 +77,14 @@ class SettingsStore:
 
     def file_name(self) -> str:
         return self._qs.fileName()
+
+    # ------------------------------------------------------------------ UI state (window/ keys)
+
+    def ui_value(self, name: str) -> str:
+        """A remembered UI fact under ``window/`` (last export folder, notices shown), "" if none."""
+        value = self._qs.value(f"{UI_STATE_PREFIX}{name}")
+        return value if isinstance(value, str) else ""
+
+    def set_ui_value(self, name: str, value: str) -> None:
+        self._qs.setValue(f"{UI_STATE_PREFIX}{name}", value)
+        self._qs.sync()

@@ -1,4 +1,6 @@
-"""The desktop shell: current settings and token, the settings dialog, the tray, window geometry.
+"""The desktop shell: current settings and token, the settings dialog, the tray, window geometry,
+the audio and backend check (opened by itself at the first start), and the meeting features
+(``MeetingsUi``: export, history, retention).
 
 Owns the user's choices and where they are kept (``SettingsStore`` for QSettings, ``TokenStore``
 for the keyring) and applies changes: adaptive throttling live through the controller, everything
@@ -11,16 +13,21 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QSystemTrayIcon
+from PySide6.QtWidgets import QMessageBox, QSystemTrayIcon
 
 from app import __version__
 from app.core.level import Level
 from app.core.settings import Settings, SourceSelection
+from app.history import History
 from app.ui.about import AboutDialog, AboutInfo, UrlOpener
+from app.ui.check_dialog import CheckDialog
+from app.ui.checks import Checker
 from app.ui.controller import SessionController
+from app.ui.meetings_ui import MeetingsUi
 from app.ui.message_bar import Severity
+from app.ui.screen_fit import allow_scrolling, clamp_to_screen
 from app.ui.secrets import TokenStore
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.settings_store import SettingsStore
@@ -29,6 +36,8 @@ from app.ui.tray import LevelTray, NotificationGate
 from app.ui.window import MainWindow
 
 log = logging.getLogger(__name__)
+FIRST_RUN_KEY = "first_run_checked"
+TRAY_NOTICE_KEY = "tray_notice_shown"
 
 
 class DesktopShell(QObject):
@@ -47,6 +56,9 @@ class DesktopShell(QObject):
         tray_available: bool | None = None,
         gate: NotificationGate | None = None,
         log_path: Path | None = None,
+        history: History | None = None,
+        checker: Checker | None = None,
+        history_problem: str = "",
     ) -> None:
         super().__init__(window)
         self.window = window
@@ -57,6 +69,9 @@ class DesktopShell(QObject):
         self._log_path = log_path
         self._dialog: SettingsDialog | None = None
         self._about: AboutDialog | None = None
+        self._checker = checker
+        self._check: CheckDialog | None = None
+        self._notice: QMessageBox | None = None
         self.open_url: UrlOpener = QDesktopServices.openUrl  # how About opens the log folder
         self._settings, problems = store.load()
         if tray_available is None:
@@ -74,6 +89,10 @@ class DesktopShell(QObject):
         window.about_requested.connect(self.open_about)
         window.quit_requested.connect(self.quit_requested)
         window.source_picker.changed.connect(self._sources_picked)
+        window.check_requested.connect(lambda: self.open_check(first_run=False))
+        window.hidden_to_tray.connect(self._hidden_to_tray)
+        self.meetings = MeetingsUi(window, controller, store, history, self.open_settings, history_problem)
+        self.settings_applied.connect(self.meetings.settings_changed)
         if problems:
             window.show_message("Some saved settings were reset: " + " ".join(problems), Severity.WARNING)
 
@@ -98,9 +117,12 @@ class DesktopShell(QObject):
         geometry = self._store.load_geometry()
         if geometry is not None:
             self.window.restoreGeometry(geometry)
+        allow_scrolling(self.window, self.window.top_area)  # a small screen, or a large scale
+        clamp_to_screen(self.window)  # a geometry saved on a larger screen, or at another scale
         if self.tray is not None and (minimized or self._settings.start_minimized_to_tray):
             return  # stays in the tray until the user opens it
         self.window.show()
+        QTimer.singleShot(0, lambda: clamp_to_screen(self.window))  # again, with the frame and layout known
 
     def save_geometry(self) -> None:
         self._store.save_geometry(self.window.saveGeometry())
@@ -111,7 +133,7 @@ class DesktopShell(QObject):
 
     # ------------------------------------------------------------------ settings
 
-    def open_settings(self) -> None:
+    def open_settings(self, page: str = "") -> None:
         if self._dialog is not None:
             self._dialog.raise_()
             return
@@ -123,7 +145,10 @@ class DesktopShell(QObject):
             session_running=self.controller.is_running(),
             tray_available=self.tray is not None,
             parent=self.window,
+            tester=self._checker.test_backend if self._checker is not None else None,
         )
+        if page:
+            dialog.select_page(page)
         dialog.accepted.connect(lambda: self.apply(dialog.settings(), dialog.token()))
         dialog.finished.connect(self._dialog_closed)
         self._dialog = dialog
@@ -131,6 +156,53 @@ class DesktopShell(QObject):
 
     def dialog(self) -> SettingsDialog | None:
         return self._dialog
+
+    # ------------------------------------------------------------------ the audio and backend check
+
+    def first_run(self) -> bool:
+        """At start-up: open the check if it never ran on this computer. Returns whether it opened."""
+        if self._checker is None or self._store.ui_value(FIRST_RUN_KEY):
+            return False
+        self.open_check(first_run=True)
+        return True
+
+    def open_check(self, first_run: bool = False) -> None:
+        if self._check is not None:
+            self._check.raise_()
+            return
+        if self._checker is None:
+            return
+        dialog = CheckDialog(self._checker.checks(self._settings, self._tokens.get()), self.window, first_run)
+        dialog.settings_requested.connect(self.open_settings)
+        dialog.finished.connect(self._check_closed)
+        self._check = dialog
+        self._store.set_ui_value(FIRST_RUN_KEY, "1")
+        dialog.open()
+        dialog.run()
+
+    def check_dialog(self) -> CheckDialog | None:
+        return self._check
+
+    def _check_closed(self) -> None:
+        if self._check is not None:
+            self._check.deleteLater()
+        self._check = None
+
+    def _hidden_to_tray(self) -> None:
+        """The first time the window is closed into the tray, say that the app (and the meeting) go on."""
+        if self._store.ui_value(TRAY_NOTICE_KEY):
+            return
+        self._store.set_ui_value(TRAY_NOTICE_KEY, "1")
+        going_on = " The meeting goes on being recorded." if self.controller.is_running() else ""
+        text = (f"EchoPanel Companion keeps running in the system tray.{going_on} Click its icon to bring "
+                "the window back; to quit, use Quit in the tray menu or File > Quit (Ctrl+Q).")
+        if self.tray is not None:
+            self.tray.icon.showMessage("Still running", text, QSystemTrayIcon.MessageIcon.Information, 8000)
+        notice = QMessageBox(QMessageBox.Icon.Information, "Still running in the tray", text)
+        notice.setObjectName("trayNotice")
+        notice.setModal(False)
+        notice.show()
+        self._notice = notice
 
     def open_about(self) -> None:
         """Help > About: version, log and settings locations, the backend in use."""

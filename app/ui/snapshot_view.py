@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from PySide6.QtCore import QObject, Signal, SignalInstance
 
@@ -44,6 +45,7 @@ class SnapshotView(QObject):
         self._finishing = False  # while the ended session's last snapshot is applied
         self._selected: frozenset[str] = frozenset()  # the sources the session captures
         self._last: dict[str, object] = {}  # what each signal emitted last
+        self.meeting_started: datetime | None = None  # when the current meeting started (for exports)
 
     def apply_snapshot(self, snap: SessionSnapshot) -> None:
         """Push one snapshot through both cadences (the self-test and tests drive this directly)."""
@@ -73,7 +75,9 @@ class SnapshotView(QObject):
         self._emit_if_changed("entities", snap.entities, self.entities_changed)
         content = (snap.session_id, snap.transcript_revision, snap.cards, snap.entities)
         if self._changed("document-content", (*content, snap.summary_markdown)):  # only when it can differ
-            self._emit_if_changed("document", export_document(snap), self.document_changed)
+            sources = tuple(sorted(self._selected, reverse=True))  # system, then mic
+            doc = export_document(snap, self.meeting_started, self._backend_label(), sources)
+            self._emit_if_changed("document", doc, self.document_changed)
 
     def _changed(self, key: str, value: object) -> bool:
         if key in self._last and self._last[key] == value:

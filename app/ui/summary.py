@@ -1,16 +1,14 @@
 """The final summary view: the backend's summary (or, until it arrives, notes built from the live
-transcript and cards), with export to Markdown, JSON and SRT through the pure ``app.core.export``.
+transcript and cards), with buttons that ask for an export (``app.ui.exporting`` writes the file).
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -19,30 +17,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.export import ExportDocument, suggested_filename, to_json, to_markdown, to_srt
-from app.fileio import write_text_atomic
+from app.core.export import ExportDocument, summary_prose, to_markdown
 
 log = logging.getLogger(__name__)
 
-FORMATS = {  # key -> (button text, file filter, extension)
-    "md": ("Export Markdown…", "Markdown (*.md)", "md"),
-    "json": ("Export JSON…", "JSON (*.json)", "json"),
-    "srt": ("Export SRT…", "SubRip subtitles (*.srt)", "srt"),
-}
-
-
-def render(doc: ExportDocument, fmt: str) -> str:
-    if fmt == "md":
-        return to_markdown(doc)
-    if fmt == "json":
-        return to_json(doc)
-    return to_srt(doc.segments)
+BUTTONS = {"md": "Export Markdown…", "json": "Export JSON…", "srt": "Export SRT…"}
 
 
 class SummaryView(QWidget):
-    """``set_document(doc)`` to show; emits ``message(text, is_error)`` after an export."""
+    """``set_document(doc)`` to show; emits ``export_requested(fmt)`` ("md", "json", "srt")."""
 
-    message = Signal(str, bool)
+    export_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,9 +42,9 @@ class SummaryView(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         row = QHBoxLayout()
         row.addWidget(self.origin_label, 1)
-        for key, (text, _, _) in FORMATS.items():
+        for key, text in BUTTONS.items():
             button = QPushButton(text)
-            button.clicked.connect(lambda _checked=False, k=key: self.export_with_dialog(k))
+            button.clicked.connect(lambda _checked=False, k=key: self.export_requested.emit(k))
             self.buttons[key] = button
             row.addWidget(button)
         layout = QVBoxLayout(self)
@@ -97,37 +82,13 @@ class SummaryView(QWidget):
                 if has_summary
                 else "Live notes (the backend's final summary arrives after Stop)."
             )
-            # The backend's summary is the final word when it exists; until then, live notes.
-            self.browser.setMarkdown(
-                doc.summary_markdown if has_summary and doc.summary_markdown else to_markdown(doc)
-            )
+            # The backend's summary is the final word when it exists (without its own copies of the
+            # transcript, actions and entities, which the other tabs show); until then, live notes.
+            prose = summary_prose(doc.summary_markdown) if has_summary else ""
+            self.browser.setMarkdown(prose or to_markdown(doc))
 
     def document(self) -> ExportDocument | None:
         return self._doc
-
-    def export_to(self, fmt: str, path: Path) -> None:
-        """Write the current document as ``fmt`` ("md", "json", "srt") to ``path``; raises OSError."""
-        if self._doc is None:
-            raise ValueError("nothing to export")
-        write_text_atomic(path, render(self._doc, fmt))  # a failed export leaves no truncated file
-        log.info("exported %s to %s", fmt, path)
-
-    def export_with_dialog(self, fmt: str) -> None:
-        if self._doc is None:
-            return
-        _, file_filter, ext = FORMATS[fmt]
-        name, _ = QFileDialog.getSaveFileName(
-            self, "Export", suggested_filename(self._doc.session_id, ext), file_filter
-        )
-        if not name:
-            return
-        path = Path(name)
-        try:
-            self.export_to(fmt, path)
-        except OSError as exc:
-            self.message.emit(f"Could not write {path}: {exc.strerror or exc}. Choose another folder.", True)
-            return
-        self.message.emit(f"Exported to {path}", False)
 
     def _update_buttons(self) -> None:
         enabled = self._doc is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -27,12 +27,15 @@ from app.core.level import Level
 from app.core.messages import CardsEvent, EntitiesEvent
 from app.core.session_state import TranscriptSegment
 from app.ui.chart import FillChart
+from app.ui.history_view import HistoryPane
 from app.ui.insights import CardsPane, EntitiesPane
 from app.ui.lamp import TrafficLight
 from app.ui.level_style import style_for
+from app.ui.menus import make_actions, make_menus
 from app.ui.message_bar import MessageBar, Severity
 from app.ui.meters import SourcePanel
 from app.ui.models import ConnectionView, SourceView
+from app.ui.screen_fit import fit_vertically, reserve_space
 from app.ui.sources import SourcePicker
 from app.ui.summary import SummaryView
 from app.ui.transcript import TranscriptPane
@@ -63,6 +66,21 @@ class MainWindow(QMainWindow):
     quit_requested = Signal()
     about_requested = Signal()
     throttling_toggled = Signal(bool)
+    export_requested = Signal(str)  # "md", "json" or "srt": the current meeting
+    copy_transcript_requested = Signal()
+    check_requested = Signal()  # Help > Check audio and backend
+    hidden_to_tray = Signal()  # the window was closed and the app keeps running in the tray
+    # Actions (app.ui.menus makes them)
+    start_stop_action: QAction
+    settings_action: QAction
+    quit_action: QAction
+    throttle_action: QAction
+    show_action: QAction
+    about_action: QAction
+    export_action: QAction
+    copy_action: QAction
+    history_action: QAction
+    check_action: QAction
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -70,38 +88,14 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self._running = False
         self._hide_on_close = False
-        self._make_actions()
+        make_actions(self)
         self._make_widgets()
-        self._make_menus()
+        make_menus(self)
         self.set_level(Level.IDLE, "Not streaming")
         self.set_connection(ConnectionView("idle", "", False, "Built-in backend"))
         self.resize(1100, 760)
 
     # ------------------------------------------------------------------ construction
-
-    def _make_actions(self) -> None:
-        self.start_stop_action = QAction("&Start", self)
-        self.start_stop_action.setShortcut(QKeySequence("Ctrl+Return"))
-        self.start_stop_action.triggered.connect(self.start_stop_requested)
-        self.settings_action = QAction("S&ettings…", self)
-        self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
-        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
-        self.settings_action.triggered.connect(self.settings_requested)
-        self.quit_action = QAction("&Quit", self)
-        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
-        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        self.quit_action.triggered.connect(self.quit_requested)
-        self.throttle_action = QAction("Adaptive &throttling", self)
-        self.throttle_action.setCheckable(True)
-        self.throttle_action.toggled.connect(self.throttling_toggled)
-        self.show_action = QAction("Show &window", self)
-        self.show_action.triggered.connect(self.bring_to_front)
-        self.about_action = QAction(f"&About {APP_TITLE}", self)
-        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
-        self.about_action.triggered.connect(self.about_requested)
-        for action in (self.start_stop_action, self.settings_action, self.quit_action):
-            action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
-            self.addAction(action)
 
     def _make_widgets(self) -> None:
         self.message_bar = MessageBar()
@@ -137,9 +131,8 @@ class MainWindow(QMainWindow):
         self.cards = CardsPane()
         self.entities = EntitiesPane()
         self.summary = SummaryView()
-        self.summary.message.connect(
-            lambda text, error: self.show_message(text, Severity.ERROR if error else Severity.INFO)
-        )
+        self.summary.export_requested.connect(self.export_requested)
+        self.history = HistoryPane()
         self.setCentralWidget(self._layout_widgets())
 
     def _layout_widgets(self) -> QWidget:
@@ -178,27 +171,25 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.transcript, "&Transcript")
         self.tabs.addTab(insights, "&Actions && entities")
         self.tabs.addTab(self.summary, "S&ummary")
+        self.tabs.addTab(self.history, "&History")
+        # The transcript keeps at least eight lines; the status area above scrolls only on a screen too
+        # small for both (app.ui.screen_fit.allow_scrolling), instead of the window overflowing it.
+        line = self.fontMetrics().lineSpacing()
+        self.tabs.setMinimumHeight(self.tabs.tabBar().sizeHint().height() + 8 * line + 16)
+        self.top_area = fit_vertically(top_widget)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(top_widget)
+        splitter.addWidget(self.top_area)
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
+        splitter.setCollapsible(0, False)
+        splitter.setCollapsible(1, False)
+        self.splitter = splitter
         central = QWidget()
         outer = QVBoxLayout(central)
-        outer.addWidget(self.message_bar)
         outer.addWidget(splitter, 1)
+        outer.addWidget(reserve_space(self.message_bar))  # below everything, space always kept: nothing moves
         return central
-
-    def _make_menus(self) -> None:
-        session = self.menuBar().addMenu("&Session")
-        session.addAction(self.start_stop_action)
-        session.addAction(self.throttle_action)
-        session.addSeparator()
-        session.addAction(self.settings_action)
-        session.addSeparator()
-        session.addAction(self.quit_action)
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(self.about_action)
 
     def tray_actions(self) -> tuple[QAction | None, ...]:
         """The actions the tray menu shows (``None`` = separator)."""
@@ -265,6 +256,7 @@ class MainWindow(QMainWindow):
 
     def show_message(self, text: str, severity: Severity = Severity.INFO) -> None:
         self.message_bar.show_message(text, severity)
+        self.message_bar.setToolTip(text)  # the status area shows two lines; the whole text is here
 
     def set_hide_on_close(self, hide: bool) -> None:
         """With a tray icon, closing the window hides it; without one, closing quits."""
@@ -282,5 +274,6 @@ class MainWindow(QMainWindow):
         event.ignore()
         if self._hide_on_close:
             self.hide()
+            self.hidden_to_tray.emit()
         else:
             self.quit_requested.emit()

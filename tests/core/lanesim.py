@@ -27,6 +27,7 @@ class SimLane:
     queue: list[int] = field(default_factory=list)  # sent positions
     buffer: list[int] = field(default_factory=list)
     busy_until: float | None = None
+    pull_at: float | None = None  # a final was sent; the recognizer pulls again at this time
     processed: int = 0
     dropped: list[int] = field(default_factory=list)  # positions the server dropped
     chunks: list[tuple[int, int, float, float]] = field(default_factory=list)  # (first, last, began, ended)
@@ -47,8 +48,10 @@ class SimEvent:
 class LaneServer:
     def __init__(self, *, queue_frames: int = 100, chunk_frames: int = 100, rtf: Rtf = lambda t, s: 0.3,
                  speech: Speech = lambda s, p: True, metrics_phase: float = 0.5,
-                 shared: bool = False) -> None:
-        """``shared``: one recognizer for every lane, taking full chunks in the order they became ready."""
+                 shared: bool = False, pull_delay: float = 0.0) -> None:
+        """``shared``: one recognizer for every lane, taking full chunks in the order they became ready.
+        ``pull_delay``: how long after sending a chunk's final the recognizer pulls again (a busy
+        server's event loop; 0 on the real server, which pulls as soon as the final is written)."""
         self.queue_frames, self.chunk_frames = queue_frames, chunk_frames
         self.rtf, self.speech = rtf, speech
         self.lanes: dict[str, SimLane] = {}
@@ -56,6 +59,7 @@ class LaneServer:
         self.dropped_total = 0
         self._next_metrics = metrics_phase
         self.shared = shared
+        self.pull_delay = pull_delay
         self._ready: list[tuple[SimLane, float]] = []  # shared: full chunks waiting, with when they filled
 
     def arrive(self, source: str, position: int, at: float) -> None:
@@ -73,9 +77,15 @@ class LaneServer:
     def advance(self, until: float) -> None:
         while True:
             busy = [(ln.busy_until, ln.name) for ln in self.lanes.values() if ln.busy_until is not None]
+            busy += [(ln.pull_at, ln.name) for ln in self.lanes.values() if ln.pull_at is not None]
             when, name = min(busy, default=(None, ""))
             if when is not None and when <= until and when <= self._next_metrics:
-                self._finish(self.lanes[name], when)
+                lane = self.lanes[name]
+                if lane.pull_at == when and lane.busy_until is None:
+                    lane.pull_at = None
+                    self._pull(lane, when)
+                else:
+                    self._finish(lane, when)
             elif self._next_metrics <= until:
                 for lane in self.lanes.values():
                     self.events.append(SimEvent(self._next_metrics, "metrics", lane.name,
@@ -88,6 +98,7 @@ class LaneServer:
         """``stop``: everything left is processed, the last partial chunk included."""
         self.advance(at)
         for lane in self.lanes.values():
+            lane.pull_at = None
             while lane.busy_until is not None or lane.queue or lane.buffer:
                 busy = [other for other in self.lanes.values() if other.busy_until is not None]
                 if busy:
@@ -101,7 +112,7 @@ class LaneServer:
                 self._process(lane, at)
 
     def _pull(self, lane: SimLane, at: float) -> None:
-        if lane.busy_until is not None or any(waiting is lane for waiting, _ in self._ready):
+        if lane.busy_until is not None or lane.pull_at is not None or any(w is lane for w, _ in self._ready):
             return
         while lane.queue and len(lane.buffer) < lane.chunk_frames:
             lane.buffer.append(lane.queue.pop(0))
@@ -126,4 +137,7 @@ class LaneServer:
         if self._ready:
             waiting, _ = self._ready.pop(0)
             self._process(waiting, at)
+        if self.pull_delay > 0:
+            lane.pull_at = at + self.pull_delay
+            return
         self._pull(lane, at)

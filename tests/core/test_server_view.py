@@ -130,6 +130,15 @@ def test_throttled_the_server_drops_nothing_through_an_overload_and_the_backlog_
     assert all(len(p) == loop.captured for p in loop.positions.values())  # every frame went
 
 
+@pytest.mark.parametrize("pull_delay", [0.0, 0.15])
+def test_a_server_slow_to_pull_after_a_final_still_drops_nothing(pull_delay: float) -> None:
+    # A busy server (or one on the same loop) may take the next chunk a little after its final went
+    # out: frames sent in answer to the final must not overflow the queue meanwhile.
+    loop = Loop(LaneServer(rtf=episode(5, 30, 1.6), pull_delay=pull_delay), throttle=True)
+    loop.run(40)
+    assert all(not lane.dropped for lane in loop.server.lanes.values())
+
+
 def test_catching_up_starts_within_two_seconds_of_the_backend_draining_again() -> None:
     loop = Loop(LaneServer(rtf=episode(5, 20, 2.0, low=0.3)), throttle=True)
     loop.run(19.9)
@@ -175,11 +184,16 @@ def test_silence_is_skipped_only_when_behind_and_speech_is_never_lost() -> None:
 
 def test_a_shared_recognizer_is_recognised_and_the_microphone_goes_first() -> None:
     loop = Loop(LaneServer(rtf=episode(5, 60, 0.8), shared=True), throttle=True)
-    loop.run(40)
+    loop.run(30)
     assert loop.view.shared_recognizer()
     assert loop.policy.holds_back("system")
+    mic_then, system_then = len(loop.holds[Source.MIC]), len(loop.holds[Source.SYSTEM])
+    loop.run(10)
     mic, system = len(loop.holds[Source.MIC]), len(loop.holds[Source.SYSTEM])
-    assert mic * FRAME < 4.0 < system * FRAME  # the microphone keeps up, system audio waits
+    # the one recognizer serves the microphone first: its backlog stays small and does not grow,
+    # while system audio waits (and its backlog grows by what the microphone's turn costs it)
+    assert mic * FRAME < 6.0 and mic <= mic_then + 25
+    assert system > system_then + 250
     independent = Loop(LaneServer(rtf=episode(5, 60, 1.6)), throttle=True)
     independent.run(40)
     assert not independent.view.shared_recognizer()

@@ -39,6 +39,8 @@ CUSTOM = Settings(
     summary_timeout_seconds=5.0,
     start_minimized_to_tray=True,
     notify_on_overload=False,
+    history_keep_days=90,
+    record_audio=True,
 )
 
 
@@ -78,6 +80,8 @@ def test_to_dict_is_flat_and_versioned() -> None:
         "session/summary_timeout_seconds": 30.0,
         "ui/start_minimized_to_tray": False,
         "ui/notify_on_overload": True,
+        "history/keep_days": 0,
+        "history/record_audio": False,
     }
     assert set(d) == KNOWN_KEYS
     assert all(type(v) in (str, int, bool, float) for v in d.values())
@@ -368,3 +372,16 @@ def test_the_insecure_token_permission_is_for_one_backend_only() -> None:
     assert allowed.allows_insecure_token(parse_endpoint("ws://10.1.2.3:8000/ws/live-listener"))
     assert not allowed.allows_insecure_token(parse_endpoint("ws://10.1.2.4:8000"))
     assert not Settings().allows_insecure_token(parse_endpoint("ws://10.1.2.3:8000"))
+
+
+@pytest.mark.parametrize(("raw", "days"), [("30", 30), (0, 0), (365.0, 365), ("3650", 3650)])
+def test_history_keep_days_reads_whole_days(raw: object, days: int) -> None:
+    settings, problems = settings_from_dict({"history/keep_days": raw})
+    assert settings.history_keep_days == days and problems == []
+
+
+@pytest.mark.parametrize("raw", ["-1", "2.5", "forever", True, "99999"])
+def test_bad_history_keep_days_fall_back_to_forever_with_a_reason(raw: object) -> None:
+    settings, problems = settings_from_dict({"history/keep_days": raw})
+    assert settings.history_keep_days == 0
+    assert len(problems) == 1 and "history/keep_days" in problems[0] and "days" in problems[0]

@@ -1,7 +1,7 @@
-"""A GUI export that fails midway (disk full, a size limit) leaves the previous file whole: the summary
-view writes a temporary file and renames it. The failure is a real one: the kernel's file size limit
-(RLIMIT_FSIZE), which fails a write with EFBIG as a full disk fails it with ENOSPC; it applies to the
-whole process, so the export runs in its own, offscreen."""
+"""A GUI export that fails midway (disk full, a size limit) leaves the previous file whole: the
+exporter (app.ui.exporting) writes a temporary file and renames it. The failure is a real one: the
+kernel's file size limit (RLIMIT_FSIZE), which fails a write with EFBIG as a full disk fails it with
+ENOSPC; it applies to the whole process, so the export runs in its own."""
 
 from __future__ import annotations
 
@@ -17,19 +17,17 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPORT = r"""
 import resource, signal, sys
 from pathlib import Path
-from PySide6.QtWidgets import QApplication
 from app.core.export import ExportDocument
 from app.core.session_state import TranscriptSegment
-from app.ui.summary import SummaryView
+from app.fileio import write_atomic
+from app.ui.exporting import render
 
-app = QApplication([])
-view = SummaryView()
 lines = tuple(TranscriptSegment("mic", f"line {n} of a long meeting", n, n + 0.5, True) for n in range(2000))
-view.set_document(ExportDocument("abc12345-x", lines))
+doc = ExportDocument("abc12345-x", lines)
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write then fails with EFBIG instead of killing us
 resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
 try:
-    view.export_to("md", Path(sys.argv[1]))
+    write_atomic(Path(sys.argv[1]), render(doc, "md").encode("utf-8"))
 except OSError as exc:
     print("export failed:", exc.strerror)
 """

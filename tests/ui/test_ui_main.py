@@ -23,8 +23,9 @@ def app_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         XDG_CONFIG_HOME=str(tmp_path / "config"),
         XDG_STATE_HOME=str(tmp_path / "state"),
         XDG_CACHE_HOME=str(tmp_path / "cache"),
-        **extra,
+        ECHOPANEL_DATA_DIR=str(tmp_path / "data"),  # its own history and single-instance lock
     )
+    env.update(extra)
     return env
 
 
@@ -120,3 +121,27 @@ def test_gui_without_a_display_explains_and_exits_2(tmp_path):
     assert "--headless --duration 30 --events -" in done.stderr
     assert "xvfb-run -a" in done.stderr
     assert "xcb" not in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_a_second_launch_raises_the_first_window_and_exits(tmp_path):
+    env = app_env(tmp_path, QT_QPA_PLATFORM="offscreen")
+    log = tmp_path / "state" / "EchoPanel Companion" / "log" / "echopanel-companion.log"
+    first = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (log.exists() and " ready\n" in log.read_text()):
+            assert first.poll() is None and time.monotonic() < deadline, "the first app never became ready"
+            time.sleep(0.1)
+        second = subprocess.run([sys.executable, "-m", "app"], cwd=ROOT, env=env, capture_output=True,
+                                text=True, timeout=60)
+        assert second.returncode == 0, second.stderr
+        assert "already running; its window was brought to the front" in second.stderr
+        assert first.poll() is None  # the first one is still the app
+        first.send_signal(signal.SIGINT)
+        assert first.wait(timeout=60) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QDialogButtonBox
 
-from app.core.settings import AudioEncoding, DeviceRef, Settings, SourceSelection
+from app.core.settings import SCHEMA_VERSION, AudioEncoding, DeviceRef, Settings, SourceSelection
 from app.ui.binding import bind
 from app.ui.controller import SessionController
 from app.ui.secrets import TokenStore, keyring_usable
@@ -219,7 +219,7 @@ def test_a_v0_token_leaves_the_settings_file_on_the_first_load(qtbot, ini):
     assert "supersecret" not in text and "token=" not in text
     assert "[server]" not in text and "stray" not in text
     assert "keep-me" in text  # window state is the UI's and survives
-    assert "mic" in text and "schema_version=2" in text  # migrated values are written back
+    assert "mic" in text and f"schema_version={SCHEMA_VERSION}" in text  # migrated values are written back
     assert "keyring" in window.message_bar.current_text()  # the user is told once...
     window2, shell2 = make_shell(qtbot, ini, TokenStore(MemoryKeyring()))
     assert window2.message_bar.current_text() == ""  # ...and not again at the next start

@@ -3,8 +3,6 @@ message bar, panels and summary export."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from PySide6.QtGui import QKeySequence
 
@@ -138,15 +136,3 @@ def test_summary_renders_when_its_tab_is_shown(wired, qtbot):
     controller.apply_snapshot(final)  # visible: rendered at once
     assert "Decided: ship it" in window.summary.browser.toPlainText()
     assert window.summary.origin_label.text() == "Final summary from the backend."
-
-
-def test_summary_export_writes_all_three_formats(wired, tmp_path):
-    window, controller = wired
-    controller.apply_snapshot(SNAP)
-    summary = window.summary
-    assert summary.document() is not None and all(b.isEnabled() for b in summary.buttons.values())
-    for fmt in ("md", "json", "srt"):
-        summary.export_to(fmt, tmp_path / f"out.{fmt}")
-    assert "- **[00:01] Mic:** hello there" in (tmp_path / "out.md").read_text()
-    assert json.loads((tmp_path / "out.json").read_text())["session_id"] == "abc12345-x"
-    assert (tmp_path / "out.srt").read_text().startswith("1\n00:00:01,000 --> 00:00:02,000\nMic: hello there")

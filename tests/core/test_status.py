@@ -1,0 +1,160 @@
+"""The status light on a stepped clock: every transition, its hysteresis, the trend warning, and
+the words."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.level import Level, LevelReport, SourceLoad
+from app.core.losses import LossCause, LossSpan
+from app.core.session_state import ConnectionState as C
+from app.core.status import Light, StatusConfig, StatusInputs, StatusModel
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def server(level: Level = Level.NORMAL, backlog: float = 0.0, measured: bool = True) -> LevelReport:
+    load = SourceLoad("mic", backlog / 2.0, backlog, updated_at=1.0 if measured else 0.0)
+    return LevelReport(level, "", (load,) if measured else ())
+
+
+class Rig:
+    def __init__(self) -> None:
+        self.clock = Clock()
+        self.model = StatusModel(self.clock)
+        self.losses: list[LossSpan] = []
+        self.elapsed = 0.0
+
+    def at(self, seconds: float, connection: C = C.STREAMING, *, held: float = 0.0, share: float = 0.0,
+           level: Level = Level.NORMAL, backlog: float = 0.0, measured: bool = True, error: str | None = None,
+           levels: dict[str, float] | None = None, step: float = 0.25) -> Light:
+        """Step ``seconds`` of clock, updating every ``step``; the light at the end."""
+        end = self.clock.now + seconds
+        while True:
+            self.model.update(StatusInputs(connection, server(level, backlog, measured), {"mic": held},
+                                           {"mic": share}, tuple(self.losses), self.elapsed, error, levels))
+            if self.clock.now >= end - 1e-9:
+                return self.model.report().light
+            self.clock.now += step
+            self.elapsed += step
+
+    def lose(self, seconds: float, cause: LossCause = LossCause.SERVER_DROP) -> None:
+        self.losses.append(LossSpan("mic", self.elapsed - seconds, self.elapsed, cause))
+
+
+def test_idle_then_grey_until_measured_then_green() -> None:
+    rig = Rig()
+    assert rig.at(0, C.IDLE) is Light.IDLE
+    assert rig.at(1, C.CONNECTING) is Light.UNKNOWN
+    assert rig.at(1, measured=False, level=Level.UNKNOWN) is Light.UNKNOWN
+    assert rig.model.report().headline == "Not measured yet"
+    assert rig.at(1) is Light.LIVE
+    assert rig.model.report().headline == "Live and complete"
+
+
+def test_held_audio_is_amber_with_how_far_behind_and_clears_with_hysteresis() -> None:
+    rig = Rig()
+    rig.at(1)
+    assert rig.at(0.25, held=21.0) is Light.BEHIND
+    assert rig.model.report().headline == "Transcript 21 s behind, catching up"
+    assert rig.at(0.25, held=1.0) is Light.BEHIND  # between the thresholds: no news
+    assert rig.at(2.5, held=0.2) is Light.BEHIND  # calm, but not for 3 s yet
+    assert rig.at(1.0, held=0.2) is Light.LIVE
+
+
+def test_a_growing_backlog_turns_amber_before_any_threshold() -> None:
+    rig = Rig()
+    rig.at(1)
+    held, light = 0.0, Light.LIVE
+    for _ in range(8):  # 0.5 s of backlog gained per second, still far below the 2 s threshold
+        held += 0.125
+        light = rig.at(0.25, held=held)
+    assert held < StatusConfig().behind_seconds and light is Light.BEHIND
+    assert "falling" in rig.model.report().headline.lower()
+
+
+def test_a_filling_server_queue_is_amber_not_red() -> None:
+    rig = Rig()
+    rig.at(1)
+    assert rig.at(0.5, level=Level.BUFFERING, backlog=1.7) is Light.BEHIND
+
+
+def test_any_loss_is_red_and_clears_five_seconds_after_the_last_one() -> None:
+    rig = Rig()
+    rig.at(1)
+    rig.lose(2.0)
+    assert rig.at(0.25) is Light.LOSING
+    report = rig.model.report()
+    assert report.headline == "Losing audio: backend overloaded" and report.lost_seconds == 2.0
+    assert report.detail == "2 s of audio could not be transcribed."
+    assert rig.at(4.5) is Light.LOSING
+    assert rig.at(0.5) is Light.LIVE  # no new loss for 5 s
+    assert rig.model.report().detail == "2 s of audio could not be transcribed earlier."
+
+
+@pytest.mark.parametrize("cause", list(LossCause))
+def test_every_cause_of_loss_is_red_with_its_reason(cause: LossCause) -> None:
+    rig = Rig()
+    rig.at(1)
+    rig.lose(0.6, cause)
+    assert rig.at(0.25) is Light.LOSING
+    assert rig.model.report().headline == f"Losing audio: {cause.reason}"
+
+
+def test_connection_down_is_amber_until_the_hold_runs_out() -> None:
+    rig = Rig()
+    rig.at(1)
+    assert rig.at(1, C.RECONNECTING, held=5.0, share=0.04) is Light.BEHIND
+    assert rig.model.report().headline == "Connection down, reconnecting"
+    assert rig.at(1, C.RECONNECTING, held=100.0, share=0.85) is Light.LOSING
+
+
+def test_a_backend_that_stops_reporting_is_grey() -> None:
+    rig = Rig()
+    rig.at(1)
+    assert rig.at(1, level=Level.UNKNOWN) is Light.UNKNOWN
+    assert rig.model.report().headline == "Backend silent"
+
+
+def test_a_failed_session_is_its_own_state_and_a_new_one_starts_fresh() -> None:
+    rig = Rig()
+    rig.at(1)
+    assert rig.at(0.25, C.FAILED, error="The backend refused the token.") is Light.FAILED
+    report = rig.model.report()
+    assert (report.headline, report.detail) == ("Failed", "The backend refused the token.")
+    rig.model.reset()
+    assert rig.at(0.25, C.CONNECTING) is Light.UNKNOWN
+
+
+def test_stopped_is_idle_and_remembers_what_was_lost() -> None:
+    rig = Rig()
+    rig.at(1)
+    rig.lose(12.0)
+    rig.at(6)
+    assert rig.at(0.25, C.STOPPED) is Light.IDLE
+    assert rig.model.report().detail == "Last meeting: 12 s of audio could not be transcribed."
+
+
+def test_a_source_silent_for_thirty_seconds_while_the_other_speaks_is_named() -> None:
+    rig = Rig()
+    rig.at(29, levels={"mic": -80.0, "system": -25.0})
+    assert rig.model.report().silent_source is None
+    rig.at(1.5, levels={"mic": -80.0, "system": -25.0})
+    assert rig.model.report().silent_source == "mic"
+    rig.at(0.25, levels={"mic": -30.0, "system": -25.0})
+    assert rig.model.report().silent_source is None
+
+
+def test_since_is_when_the_light_changed() -> None:
+    rig = Rig()
+    rig.at(1)
+    entered = rig.clock.now  # the next update sees the backlog
+    rig.at(0.25, held=5.0)
+    rig.at(1.0, held=5.0)
+    assert rig.model.report().since == entered
