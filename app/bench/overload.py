@@ -199,13 +199,14 @@ def checks(scenario: Scenario, off: dict[str, Any], on: dict[str, Any]) -> dict[
     p90 = on["timestamp_error_seconds"]["p90"]
     out["on_timestamp_p90"] = _check(p90, t13["timestamp_error_p90_max_seconds"],
                                      None if p90 is None else p90 <= t13["timestamp_error_p90_max_seconds"])
-    lost = {s: round(sum(v.values()), 2) for s, v in on["speech_lost_seconds"].items()}
-    beyond = _beyond_hold(on["physics"])
-    out["on_speech_lost_per_source"] = _check(
-        lost, t12["on_speech_lost_per_source_max_seconds"],
-        all(v <= t12["on_speech_lost_per_source_max_seconds"] for v in lost.values()),
-        None if beyond <= 0 else f"{beyond:g} s of audio per source cannot fit the hold: "
-        f"{on['physics']['arithmetic']}")
+    if scenario.issue12:  # issue 12's scenarios: recovered, until Stop, killed, stalled 20 / 60 s
+        lost = {s: round(sum(v.values()), 2) for s, v in on["speech_lost_seconds"].items()}
+        beyond = _beyond_hold(on["physics"])
+        out["on_speech_lost_per_source"] = _check(
+            lost, t12["on_speech_lost_per_source_max_seconds"],
+            all(v <= t12["on_speech_lost_per_source_max_seconds"] for v in lost.values()),
+            None if beyond <= 0 else f"{beyond:g} s of audio per source cannot fit the hold: "
+            f"{on['physics']['arithmetic']}")
     catch = on["catch_up_start_seconds"]
     if catch is not None or scenario.drains_at is not None:
         limit = t12["on_catch_up_start_max_seconds"]
@@ -249,7 +250,7 @@ def summary_table(result: dict[str, Any]) -> str:
     """One line per scenario and mode: speech preserved, speech lost by cause, lag, recovery, catch-up,
     timestamp errors, held audio against its bound, and (on the "on" line) the checks that failed."""
     head = ["scenario", "mode", "preserved all/sys/mic", "speech lost s drop/shed/transit/skip",
-            "lag max/p90", "recov", "catch", "ts p50/p90/max", "held MiB/bound", "failed checks"]
+            "lag max/p90", "recov", "catch", "ts p50/p90/max", "held MiB/bound", "amber>red", "failed checks"]
     rows = [head]
     for name, s in result["scenarios"].items():
         failed = [k + ("*" if c["impossible"] else "") for k, c in s["checks"].items() if c["pass"] is False]
@@ -268,6 +269,7 @@ def summary_table(result: dict[str, Any]) -> str:
                 _f(r["recovery_seconds"], 1), _f(r["catch_up_start_seconds"], 1),
                 "/".join(_f(ts[k], 2) for k in ("median", "p90", "max")),
                 f"{sum(h['mib'] for h in held):.1f}/{sum(h['bound_mib'] for h in held):.1f}",
+                _warning(r["amber_warning"]),
                 (", ".join(failed) or "-") if mode == "on" else "",
             ])
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
@@ -276,6 +278,11 @@ def summary_table(result: dict[str, Any]) -> str:
     lines.append(f"wall {result['config']['wall_seconds']:.0f} s; * = physically impossible (the JSON's "
                  f"checks say why); every feasible check passes: {result['all_feasible_checks_pass']}")
     return "\n".join(lines)
+
+
+def _warning(w: dict[str, float | None]) -> str:
+    """The amber warning before red: seconds, or "never red"."""
+    return "never red" if w["first_red"] is None else f"{w['seconds']:.1f}"
 
 
 def _f(value: float | None, digits: int) -> str:

@@ -26,7 +26,8 @@ GRID_SECONDS = 0.1
 LAG_MARGIN_SECONDS = 0.5  # recovered: lag within the backend's own chunk wait plus this
 FLOW_CEILING = 4.0  # x real time per source: the client never sends faster (app.core.flow)
 OUTSIDE_TOLERANCE = 0.1
-ALARM_LEVELS = ("buffering", "overloaded")
+ALARM_LEVELS = ("buffering", "overloaded")  # server level (backpressureLevel)
+ALARM_LIGHTS = ("behind", "losing")  # the status light (app.core.status)
 
 DEFINITIONS = {
     "speech_preserved": "true speech (from the clean signal) whose audio the recognizer consumed in a chunk "
@@ -47,6 +48,10 @@ DEFINITIONS = {
     "catch_up_start_seconds": "from the first chunk the recognizer cut at its fast rate after the "
     "episode/stall (provenance) until the client's held audio had fallen 0.2 s below its highest since; "
     "null when less than 0.5 s was held then",
+    "amber_warning_seconds": "from the status light first turning amber (behind) to its first red (losing) "
+    "in the run; 0 when red came without amber first; null with first_red null: never red",
+    "alarms_in_healthy_stretch": "server-level changes to buffering/overloaded and status-light changes to "
+    "behind/losing before the first overload or fault",
     "held_audio_peak": "the most the client held per source (hold + resend window), in seconds and MiB "
     "(frames x the size of one frame object with its PCM), against the bound (hold setting + 30 s window)",
 }
@@ -79,6 +84,7 @@ def analyse(raw: RawRun, meeting: Meeting, scenario: Scenario, kept: Kept, hold_
     recovery = (None if drains is None
                 else oa.recovery_seconds(grid, lag_max, drains, wait + LAG_MARGIN_SECONDS))
     levels = [(raw.meeting_time(t), level, reason) for t, level, reason in raw.probe.levels]
+    lights = [(raw.meeting_time(t), light, words) for t, light, words in raw.probe.lights]
     healthy = (start, start + scenario.healthy_until)
     catch = [p["catch_up_start_seconds"] for p in per.values() if p["catch_up_start_seconds"] is not None]
 
@@ -116,13 +122,27 @@ def analyse(raw: RawRun, meeting: Meeting, scenario: Scenario, kept: Kept, hold_
         "server_backlog_max_seconds": {s: round(v, 2) for s, v in raw.probe.server_backlog_max.items()},
         "healthy_stretch_meeting_seconds": [round(healthy[0], 2), round(healthy[1], 2)],
         "alarms_in_healthy_stretch": [[round(t, 2), level, reason] for t, level, reason in levels
-                                      if healthy[0] <= t < healthy[1] and level in ALARM_LEVELS],
+                                      if healthy[0] <= t < healthy[1] and level in ALARM_LEVELS]
+        + [[round(t, 2), f"light {light}", words] for t, light, words in lights
+           if healthy[0] <= t < healthy[1] and light in ALARM_LIGHTS],
+        "amber_warning": amber_warning(lights),
         "physics": physics(scenario, kept if raw.mode == "on" else None, hold_seconds),
         "level_timeline": [[round(t, 2), level, reason] for t, level, reason in levels],
+        "light_timeline": [[round(t, 2), light, words] for t, light, words in lights],
         "throttle_timeline": [[round(raw.meeting_time(t), 2), note] for t, note in raw.probe.notes],
         "lag_timeline": oa.per_second_max(grid, lag_max),
         "provenance": by("provenance"),
     }
+
+
+def amber_warning(lights: Sequence[tuple[float, str, str]]) -> dict[str, float | None]:
+    """The warning the status light gave: first amber, first red (meeting time) and the seconds between
+    (0 when red came first or without amber; ``seconds`` None when it never turned red)."""
+    amber = next((t for t, light, _ in lights if light == "behind"), None)
+    red = next((t for t, light, _ in lights if light == "losing"), None)
+    seconds = None if red is None else (0.0 if amber is None or amber > red else round(red - amber, 2))
+    return {"first_amber": None if amber is None else round(amber, 2),
+            "first_red": None if red is None else round(red, 2), "seconds": seconds}
 
 
 def _source(raw: RawRun, src: str, speech: list[oa.Interval], grid: list[float], seconds: float,

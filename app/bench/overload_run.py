@@ -49,6 +49,7 @@ from app.core.session_state import (
     SessionEnded,
     SessionEvent,
     StateChanged,
+    StatusChanged,
     TranscriptSegment,
 )
 from app.core.vad import VoiceDetector
@@ -127,7 +128,8 @@ class Probe:
 
     session: Session
     trace: IO[str] | None = None
-    levels: list[tuple[float, str, str]] = field(default_factory=list)  # (session t, level, reason)
+    levels: list[tuple[float, str, str]] = field(default_factory=list)  # (session t, server level, reason)
+    lights: list[tuple[float, str, str]] = field(default_factory=list)  # (session t, status light, headline)
     notes: list[tuple[float, str]] = field(default_factory=list)  # throttle note changes
     states: list[tuple[float, str]] = field(default_factory=list)  # (session t, connection state)
     streaming_at: float | None = None  # session time of the first streaming ack
@@ -143,6 +145,9 @@ class Probe:
             self.trace.write(event_to_json(event) + "\n")
         if isinstance(event, LevelChanged):
             self.levels.append((event.t, event.report.level.value, event.report.reason))
+        elif isinstance(event, StatusChanged):
+            if not self.lights or self.lights[-1][1] != event.report.light.value:
+                self.lights.append((event.t, event.report.light.value, event.report.headline))
         elif isinstance(event, StateChanged):
             self.states.append((event.t, event.state.value))
             if event.state is ConnectionState.STREAMING and self.streaming_at is None:
