@@ -149,6 +149,33 @@ def test_a_client_that_follows_the_credit_never_makes_the_server_drop() -> None:
     assert sent == int(60.0 / FRAME + 1e-6) - 1
 
 
+def test_following_the_credit_through_a_recognizer_at_rtf_4_keeps_the_chunk_and_loses_nothing() -> None:
+    # RTF 4: a 2 s chunk takes 8 s; the queue sits at 90 frames for most of each chunk (the long
+    # overload scenario of the benchmark). The mirror must keep the 2 s chunk and the credit shut.
+    server = LaneServer(rtf=lambda t, s: 4.0 if t >= 15.0 else 0.25)
+    mirror = LaneMirror(tolerance_frames=TOLERANCE)
+    sent = seen = 0
+    t = 0.0
+    while t < 60.0:
+        t += 0.08
+        n = max(0, min(int(t / FRAME) - sent, mirror.credit(t, margin=10), 16))
+        for i in range(n):
+            server.arrive("mic", sent + i, t)
+        mirror.sent(n, t)
+        sent += n
+        server.advance(t)
+        for ev in server.events[seen:]:
+            if ev.source != "mic":
+                continue
+            if ev.kind == "final":
+                mirror.final(ev.t0, ev.t1, ev.at)
+            else:
+                mirror.metrics(ev.queued, ev.at)
+        seen = len(server.events)
+    assert mirror.chunk_frames == 100
+    assert server.lanes["mic"].dropped == []
+
+
 @pytest.mark.parametrize(("chunk", "rtf"), [(200, 0.45), (50, 0.7)])
 def test_the_chunk_size_is_inferred_from_the_queue_before_any_drop(chunk: int, rtf: float) -> None:
     # The real server's chunk is a setting (2 or 4 s); it is not on the wire. 4 s at 0.45 x real time
