@@ -209,3 +209,21 @@ def test_consumed_only_counts_chunks_known_to_be_done() -> None:
     final = next(ev for ev in server.events if ev.kind == "final")
     mirror.final(final.t0, final.t1, final.at)
     assert mirror.consumed() == 100
+
+
+def test_the_report_that_bounds_an_estimated_chunk_end_does_not_also_end_the_next_chunk() -> None:
+    # A fresh connection (after a restart) to a slow recognizer, the chunk end estimated from metrics
+    # alone (no final, nothing exact yet): 211 frames went at once, 11 were dropped, the queue stayed
+    # full for 3 s and was empty at 27.79 (the next chunk had been pulled). The report at 26.79 found the
+    # first chunk still busy; it used to be taken as evidence that the NEXT chunk had already ended at
+    # that same instant, which opened the credit wide while the recognizer was busy: 3 s of drops.
+    mirror = LaneMirror(tolerance_frames=TOLERANCE)
+    mirror.sent(99, 24.2)
+    mirror.sent(96, 24.6)
+    mirror.sent(16, 24.7)
+    for at, queued in [(24.79, 100), (25.79, 100), (26.79, 100), (27.79, 0)]:
+        mirror.metrics(queued, at, dropped_total=11)
+    first, second = mirror.chunks()
+    assert first.end == 99 and first.ended is not None and not first.exact
+    assert (second.start, second.end, second.ended) == (111, 210, None)  # still being processed
+    assert mirror.credit(27.9, margin=10) <= 90  # the queue's room, not the room plus a chunk
