@@ -37,7 +37,9 @@ LAG_DEFINITION = (
     "captured frame that reached the backend and was not yet consumed by the recognizer at t (so it "
     "covers client hold + send buffer + network + server queue); 0 when nothing is pending. A frame the "
     "backend dropped counts as consumed when the recognizer consumed the next frame after it. Frames "
-    "the client never sent (silence skipped, backlog shed) are not pending. Reported lag = max over sources."
+    "the client never sent (silence skipped, backlog shed) are not pending. A frame sent more than once "
+    "(resent after a reconnect) is pending until its first copy was transcribed (or else dropped; a "
+    "copy lost with a dead connection keeps it pending). Reported lag = max over sources."
 )
 
 TIMESTAMP_ERROR_DEFINITION = (
@@ -222,6 +224,19 @@ def lag_series(frames: Sequence[ReceivedFrame], grid: Sequence[float], end: floa
         pending = np.flatnonzero(done[:upto] > t)
         out.append(float(t - captures[pending[0]]) if pending.size else 0.0)
     return out
+
+
+def first_resolutions(copies: Iterable[tuple[float, str, float]]) -> list[tuple[float, float]]:
+    """``(capture, resolved)`` per captured frame from ``(capture, fate, resolved)`` of all its received
+    copies: the earliest transcribed copy, else the earliest dropped one, else the latest lost in
+    transit (a resent copy of audio already transcribed does not make it pending again)."""
+    rank = {TRANSCRIBED: 0, SERVER_DROP: 1}
+    best: dict[float, tuple[int, float]] = {}
+    for capture, fate, resolved in copies:
+        key = (rank.get(fate, 2), resolved if fate in rank else -resolved)
+        if capture not in best or key < best[capture]:
+            best[capture] = key
+    return [(c, t if r < 2 else -t) for c, (r, t) in best.items()]
 
 
 def lag_from(copies: Iterable[tuple[float, float]], grid: Sequence[float]) -> list[float]:

@@ -152,7 +152,7 @@ def _source(raw: RawRun, src: str, speech: list[oa.Interval], grid: list[float],
     ends = raw.connection_ends()
     complete = raw.ended.outcome is StopOutcome.SUMMARY
     fate: dict[float, str] = {}
-    copies: list[tuple[float, float]] = []
+    copies: list[tuple[float, str, float]] = []
     true_dropped = 0
     mapping: list[float] = []
     edges: list[float] = []
@@ -167,7 +167,7 @@ def _source(raw: RawRun, src: str, speech: list[oa.Interval], grid: list[float],
             true_dropped += what == oa.SERVER_DROP
             if frame.capture is None:
                 continue
-            copies.append((frame.capture, resolved))
+            copies.append((frame.capture, what, resolved))
             if fate.get(frame.capture) != oa.TRANSCRIBED:
                 fate[frame.capture] = what
         timing = _timing(raw, trace, shown, speech)
@@ -186,7 +186,7 @@ def _source(raw: RawRun, src: str, speech: list[oa.Interval], grid: list[float],
     by_fate = {what: oa.frame_intervals(sorted(c for c, f in fate.items() if f == what)) for what in oa.FATES}
     spoken = oa.total(speech)
     transcribed = oa.total(oa.intersection(speech, by_fate[oa.TRANSCRIBED]))
-    lag = oa.lag_from(copies, grid)
+    lag = oa.lag_from(oa.first_resolutions(copies), grid)
     live = [v for t, v in zip(grid, lag, strict=True) if t >= raw.stream_start]
     times, held = _held(raw, src)
     cut = _first_cut(traces, drains)

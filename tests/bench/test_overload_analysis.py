@@ -160,3 +160,10 @@ def test_catch_up_starts_when_the_held_audio_falls_below_its_peak_after_the_back
     assert oa.catch_up_start(times, held, drains_at=2.0) == pytest.approx(2.0)  # 5.5 -> 5.2 at t=4
     assert oa.catch_up_start(times, [0.0] * 6, drains_at=2.0) is None  # nothing held: nothing to catch up
     assert oa.catch_up_start(times, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], drains_at=1.0) is None  # never shrank
+
+
+def test_a_frame_resent_after_a_reconnect_is_resolved_by_its_first_transcribed_copy() -> None:
+    copies = [(1.0, oa.TRANSCRIBED, 1.5), (1.0, oa.TRANSCRIBED, 30.0),  # resent, already transcribed
+              (2.0, oa.IN_TRANSIT, 20.0), (2.0, oa.TRANSCRIBED, 31.0),  # lost with the dead connection
+              (3.0, oa.SERVER_DROP, 3.5), (4.0, oa.IN_TRANSIT, 20.0), (4.0, oa.IN_TRANSIT, 25.0)]
+    assert sorted(oa.first_resolutions(copies)) == [(1.0, 1.5), (2.0, 31.0), (3.0, 3.5), (4.0, 25.0)]
