@@ -52,6 +52,10 @@ DEFINITIONS = {
     "in the run; 0 when red came without amber first; null with first_red null: never red",
     "alarms_in_healthy_stretch": "server-level changes to buffering/overloaded and status-light changes to "
     "behind/losing before the first overload or fault",
+    "server_dropped_seconds": "reported: the client's session_end figure; true: captured audio (speech or "
+    "not) the backend dropped and no other copy of which was transcribed (from its recordings); "
+    "copies_dropped: every received copy it dropped, including copies resent after a reconnect and "
+    "transcribed there",
     "held_audio_peak": "the most the client held per source (hold + resend window), in seconds and MiB "
     "(frames x the size of one frame object with its PCM), against the bound (hold setting + 30 s window)",
 }
@@ -116,7 +120,8 @@ def analyse(raw: RawRun, meeting: Meeting, scenario: Scenario, kept: Kept, hold_
         "approximate_segments": sum(p["approximate_segments"] for p in per.values()),
         "approximate_beyond_their_error": sum(p["approximate_beyond_their_error"] for p in per.values()),
         "server_dropped_seconds": {"reported": by("reported_server_dropped_seconds"),
-                                   "true": by("true_server_dropped_seconds")},
+                                   "true": by("true_server_dropped_seconds"),
+                                   "copies_dropped": by("server_dropped_copies_seconds")},
         "client_reported_losses": by("reported_losses"),
         "held_audio_peak": {src: _memory(raw, src, hold_seconds, resend_seconds) for src in per},
         "server_backlog_max_seconds": {s: round(v, 2) for s, v in raw.probe.server_backlog_max.items()},
@@ -153,7 +158,7 @@ def _source(raw: RawRun, src: str, speech: list[oa.Interval], grid: list[float],
     complete = raw.ended.outcome is StopOutcome.SUMMARY
     fate: dict[float, str] = {}
     copies: list[tuple[float, str, float]] = []
-    true_dropped = 0
+    copies_dropped = 0
     mapping: list[float] = []
     edges: list[float] = []
     paired = approximate = beyond = 0
@@ -164,7 +169,7 @@ def _source(raw: RawRun, src: str, speech: list[oa.Interval], grid: list[float],
         delivered = oa.delivered_chunks(trace.chunk_finals, len(shown), complete and last)
         fates = oa.copy_fates(trace.frames, delivered, complete and last, ended)
         for frame, (what, resolved) in zip(trace.frames, fates, strict=True):
-            true_dropped += what == oa.SERVER_DROP
+            copies_dropped += what == oa.SERVER_DROP
             if frame.capture is None:
                 continue
             copies.append((frame.capture, what, resolved))
@@ -210,7 +215,9 @@ def _source(raw: RawRun, src: str, speech: list[oa.Interval], grid: list[float],
         "approximate_segments": approximate,
         "approximate_beyond_their_error": beyond,
         "reported_server_dropped_seconds": round(reported.server_dropped_seconds, 2),
-        "true_server_dropped_seconds": round(true_dropped * FRAME_SECONDS, 2),
+        "true_server_dropped_seconds": round(sum(f == oa.SERVER_DROP for f in fate.values()) * FRAME_SECONDS,
+                                             2),
+        "server_dropped_copies_seconds": round(copies_dropped * FRAME_SECONDS, 2),
         "reported_losses": {"server_drop": round(reported.server_dropped_seconds, 2),
                             "client_shed": round(reported.client_shed_seconds, 2),
                             "in_transit": round(reported.lost_in_transit_seconds, 2)},
