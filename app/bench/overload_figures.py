@@ -75,7 +75,8 @@ def analyse(raw: RawRun, meeting: Meeting, scenario: Scenario, kept: Kept, hold_
     seconds = scenario.seconds
     grid = [float(t) for t in np.arange(0.0, seconds, GRID_SECONDS)]
     start = raw.stream_start
-    drains = None if scenario.drains_at is None else start + scenario.drains_at
+    zero = raw.schedule_origin  # the schedule's (and the faults') second 0, in meeting time
+    drains = None if scenario.drains_at is None else zero + scenario.drains_at
     per = {src: _source(raw, src, list(meeting.speech[Source(src)]), grid, seconds, drains)
            for src in raw.traces}
     lag_max = [max(v) for v in zip(*(p.pop("lag") for p in per.values()), strict=True)] or [0.0] * len(grid)
@@ -89,7 +90,7 @@ def analyse(raw: RawRun, meeting: Meeting, scenario: Scenario, kept: Kept, hold_
                 else oa.recovery_seconds(grid, lag_max, drains, wait + LAG_MARGIN_SECONDS))
     levels = [(raw.meeting_time(t), level, reason) for t, level, reason in raw.probe.levels]
     lights = [(raw.meeting_time(t), light, words) for t, light, words in raw.probe.lights]
-    healthy = (start, start + scenario.healthy_until)
+    healthy = (start, zero + scenario.healthy_until)
     catch = [p["catch_up_start_seconds"] for p in per.values() if p["catch_up_start_seconds"] is not None]
 
     def by(key: str) -> dict[str, Any]:

@@ -133,8 +133,6 @@ class Probe:
     notes: list[tuple[float, str]] = field(default_factory=list)  # throttle note changes
     states: list[tuple[float, str]] = field(default_factory=list)  # (session t, connection state)
     streaming_at: float | None = None  # session time of the first streaming ack
-    streaming_mono: float | None = None  # ... on the monotonic clock
-    streaming_wall: float | None = None  # ... on the wall clock (a restarted backend's schedule epoch)
     server_backlog_max: dict[str, float] = field(default_factory=dict)
     held: list[tuple[float, dict[str, int]]] = field(default_factory=list)  # (t, frames held per source)
     window_max: dict[str, int] = field(default_factory=dict)  # resend window, frames, per source
@@ -151,8 +149,7 @@ class Probe:
         elif isinstance(event, StateChanged):
             self.states.append((event.t, event.state.value))
             if event.state is ConnectionState.STREAMING and self.streaming_at is None:
-                self.streaming_at, self.streaming_mono, self.streaming_wall = (
-                    event.t, time.monotonic(), time.time())
+                self.streaming_at = event.t
         elif isinstance(event, ServerMetrics) and event.metrics.backlog_seconds is not None:
             src = event.metrics.source or Source.SYSTEM.value
             self.server_backlog_max[src] = max(self.server_backlog_max.get(src, 0.0),
@@ -221,13 +218,14 @@ class RawRun:
     duplicates: dict[str, int]  # captured frames whose bytes repeat (could not be traced)
     frame_bytes: int  # memory of one held frame
     faults: list[tuple[str, float, float]]  # (kind, start, end) in meeting time, as injected
+    schedule_origin: float = 0.0  # meeting time of the backend schedule's second 0 (its epoch)
 
     def meeting_time(self, session_time: float) -> float:
         return session_time + self.to_meeting
 
     @property
     def stream_start(self) -> float:
-        """Meeting time of the first streaming ack: backend session second 0."""
+        """Meeting time of the first streaming ack."""
         return self.meeting_time(self.probe.streaming_at or 0.0)
 
     def finals(self, source: str) -> list[list[TranscriptSegment]]:
@@ -327,20 +325,18 @@ class Backend:
             proc.wait()
 
 
-async def inject(faults: tuple[Fault, ...], probe: Probe, backend: Backend,
+async def inject(faults: tuple[Fault, ...], epoch: tuple[float, float], backend: Backend,
                  done: list[tuple[str, float, float]]) -> None:
-    """The faults, at their backend-session seconds (from the first streaming ack); ``done`` gets
+    """The faults, at their schedule seconds from ``epoch`` (monotonic, wall clock); ``done`` gets
     ``(kind, start, end)`` on the monotonic clock."""
-    while probe.streaming_mono is None:
-        await asyncio.sleep(0.02)
+    mono, wall = epoch
     for fault in faults:
-        await asyncio.sleep(max(0.0, probe.streaming_mono + fault.at - time.monotonic()))
+        await asyncio.sleep(max(0.0, mono + fault.at - time.monotonic()))
         began = time.monotonic()
         if fault.kind == "stall":
             await backend.stall(fault.seconds)
         else:
-            assert probe.streaming_wall is not None
-            await backend.kill_and_restart(probe.streaming_wall)
+            await backend.kill_and_restart(wall)
         done.append((fault.kind, began, time.monotonic()))
 
 
@@ -351,7 +347,11 @@ async def run_mode(mode: str, scenario: Scenario, meeting: Meeting, folder: Path
     faults: list[tuple[str, float, float]] = []
     with (folder / "backend.log").open("w") as log, (folder / "events.jsonl").open("w") as trace:
         backend = Backend(scenario, record_dir, log)
-        await backend.start()
+        # One schedule for every backend session of the run (a reconnect after a stall opens a new
+        # one, a restart a new process): it runs from the backend's launch, so the episode and the
+        # faults keep their places in the meeting whatever happens to the connections.
+        epoch = (time.monotonic(), time.time())
+        await backend.start(epoch=epoch[1])
         try:
             traced = {src.value: TracedSource(ReplaySource(src, path, realtime=True))
                       for src, path in meeting.files.items()}
@@ -362,7 +362,7 @@ async def run_mode(mode: str, scenario: Scenario, meeting: Meeting, folder: Path
             probe = Probe(session, trace if options.keep_dir is not None else None)
             session.add_listener(probe.on_event)
             sampler = asyncio.create_task(probe.sample())
-            injector = asyncio.create_task(inject(scenario.faults, probe, backend, faults))
+            injector = asyncio.create_task(inject(scenario.faults, epoch, backend, faults))
             try:
                 async with asyncio.timeout(scenario.seconds * 2 + 180):
                     ended = await session.run()
@@ -384,7 +384,7 @@ async def run_mode(mode: str, scenario: Scenario, meeting: Meeting, folder: Path
                   {s: len(t.capture_times) + t.duplicates for s, t in traced.items()},
                   {s: sorted(c - origin for c in t.capture_times.values()) for s, t in traced.items()},
                   {s: t.duplicates for s, t in traced.items()}, frame_bytes,
-                  [(kind, a - origin, b - origin) for kind, a, b in faults])
+                  [(kind, a - origin, b - origin) for kind, a, b in faults], epoch[0] - origin)
 
 
 def read_traces(record_dir: Path, session_id: str, source: str, traced: TracedSource,

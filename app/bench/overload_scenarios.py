@@ -3,7 +3,8 @@
 Every scenario runs against the faithful reference backend (2 s chunks, 2 s drop-oldest queues, the
 degrade ladder) with the simulated recognizer, whose real-time factor (RTF, seconds of work per
 second of audio) is the knob: capacity is 1/RTF x real time per source (per session with
-``shared``). Times are seconds into the backend session (= meeting time, plus the connect delay).
+``shared``). Times are seconds from the backend's launch (its ``--schedule-epoch``: every session of the run,
+after a reconnect or a restart, continues the same schedule; about meeting time plus 1 s).
 
 | scenario | meeting | backend | exercises |
 |---|---|---|---|
