@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a source's own RTF instead of --rtf, e.g. mic=0.3 (repeatable)")
     p.add_argument("--schedule", default="", metavar="RTF@SECONDS,...",
                    help="change the RTF at given seconds into each session, e.g. 1.6@30,0.5@75")
+    p.add_argument("--schedule-epoch", type=float, default=None, metavar="UNIX_SECONDS",
+                   help="count the schedule's seconds from this wall-clock time (seconds since the Unix "
+                   "epoch) instead of from each session's start: a restarted backend continues an episode")
     p.add_argument("--chunk-seconds", type=float, default=2.0,
                    help="audio the recognizer takes at a time (2.0 s, as the real server)")
     p.add_argument("--shared-recognizer", action="store_true",
@@ -73,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         config = BackendConfig(
             host=args.host, port=args.port, token=args.token, recognizer=args.recognizer,
             fidelity=args.fidelity, rtf=args.rtf, source_rtf=parse_source_rtf(args.source_rtf),
-            schedule=parse_schedule(args.schedule), chunk_seconds=args.chunk_seconds,
+            schedule=parse_schedule(args.schedule), schedule_epoch=args.schedule_epoch,
+            chunk_seconds=args.chunk_seconds,
             shared_recognizer=args.shared_recognizer, queue_seconds=args.queue_seconds,
             max_sessions=args.max_sessions, record_dir=args.record_dir, load_seconds=args.load_seconds,
             start_timeout=args.start_timeout, flush_timeout=args.flush_timeout,

@@ -12,6 +12,7 @@ for tests that need it and say why.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,8 +39,11 @@ class BackendConfig:
     runs at least that slowly; its own speed counts otherwise). The RTF in force when a chunk starts
     applies to the whole chunk. ``chunk_seconds`` is how much audio the recognizer takes at a time
     (faithful mode); ``shared_recognizer`` makes one recognizer serve both sources of a session, one
-    chunk at a time, in the order the chunks became ready. ``start_timeout`` closes connections that
-    never send ``start``. The interval fields exist so tests need not wait for the production cadence.
+    chunk at a time, in the order the chunks became ready. ``schedule_epoch`` (wall-clock seconds since
+    the Unix epoch) makes the schedule's seconds count from that instant instead of from each
+    session's start, so a backend restarted in the middle of an episode continues it.
+    ``start_timeout`` closes connections that never send ``start``. The interval fields exist so
+    tests need not wait for the production cadence.
     """
 
     host: str = "127.0.0.1"
@@ -50,6 +54,7 @@ class BackendConfig:
     rtf: float = 0.3
     source_rtf: SourceRtf = ()
     schedule: Schedule = ()
+    schedule_epoch: float | None = None
     chunk_seconds: float = 2.0
     shared_recognizer: bool = False
     queue_seconds: float = 2.0
@@ -80,6 +85,9 @@ class BackendConfig:
         for source, rtf in self.source_rtf:
             if not (source and math.isfinite(rtf) and rtf >= 0):
                 raise ConfigError(f"RTF {rtf} for source {source!r} is invalid: use a number >= 0.")
+        if self.schedule_epoch is not None and not math.isfinite(self.schedule_epoch):
+            raise ConfigError(f"Schedule epoch {self.schedule_epoch} is invalid: use seconds since the "
+                              "Unix epoch.")
         if not (math.isfinite(self.chunk_seconds) and 0.1 <= self.chunk_seconds <= 30):
             raise ConfigError(f"Chunk of {self.chunk_seconds} s is invalid: use 0.1-30 seconds (2 is "
                               "the real server's default).")
@@ -101,6 +109,10 @@ class BackendConfig:
     @property
     def faithful(self) -> bool:
         return self.fidelity == "faithful"
+
+    def schedule_seconds(self, since_session_start: float) -> float:
+        """How far into the schedule a session is: since its start, or since ``schedule_epoch``."""
+        return since_session_start if self.schedule_epoch is None else time.time() - self.schedule_epoch
 
     def min_rtf_at(self, session_seconds: float, source: str = "") -> float:
         """The RTF ``source``'s recognizer must run at, at least, this far into a session."""

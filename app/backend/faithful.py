@@ -119,7 +119,7 @@ class FaithfulPipeline:
         await self._consumer.close()
 
     def _min_rtf(self, source: str) -> float:
-        return self._cfg.min_rtf_at(self._rt.clock() - self._started_at, source)
+        return self._cfg.min_rtf_at(self._cfg.schedule_seconds(self._rt.clock() - self._started_at), source)
 
     def _record_chunk(self, source: str, chunk: Chunk) -> None:
         self._recorder.processed_spans(source, chunk.pcm, chunk.spans, cut=self._rt.clock())

@@ -107,7 +107,8 @@ class IdealPipeline:
             source,
             self.queues,
             self._rt.recognizer.open_stream,
-            min_rtf=lambda: self._cfg.min_rtf_at(self._rt.clock() - self._started_at, source),
+            min_rtf=lambda: self._cfg.min_rtf_at(
+                self._cfg.schedule_seconds(self._rt.clock() - self._started_at), source),
             on_processed=processed,
             on_final=final,
             clock=self._rt.clock,

@@ -60,11 +60,13 @@ class ProcessedAudio(bytes):
 
 @dataclass(frozen=True, slots=True)
 class ProcessedRange:
-    """One provenance line: bytes ``[start, end)`` of the received stream, consumed at monotonic ``t``."""
+    """One provenance line: bytes ``[start, end)`` of the received stream, consumed at monotonic ``t``;
+    ``cut``: when the recognizer started on the chunk it belongs to (faithful mode), else None."""
 
     start: int
     end: int
     t: float
+    cut: float | None = None
 
 
 _PLAIN_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
@@ -263,7 +265,9 @@ def read_provenance(folder: Path, source: str) -> list[ProcessedRange]:
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
             item = json.loads(line)
-            out.append(ProcessedRange(int(item["start"]), int(item["end"]), float(item["t"])))
+            cut = item.get("cut")
+            out.append(ProcessedRange(int(item["start"]), int(item["end"]), float(item["t"]),
+                                      None if cut is None else float(cut)))
         except (ValueError, KeyError, TypeError):
             continue  # a line cut off by a killed process
     return out

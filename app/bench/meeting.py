@@ -1,14 +1,23 @@
-"""A synthetic two-source meeting with KNOWN speech intervals, for the overload benchmark.
+"""Synthetic two-source meetings with KNOWN speech intervals, for the overload benchmark.
 
 ``load_meeting(MeetingSpec(seconds=120, seed=7))`` returns two 16 kHz mono WAVs of exactly ``seconds``
 (system = two remote participants, espeak-ng ``en-us`` voices; mic = the local user, ``en``) and the
-true speech intervals of each, computed from the generated clean signal itself (10 ms frame energy
+true speech intervals of each, computed from the generated clean speech itself (10 ms frame energy
 above -50 dBFS, gaps shorter than 150 ms merged: ``overload_analysis.speech_intervals``).
 
-Turns come from a fixed phrase list; the layout is deterministic for a seed: mostly alternating turns
-with 0.4-3 s pauses, sometimes the same speaker again, sometimes the other source starts before the
-current turn ends (overlap). Every file gets a -80 dBFS dither (seeded) on top of the clean speech:
-real rooms are never digitally silent, and it makes every 20 ms frame unique, which is what lets the
+Layouts (``MeetingSpec.layout``), deterministic for a seed, from a fixed phrase list:
+
+* ``sparse``: a conversation. Mostly alternating turns with 0.4-3 s pauses, sometimes the same
+  speaker again, sometimes the other source starts before the current turn ends (overlap). About a
+  third of each source is speech.
+* ``dense``: both sources talk through most of the meeting, each on its own, with 0.15-0.6 s
+  pauses between phrases (people talking over each other, or a presentation over a busy room):
+  about 85 % of each source is speech.
+
+Rooms (``MeetingSpec.room``): ``quiet`` puts only a -80 dBFS dither under the speech; ``noisy`` adds
+a steady pink noise under the microphone and a music bed under the system audio, each at
+``NOISE_DBFS`` RMS (``app.bench.noise``), so there is no clean silence anywhere. Real rooms are never
+digitally silent, and the dither (or noise) makes every 20 ms frame unique, which is what lets the
 benchmark tell exactly which captured frame each frame received by the backend was.
 
 Results are cached under ``cache_dir`` (default: the user cache directory) by a key of the spec,
@@ -31,11 +40,12 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
+from app.bench.noise import music, pink, scale_to_dbfs
 from app.bench.overload_analysis import Interval, speech_intervals
 from app.core.messages import Source
 from app.errors import ConfigError
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 RATE = 16_000
 DITHER_LSB = 3.0  # standard deviation of the dither, in int16 steps (about -80 dBFS)
 LEAD_IN_SECONDS = 0.6
@@ -44,6 +54,10 @@ GAP_SECONDS = (0.4, 3.0)
 OVERLAP_SECONDS = (0.3, 1.2)
 OVERLAP_CHANCE = 0.15
 SAME_SPEAKER_CHANCE = 0.25
+DENSE_GAP_SECONDS = (0.15, 0.6)
+NOISE_DBFS = -30.0
+LAYOUTS = ("sparse", "dense")
+ROOMS = ("quiet", "noisy")
 
 # (espeak-ng voice, words per minute, peak level): system = two remote participants, mic = local user.
 VOICES: dict[Source, tuple[tuple[str, int, float], ...]] = {
@@ -95,10 +109,15 @@ PHRASES = (
 class MeetingSpec:
     seconds: float = 120.0
     seed: int = 7
+    layout: str = "sparse"
+    room: str = "quiet"
 
     def __post_init__(self) -> None:
         if not 5.0 <= self.seconds <= 3600.0:
             raise ConfigError(f"A meeting of {self.seconds:g} s is not supported: use 5-3600 seconds.")
+        if self.layout not in LAYOUTS or self.room not in ROOMS:
+            raise ConfigError(f"Unknown meeting {self.layout}/{self.room}: layouts {', '.join(LAYOUTS)}, "
+                              f"rooms {', '.join(ROOMS)}.")
 
     def key(self) -> str:
         text = json.dumps({**asdict(self), "v": GENERATOR_VERSION, "espeak": _espeak_version(),
@@ -158,20 +177,51 @@ def _generate(spec: MeetingSpec, folder: Path) -> None:
     rng = random.Random(spec.seed)
     total = round(spec.seconds * RATE)
     clean = {src: np.zeros(total, dtype=np.float32) for src in VOICES}
-    turns = _layout(spec.seconds, rng)
+    turns = _layout(spec.seconds, rng) if spec.layout == "sparse" else _dense_layout(spec.seconds, rng)
     for turn in turns:
         audio = _render(turn.voice, turn.wpm, turn.text, turn.peak)
         start = round(turn.start * RATE)
         clean[Source(turn.source)][start : start + audio.size] += audio
     speech: dict[str, list[list[float]]] = {}
     noise = np.random.default_rng(spec.seed)
+    beds = _beds(spec, total)
     for src, signal in clean.items():
-        pcm = np.clip(np.rint(signal * 32767 + noise.normal(0.0, DITHER_LSB, total)), -32768, 32767)
+        mixed = signal + beds[src] if src in beds else signal
+        pcm = np.clip(np.rint(mixed * 32767 + noise.normal(0.0, DITHER_LSB, total)), -32768, 32767)
         _write_wav(folder / f"{src.value}.wav", pcm.astype(np.int16))
         truth = np.rint(signal * 32767).astype(np.int16)  # the clean signal: the truth, without dither
         speech[src.value] = [[round(a, 3), round(b, 3)] for a, b in speech_intervals(truth, RATE)]
     info = {"spec": asdict(spec), "turns": [asdict(t) for t in turns], "speech": speech}
     (folder / "meeting.json").write_text(json.dumps(info, indent=1))
+
+
+def _beds(spec: MeetingSpec, total: int) -> dict[Source, npt.NDArray[np.float64]]:
+    """The noisy room's background per source (none in a quiet room)."""
+    if spec.room == "quiet":
+        return {}
+    rng = np.random.default_rng(spec.seed + 1000)
+    return {Source.MIC: scale_to_dbfs(pink(rng, total), NOISE_DBFS),
+            Source.SYSTEM: scale_to_dbfs(music(rng, total / RATE), NOISE_DBFS)}
+
+
+def _dense_layout(seconds: float, rng: random.Random) -> list[Turn]:
+    """Each source talks on its own, phrase after phrase with short pauses, from the lead-in on."""
+    turns: list[Turn] = []
+    phrases = list(PHRASES)
+    rng.shuffle(phrases)
+    i = 0
+    for src in (Source.SYSTEM, Source.MIC):
+        t = LEAD_IN_SECONDS + (0.0 if src is Source.SYSTEM else rng.uniform(0.5, 1.5))
+        while True:
+            voice, wpm, peak = rng.choice(VOICES[src])
+            text = phrases[i % len(phrases)]
+            i += 1
+            duration = _render(voice, wpm, text, peak).size / RATE
+            if t + duration > seconds - TAIL_SECONDS:
+                break
+            turns.append(Turn(src.value, voice, wpm, peak, text, round(t, 3), round(t + duration, 3)))
+            t += duration + rng.uniform(*DENSE_GAP_SECONDS)
+    return sorted(turns, key=lambda turn: turn.start)
 
 
 def _layout(seconds: float, rng: random.Random) -> list[Turn]:

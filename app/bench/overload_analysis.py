@@ -8,7 +8,14 @@ Lag (``LAG_DEFINITION``): per source, at time t, t minus the capture time of the
 reached the backend and that the recognizer had not consumed yet at t (client hold + send buffer +
 network + server queue + the step in progress); 0 when nothing is pending. A frame the backend dropped
 counts as consumed when the recognizer consumes the next frame after it (it left the queue by then at
-the latest). Frames the client never sent (silence skipped, backlog shed) are never pending.
+the latest); a frame a dead connection took with it, when that connection ended. Frames the client
+never sent (silence skipped, backlog shed) are never pending.
+
+Fates (``FATES``): every copy of a frame a connection received ends transcribed (consumed in a chunk
+whose finals reached the client), dropped by the server (not consumed, with later audio consumed; or
+left over when a connection that completed ended), or in transit (in the queue, or in a chunk being
+transcribed, when a connection died). A captured frame's fate is "transcribed" if any copy was, else
+its last copy's; never received: shed by the client, or skipped as silence.
 """
 
 from __future__ import annotations
@@ -30,7 +37,9 @@ LAG_DEFINITION = (
     "captured frame that reached the backend and was not yet consumed by the recognizer at t (so it "
     "covers client hold + send buffer + network + server queue); 0 when nothing is pending. A frame the "
     "backend dropped counts as consumed when the recognizer consumed the next frame after it. Frames "
-    "the client never sent (silence skipped, backlog shed) are not pending. Reported lag = max over sources."
+    "the client never sent (silence skipped, backlog shed) are not pending. A frame sent more than once "
+    "(resent after a reconnect) is pending until its first copy was transcribed (or else dropped; a "
+    "copy lost with a dead connection keeps it pending). Reported lag = max over sources."
 )
 
 TIMESTAMP_ERROR_DEFINITION = (
@@ -104,20 +113,79 @@ class ReceivedFrame:
 
     capture: float | None  # capture time of its first sample; None: not one of the captured frames
     consumed: float | None  # when the recognizer consumed it; None: the backend dropped it
+    chunk: int | None = None  # the index of the recognizer's chunk it went into, on its connection
 
 
-def received_frames(received: bytes, ranges: Iterable[tuple[int, int, float]],
+def received_frames(received: bytes, ranges: Iterable[tuple[int, int, float, int]],
                     locate: Callable[[bytes], float | None],
                     frame_bytes: int = FRAME_BYTES) -> list[ReceivedFrame]:
-    """Split a received stream into frames; ``ranges`` are provenance ``(start, end, t)`` byte ranges
-    of consumed chunks; ``locate`` gives a frame's capture time from its bytes (None if unknown)."""
+    """Split a received stream into frames; ``ranges`` are provenance ``(start, end, t, chunk)`` byte
+    ranges of consumed chunks; ``locate`` gives a frame's capture time from its bytes (None if unknown)."""
     count = len(received) // frame_bytes
-    consumed: list[float | None] = [None] * count
-    for start, end, t in ranges:
+    consumed: list[tuple[float, int] | None] = [None] * count
+    for start, end, t, chunk in ranges:
         for k in range(max(0, start // frame_bytes), min(count, -(-end // frame_bytes))):
-            consumed[k] = t
-    return [ReceivedFrame(locate(received[k * frame_bytes : (k + 1) * frame_bytes]), consumed[k])
-            for k in range(count)]
+            consumed[k] = (t, chunk)
+    out = []
+    for k in range(count):
+        pcm, used = received[k * frame_bytes : (k + 1) * frame_bytes], consumed[k]
+        if used is None:
+            out.append(ReceivedFrame(locate(pcm), None))
+        else:
+            out.append(ReceivedFrame(locate(pcm), used[0], used[1]))
+    return out
+
+
+def frames_beyond(received_bytes: int, ranges: Iterable[tuple[int, int, float, int]],
+                  frame_bytes: int = FRAME_BYTES) -> int:
+    """Consumed frames (per the provenance) that the received recording does not hold (cut off by a
+    killed backend): they cannot be traced."""
+    count = received_bytes // frame_bytes
+    return sum(max(0, -(-end // frame_bytes) - max(count, start // frame_bytes))
+               for start, end, _, _ in ranges)
+
+
+# --------------------------------------------------------------------------- fates
+
+TRANSCRIBED, SERVER_DROP, IN_TRANSIT, CLIENT_SHED, SKIPPED = (
+    "transcribed", "server_drop", "in_transit", "client_shed", "skipped_as_silence")
+FATES = (TRANSCRIBED, SERVER_DROP, IN_TRANSIT, CLIENT_SHED, SKIPPED)
+
+
+def delivered_chunks(chunk_finals: Sequence[Sequence[Interval] | None], received_finals: int,
+                     complete: bool) -> int:
+    """How many leading chunks of one source on one connection reached the client as transcript:
+    all when the connection completed (its summary came); else those whose finals the client
+    received (it receives a prefix of what the server sent; a chunk without finals counts with the
+    chunks before it). A chunk whose finals are unknown (``None``: not in the recording) ends it."""
+    if complete:
+        return len(chunk_finals)
+    total = 0
+    for k, finals in enumerate(chunk_finals):
+        if finals is None:
+            return k
+        total += len(finals)
+        if total > received_finals:
+            return k
+    return len(chunk_finals)
+
+
+def copy_fates(frames: Sequence[ReceivedFrame], delivered: int, complete: bool,
+               ended: float) -> list[tuple[str, float]]:
+    """Per received frame of one connection: its fate and when it stopped being pending (consumed;
+    dropped: when the next frame was consumed; left in a dead connection: when it ended)."""
+    last = max((k for k, f in enumerate(frames) if f.consumed is not None), default=-1)
+    out: list[tuple[str, float]] = [(IN_TRANSIT, ended)] * len(frames)
+    following = ended
+    for k in range(len(frames) - 1, -1, -1):
+        f = frames[k]
+        if f.consumed is not None:
+            following = f.consumed
+            chunk = f.chunk if f.chunk is not None else 0
+            out[k] = (TRANSCRIBED if chunk < delivered else IN_TRANSIT, f.consumed)
+        elif k < last or complete:
+            out[k] = (SERVER_DROP, following)
+    return out
 
 
 def captures(frames: Iterable[ReceivedFrame], consumed: bool | None = None) -> list[float]:
@@ -156,6 +224,58 @@ def lag_series(frames: Sequence[ReceivedFrame], grid: Sequence[float], end: floa
         pending = np.flatnonzero(done[:upto] > t)
         out.append(float(t - captures[pending[0]]) if pending.size else 0.0)
     return out
+
+
+def first_resolutions(copies: Iterable[tuple[float, str, float]]) -> list[tuple[float, float]]:
+    """``(capture, resolved)`` per captured frame from ``(capture, fate, resolved)`` of all its received
+    copies: the earliest transcribed copy, else the earliest dropped one, else the latest lost in
+    transit (a resent copy of audio already transcribed does not make it pending again)."""
+    rank = {TRANSCRIBED: 0, SERVER_DROP: 1}
+    best: dict[float, tuple[int, float]] = {}
+    for capture, fate, resolved in copies:
+        key = (rank.get(fate, 2), resolved if fate in rank else -resolved)
+        if capture not in best or key < best[capture]:
+            best[capture] = key
+    return [(c, t if r < 2 else -t) for c, (r, t) in best.items()]
+
+
+def lag_from(copies: Iterable[tuple[float, float]], grid: Sequence[float]) -> list[float]:
+    """``LAG_DEFINITION`` on ``grid`` from ``(capture, resolved)`` of every received copy of a source."""
+    pairs = sorted(copies)
+    if not pairs:
+        return [0.0] * len(grid)
+    captures = np.array([c for c, _ in pairs])
+    done = np.array([r for _, r in pairs])
+    out: list[float] = []
+    for t in grid:
+        upto = bisect.bisect_right(captures, t)
+        pending = np.flatnonzero(done[:upto] > t)
+        out.append(float(t - captures[pending[0]]) if pending.size else 0.0)
+    return out
+
+
+def catch_up_start(times: Sequence[float], held: Sequence[float], drains_at: float, *,
+                   shrink: float = 0.2, min_held: float = 0.5) -> float | None:
+    """Seconds from ``drains_at`` (the backend drains at its fast rate again) until the held audio
+    (``held`` seconds sampled at ``times``) has fallen ``shrink`` below its highest since then: when
+    catching up visibly started. None if less than ``min_held`` was held at ``drains_at`` (nothing to
+    catch up) or it never shrank."""
+    peak: float | None = None
+    for t, h in zip(times, held, strict=True):
+        if t < drains_at:
+            continue
+        if peak is None:
+            if h < min_held:
+                return None
+            peak = h
+        peak = max(peak, h)
+        if h <= peak - shrink:
+            return t - drains_at
+    return None
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    return None if not values else round(float(np.percentile(np.asarray(values, dtype=np.float64), q)), 3)
 
 
 def recovery_seconds(grid: Sequence[float], lag: Sequence[float], after: float,
@@ -223,14 +343,15 @@ class TimingErrors:
 
 def timing_errors(shown: Sequence[Interval], server: Sequence[Interval], consumed: Sequence[float],
                   speech: Sequence[Interval]) -> TimingErrors | None:
-    """Pairs the k-th shown segment with the k-th server final, finds the audio it really is (exact,
-    from provenance) and the true speech that audio contains, and measures the shown times against
-    it, split into the client's time mapping and the recognizer's own boundaries. None when the
-    segments cannot be paired (their counts differ) or there is no speech."""
-    if len(shown) != len(server):
+    """Pairs the k-th shown segment with the k-th server final (the client receives a prefix of what
+    the server sent, in order; the shorter list decides), finds the audio it really is (exact, from
+    provenance) and the true speech that audio contains, and measures the shown times against it,
+    split into the client's time mapping and the recognizer's own boundaries. None when there is
+    nothing to pair or no speech."""
+    if not shown or not server:
         return None
     out = TimingErrors([], [], [])
-    for (s0, s1), (t0, t1) in zip(shown, server, strict=True):
+    for (s0, s1), (t0, t1) in zip(shown, server, strict=False):
         e0, e1 = server_to_capture(consumed, t0), server_to_capture(consumed, t1, end=True)
         truth = None if e0 is None or e1 is None else reference((e0, e1), speech)
         if e0 is None or e1 is None or truth is None:

@@ -5,8 +5,10 @@ Before the server dropped anything, its chunks are back to back, and a ``metrics
 the queue busy (``0 < q < queue``) says where the chunk in progress ends: ``newest - q``, one frame
 before a chunk boundary. A size is consistent with those ends when 90 % of them fall on its
 boundaries. Every divisor of the true size is consistent too, so the LARGEST consistent candidate
-wins: at once if the current size is contradicted, after ``INFER_EVIDENCE`` reports if the current
-size is merely a divisor of a larger consistent one. Pure.
+wins: at once if the current size is contradicted, after ``INFER_EVIDENCE`` distinct ends if the
+current size is merely a divisor of a larger consistent one. Evidence is counted in DISTINCT ends: a
+slow recognizer behind a client that holds back at the credit is reported with the same end for as
+long as the chunk takes (8 s at RTF 4), and one end fits many sizes. Pure.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 CHUNK_CANDIDATES = (5, 25, 50, 100, 150, 200, 250, 300, 400)  # frames: 0.1 s .. 8 s
-INFER_EVIDENCE = 5  # busy-queue reports needed to prefer a larger chunk than the current one
+INFER_EVIDENCE = 5  # distinct chunk ends needed to prefer a larger chunk than the current one
 MIN_EVIDENCE = 3
 
 
@@ -23,12 +25,13 @@ def infer_chunk_frames(metrics: Sequence[tuple[float, int]], newest: Callable[[f
     """The chunk size (frames) the reports ``(time, queued frames)`` support; ``current`` if unsure.
     ``newest(t)``: the last position sent before ``t``. Only reports before the queue was ever nearly
     full count (a drop breaks the back-to-back chunks)."""
-    ends = []
+    ends: list[int] = []
     for at, q in metrics:
         if q >= queue_frames - tolerance:
             break
-        if q > tolerance:
-            ends.append(newest(at) - q + 1)
+        end = newest(at) - q + 1
+        if q > tolerance and (not ends or abs(end - ends[-1]) > tolerance):  # the same chunk, again
+            ends.append(end)
     if len(ends) < MIN_EVIDENCE:
         return current
 

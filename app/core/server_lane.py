@@ -194,7 +194,9 @@ class LaneMirror:
         no final marks (``app.core.chunk_end``); (None, False, None) while nothing shows it ended."""
         later = min((t for k, t in finals.items() if k > j), default=None)
         typical = statistics.median(durations[-RECENT_CHUNKS:]) if durations else None
-        reports = self._metrics[bisect.bisect_left(self._metrics, (began, -1)):]
+        # From just after ``began``: when the previous chunk's end is an estimate, ``began`` is the last
+        # report that found that chunk still busy, which says nothing about this one.
+        reports = self._metrics[bisect.bisect_right(self._metrics, (began, self.queue_frames + 1)):]
         return estimate_end(ChunkInProgress(end, began, self.chunk_frames, self.queue_frames, self.tolerance),
                             reports, self.log, typical=typical, later_final=later)
 

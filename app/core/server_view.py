@@ -29,7 +29,7 @@ from typing import Generic
 from app.core.flow import FlowConfig, FlowControl
 from app.core.hold import F
 from app.core.messages import FRAME_BYTES, FRAME_SECONDS, MetricsEvent, ServerEvent, TranscriptEvent
-from app.core.server_lane import TOLERANCE_FRAMES, LaneMirror
+from app.core.server_lane import RECENT_CHUNKS, TOLERANCE_FRAMES, LaneMirror
 from app.core.timemap import TimeMap
 
 RESEND_SECONDS = 30.0
@@ -135,15 +135,17 @@ class ServerView(Generic[F]):
     def spent(self, source: str, frames: int) -> None:
         self.flow.lane(source).spent(frames)
 
-    def drain_rate(self, source: str) -> float | None:
+    def drain_rate(self, source: str, *, slowest: bool = False) -> float | None:
         """How fast the backend consumed this source, x real time (chunk / processing time of recent
-        chunks), or None before a chunk was seen through."""
+        chunks: their median, or with ``slowest`` the slowest of the last few, for a budget that must
+        not run out when the backend has just slowed down), or None before a chunk was seen through."""
         mirror = self._source(source).mirror
-        times = sorted(mirror.processing_times())
-        if not times:
+        recent = mirror.processing_times()
+        if not recent:
             return None
-        median = times[len(times) // 2]
-        return mirror.chunk_frames * FRAME_SECONDS / max(median, 0.001)
+        times = sorted(recent)
+        taken = max(recent[-RECENT_CHUNKS:]) if slowest else times[len(times) // 2]
+        return mirror.chunk_frames * FRAME_SECONDS / max(taken, 0.001)
 
     def shared_recognizer(self) -> bool:
         """Whether the two sources look served by ONE recognizer (the real server can be configured so,
@@ -215,6 +217,11 @@ class ServerView(Generic[F]):
             return []
         self._trim(lane)
         return list(lane.window)
+
+    def window_frames(self, source: str) -> int:
+        """Frames the resend window keeps for ``source`` now (sent, not known consumed)."""
+        lane = self._sources.get(source)
+        return 0 if lane is None else len(lane.window)
 
     def unprotected(self, source: str) -> list[F]:
         """Frames sent and not known consumed that the resend window no longer holds: lost if this

@@ -2,8 +2,9 @@
 
 Event-loop thread only. ``route`` runs on every session tick: it reads each source's new frames, hands
 them to the audio taps (a local recording), and holds them (``app.core.hold``: tagged by the voice
-detector while throttling is on) until the sender may send them. ``watch`` reports device faults once
-and says when every source has finished; ``capture_losses`` reports audio the devices lost.
+detector, ``app.session.voice``, while throttling is on) until the sender may send them. ``watch``
+reports device faults once and says when every source has finished; ``capture_losses`` reports audio
+the devices lost.
 
 One bound, ``PipeConfig.buffer_seconds`` (the setting ``client_backlog_seconds``), per source: beyond it
 the hold sheds silence first, then the oldest audio; ``route`` and ``restore`` return what was shed so
@@ -23,9 +24,10 @@ from app.core.messages import FRAME_SECONDS, Source
 from app.core.server_view import ServerView
 from app.core.session_state import SourceCounters
 from app.core.throttle import SourceThrottle, ThrottlePolicy, ThrottleState
-from app.core.vad import EnergyVad, SpeechTagger, VadConfig, VoiceDetector
+from app.core.vad import SpeechTagger, VadConfig, VoiceDetector
 from app.errors import AudioError
 from app.session.pipeline import PipeConfig, SourcePipe
+from app.session.voice import make_detector
 
 log = logging.getLogger(__name__)
 Shed = list[tuple[Source, list[Frame]]]  # per source, frames shed in capture order
@@ -35,11 +37,11 @@ class Intake:
     def __init__(self, sources: Sequence[AudioSource], config: PipeConfig, *, throttle: bool,
                  vad: VadConfig | None = None, detector: Callable[[], VoiceDetector] | None = None) -> None:
         vad_config = vad or VadConfig()
-        make_detector = detector or (lambda: EnergyVad(vad_config))
+        new_detector = detector or make_detector(vad_config)  # the WebRTC VAD (app.session.voice)
         capacity = max(1, round(config.buffer_seconds / FRAME_SECONDS))
 
         def tagger() -> SpeechTagger[Held[Frame]]:
-            return SpeechTagger(make_detector(), vad_config)
+            return SpeechTagger(new_detector(), vad_config)
 
         self.pipes = [SourcePipe(audio, SourceHold(audio.source.value, capacity, tagger))
                       for audio in sources]

@@ -38,6 +38,7 @@ from app.core.session_state import (
     StopOutcome,
 )
 from app.core.throttle import ThrottlePolicy, ThrottleState
+from app.core.vad import VoiceDetector
 from app.errors import ConnectionFailedError, EchoPanelError
 from app.session.config import SessionConfig
 from app.session.handover import close_books, follow, hand_over
@@ -59,14 +60,17 @@ class Session:
 
     def __init__(self, config: SessionConfig, sources: Sequence[AudioSource], *,
                  listener: Listener | None = None, clock: Callable[[], float] = time.monotonic,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None,
+                 detector: Callable[[], VoiceDetector] | None = None) -> None:
+        """``detector``: makes each source's voice detector for throttling (default: the WebRTC VAD,
+        ``app.session.voice``)."""
         if not sources:
             raise ValueError("a session needs at least one audio source")
         self.config = config
         self.session_id = str(uuid.uuid4())
         self._clock = clock
         self._rng = rng or random.Random()
-        self._intake = Intake(sources, config.pipe, throttle=config.throttle)
+        self._intake = Intake(sources, config.pipe, throttle=config.throttle, detector=detector)
         self._pipes = {pipe.source.value: pipe for pipe in self._intake.pipes}
         self._policy = ThrottlePolicy(clock=clock, enabled=config.throttle)
         self._sender = Sender(self._intake.pipes, clock, self._on_sent, self._policy,
@@ -100,6 +104,12 @@ class Session:
     def ended(self) -> SessionEnded | None:
         """The end event once the session has ended, else ``None``."""
         return self._ended
+
+    @property
+    def server_view(self) -> ServerView[Frame] | None:
+        """The current (or last) connection's view of the server side (read-only use: diagnostics and
+        benchmarks, e.g. how many frames its resend window keeps)."""
+        return self._view
 
     @property
     def throttle(self) -> bool:

@@ -35,10 +35,13 @@ FLUSH_CEILING = 4.0  # x real time: while no drain was measured yet
 def flush_seconds(intake: Intake, view: ServerView[Frame]) -> float:
     """How long the flush may take: each source's held audio at the backend's measured drain rate for
     it (at least ``MIN_FLUSH_RATE``; ``FLUSH_CEILING`` while none was measured), plus
-    ``FLUSH_GRACE_SECONDS``. The sources go side by side: the slowest one decides."""
+    ``FLUSH_GRACE_SECONDS``. The rate is the slowest of the last few chunks, not the median of a
+    longer stretch: a source held back while the backend slowed down has few slow chunks among many
+    fast ones, and a budget at the fast rate gave up on half of its audio. The sources go side by
+    side: the slowest one decides."""
     needed = 0.0
     for pipe in intake.pipes:
-        drain = view.drain_rate(pipe.source.value)
+        drain = view.drain_rate(pipe.source.value, slowest=True)
         rate = FLUSH_CEILING if drain is None else min(FLUSH_CEILING, max(MIN_FLUSH_RATE, drain))
         needed = max(needed, len(pipe.hold) * FRAME_SECONDS / rate)
     return needed + FLUSH_GRACE_SECONDS

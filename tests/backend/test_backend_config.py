@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from app.backend import BackendConfig, parse_schedule
@@ -30,6 +32,18 @@ def test_pocketsphinx_gets_no_floor_outside_the_schedule() -> None:
     assert cfg.min_rtf_at(5) == 0.0 and cfg.min_rtf_at(10) == 1.5
     sim = BackendConfig(recognizer="simulated", rtf=0.3, schedule=((10.0, 1.5),))
     assert sim.min_rtf_at(5) == 0.3
+
+
+def test_a_schedule_epoch_counts_from_that_wall_clock_instant_not_the_session_start() -> None:
+    """A backend restarted in the middle of an episode continues it (the overload benchmark's kill)."""
+    per_session = BackendConfig(recognizer="simulated", rtf=0.5, schedule=parse_schedule("1.6@30,0.5@75"))
+    assert per_session.schedule_seconds(2.0) == 2.0
+    restarted = BackendConfig(recognizer="simulated", rtf=0.5, schedule=parse_schedule("1.6@30,0.5@75"),
+                              schedule_epoch=time.time() - 40.0)
+    seconds = restarted.schedule_seconds(2.0)  # two seconds into its own session, 40 s into the schedule
+    assert 40.0 <= seconds < 45.0 and restarted.min_rtf_at(seconds) == 1.6
+    with pytest.raises(ConfigError, match="epoch"):
+        BackendConfig(schedule_epoch=float("nan"))
 
 
 def test_defaults_match_the_contract() -> None:

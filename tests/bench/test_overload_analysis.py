@@ -49,10 +49,12 @@ def test_received_frames_follow_provenance_ranges_and_locate_by_content() -> Non
     frames = _frames(5)
     captured = {pcm: 10.0 + 0.02 * k for k, pcm in enumerate(frames)}
     received = frames[0] + frames[1] + frames[3] + frames[4] + bytes(640)  # frame 2 never sent; junk last
-    ranges = [(0, 1280, 11.0), (1280, 1920, 12.0)]  # received frame 3 (captured 4) and junk dropped
+    ranges = [(0, 1280, 11.0, 0), (1280, 1920, 12.0, 1)]  # received frame 3 (captured 4), junk dropped
     got = oa.received_frames(received, ranges, captured.get)
     assert [f.capture for f in got] == pytest.approx([10.0, 10.02, 10.06, 10.08, None])
     assert [f.consumed for f in got] == [11.0, 11.0, 12.0, None, None]
+    assert [f.chunk for f in got] == [0, 0, 1, None, None]
+    assert oa.frames_beyond(len(received), [*ranges, (3200, 4480, 13.0, 2)]) == 2  # cut off by a kill
 
 
 def test_a_dropped_frame_stops_being_pending_when_the_next_frame_is_consumed() -> None:
@@ -130,4 +132,38 @@ def test_timing_errors_measure_against_the_speech_a_segment_really_is() -> None:
     assert got.shown == pytest.approx([0.02, 0.0, 2.0, 2.0])
     # ...where other speech happens to be: the nearest-interval comparison cannot see the mistake
     assert oa.edge_errors(shown[1], speech) == pytest.approx((0.0, 0.0))
-    assert oa.timing_errors(shown[:1], server, consumed, speech) is None  # cannot be paired
+    # the client receives a prefix of the server's finals: one shown segment pairs with the first
+    prefix = oa.timing_errors(shown[:1], server, consumed, speech)
+    assert prefix is not None and prefix.mapping == pytest.approx([0.0, 0.0])
+    assert oa.timing_errors([], server, consumed, speech) is None  # nothing to pair
+
+
+def test_fates_of_a_dead_connection_keep_what_the_client_saw_transcribed_and_the_rest_in_transit() -> None:
+    # chunk 0 consumed and its finals shown; frame 2 dropped between consumed frames; chunk 1 consumed
+    # but its finals never reached the client; the last frame still queued when the connection died
+    frames = [oa.ReceivedFrame(0.0, 1.0, 0), oa.ReceivedFrame(0.02, 1.0, 0), oa.ReceivedFrame(0.04, None),
+              oa.ReceivedFrame(0.06, 2.0, 1), oa.ReceivedFrame(0.08, None)]
+    delivered = oa.delivered_chunks([[(0.0, 0.04)], [(0.06, 0.08)]], received_finals=1, complete=False)
+    assert delivered == 1
+    fates = oa.copy_fates(frames, delivered, complete=False, ended=5.0)
+    assert [f for f, _ in fates] == [oa.TRANSCRIBED, oa.TRANSCRIBED, oa.SERVER_DROP, oa.IN_TRANSIT,
+                                     oa.IN_TRANSIT]
+    assert [t for _, t in fates] == [1.0, 1.0, 2.0, 2.0, 5.0]
+    # the same connection completed (its summary came): everything delivered, the tail was dropped
+    done = oa.copy_fates(frames, oa.delivered_chunks([[], []], 0, complete=True), complete=True, ended=5.0)
+    assert [f for f, _ in done] == [oa.TRANSCRIBED] * 2 + [oa.SERVER_DROP, oa.TRANSCRIBED, oa.SERVER_DROP]
+
+
+def test_catch_up_starts_when_the_held_audio_falls_below_its_peak_after_the_backend_drains() -> None:
+    times = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    held = [1.0, 3.0, 5.0, 5.5, 5.2, 4.0]
+    assert oa.catch_up_start(times, held, drains_at=2.0) == pytest.approx(2.0)  # 5.5 -> 5.2 at t=4
+    assert oa.catch_up_start(times, [0.0] * 6, drains_at=2.0) is None  # nothing held: nothing to catch up
+    assert oa.catch_up_start(times, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], drains_at=1.0) is None  # never shrank
+
+
+def test_a_frame_resent_after_a_reconnect_is_resolved_by_its_first_transcribed_copy() -> None:
+    copies = [(1.0, oa.TRANSCRIBED, 1.5), (1.0, oa.TRANSCRIBED, 30.0),  # resent, already transcribed
+              (2.0, oa.IN_TRANSIT, 20.0), (2.0, oa.TRANSCRIBED, 31.0),  # lost with the dead connection
+              (3.0, oa.SERVER_DROP, 3.5), (4.0, oa.IN_TRANSIT, 20.0), (4.0, oa.IN_TRANSIT, 25.0)]
+    assert sorted(oa.first_resolutions(copies)) == [(1.0, 1.5), (2.0, 31.0), (3.0, 3.5), (4.0, 25.0)]

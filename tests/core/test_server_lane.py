@@ -149,6 +149,33 @@ def test_a_client_that_follows_the_credit_never_makes_the_server_drop() -> None:
     assert sent == int(60.0 / FRAME + 1e-6) - 1
 
 
+def test_following_the_credit_through_a_recognizer_at_rtf_4_keeps_the_chunk_and_loses_nothing() -> None:
+    # RTF 4: a 2 s chunk takes 8 s; the queue sits at 90 frames for most of each chunk (the long
+    # overload scenario of the benchmark). The mirror must keep the 2 s chunk and the credit shut.
+    server = LaneServer(rtf=lambda t, s: 4.0 if t >= 15.0 else 0.25)
+    mirror = LaneMirror(tolerance_frames=TOLERANCE)
+    sent = seen = 0
+    t = 0.0
+    while t < 60.0:
+        t += 0.08
+        n = max(0, min(int(t / FRAME) - sent, mirror.credit(t, margin=10), 16))
+        for i in range(n):
+            server.arrive("mic", sent + i, t)
+        mirror.sent(n, t)
+        sent += n
+        server.advance(t)
+        for ev in server.events[seen:]:
+            if ev.source != "mic":
+                continue
+            if ev.kind == "final":
+                mirror.final(ev.t0, ev.t1, ev.at)
+            else:
+                mirror.metrics(ev.queued, ev.at)
+        seen = len(server.events)
+    assert mirror.chunk_frames == 100
+    assert server.lanes["mic"].dropped == []
+
+
 @pytest.mark.parametrize(("chunk", "rtf"), [(200, 0.45), (50, 0.7)])
 def test_the_chunk_size_is_inferred_from_the_queue_before_any_drop(chunk: int, rtf: float) -> None:
     # The real server's chunk is a setting (2 or 4 s); it is not on the wire. 4 s at 0.45 x real time
@@ -182,3 +209,21 @@ def test_consumed_only_counts_chunks_known_to_be_done() -> None:
     final = next(ev for ev in server.events if ev.kind == "final")
     mirror.final(final.t0, final.t1, final.at)
     assert mirror.consumed() == 100
+
+
+def test_the_report_that_bounds_an_estimated_chunk_end_does_not_also_end_the_next_chunk() -> None:
+    # A fresh connection (after a restart) to a slow recognizer, the chunk end estimated from metrics
+    # alone (no final, nothing exact yet): 211 frames went at once, 11 were dropped, the queue stayed
+    # full for 3 s and was empty at 27.79 (the next chunk had been pulled). The report at 26.79 found the
+    # first chunk still busy; it used to be taken as evidence that the NEXT chunk had already ended at
+    # that same instant, which opened the credit wide while the recognizer was busy: 3 s of drops.
+    mirror = LaneMirror(tolerance_frames=TOLERANCE)
+    mirror.sent(99, 24.2)
+    mirror.sent(96, 24.6)
+    mirror.sent(16, 24.7)
+    for at, queued in [(24.79, 100), (25.79, 100), (26.79, 100), (27.79, 0)]:
+        mirror.metrics(queued, at, dropped_total=11)
+    first, second = mirror.chunks()
+    assert first.end == 99 and first.ended is not None and not first.exact
+    assert (second.start, second.end, second.ended) == (111, 210, None)  # still being processed
+    assert mirror.credit(27.9, margin=10) <= 90  # the queue's room, not the room plus a chunk

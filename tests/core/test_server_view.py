@@ -222,3 +222,14 @@ def test_times_map_back_to_capture_through_the_servers_drops() -> None:
         mapped = loop.view.to_capture(ev.source, ev.t0)
         assert mapped is not None
         assert mapped[0] == pytest.approx(loop.positions[ev.source][ev.first] * FRAME)
+
+
+def test_the_slowest_recent_drain_rate_follows_a_backend_that_has_just_slowed_down() -> None:
+    # fast (4x) for 20 s, then 1.6 s of work per second of audio: the few slow chunks since then decide
+    # the stop flush's budget, not the median of a window still full of fast ones
+    loop = Loop(LaneServer(rtf=episode(20, 60, 1.6, low=0.25)), throttle=True)
+    loop.run(27.0)
+    slowest = loop.view.drain_rate("mic", slowest=True)
+    assert slowest is not None and slowest == pytest.approx(1 / 1.6, rel=0.1)
+    median = loop.view.drain_rate("mic")
+    assert median is not None and median > 2 * slowest  # what the budget used to be sized with
