@@ -21,12 +21,12 @@ from pathlib import Path
 from app.core.losses import LossSpan
 from app.core.session_state import (
     ConnectionState,
-    LevelChanged,
     LossRecorded,
     SessionEnded,
     SessionEvent,
     SessionFailed,
     SessionSnapshot,
+    StatusChanged,
     StopOutcome,
     SummaryReady,
     TranscriptChanged,
@@ -58,6 +58,7 @@ class MeetingRecorder:
         self._entities: object = None
         self._beat = -float("inf")
         self._message = ""
+        self._light = ""  # the last light recorded
         self._audio: tuple[AudioFile, ...] = ()
         self.finished = False
         self._submit(self._begin(info), needs_id=False)
@@ -74,9 +75,12 @@ class MeetingRecorder:
             return
         if isinstance(event, TranscriptChanged) and event.segment.is_final:
             self._add_segments((event.segment,))
-        elif isinstance(event, LevelChanged):
-            level, reason = event.report.level.value, event.report.reason
-            self._submit(lambda c, i: store.insert_level(c, i, event.t, level, reason))
+        elif isinstance(event, StatusChanged) and event.report.light.value != self._light:
+            # the light's timeline, as people saw it (live, behind, losing, ...): a change of light
+            # only, not every new wording of the same one
+            self._light = light = event.report.light.value
+            reason = event.report.headline
+            self._submit(lambda c, i: store.insert_level(c, i, event.t, light, reason))
         elif isinstance(event, LossRecorded):
             span = event.span
             self._submit(lambda c, i: store.put_loss(c, i, span))

@@ -4,8 +4,8 @@ file up to date.
 Layout (version 1): ``meetings`` (one row per session: times, backend, sources, state, the summary,
 the latest cards and entities as JSON, the end counters, denormalised list columns such as the
 title and the seconds lost), ``segments`` (final transcript lines in session time), ``levels`` (the
-light's timeline: one row per level change), ``losses`` (every located loss span), ``meta``
-(key/value facts about the file). ``PRAGMA user_version`` holds the schema version.
+light's timeline: a row per change of light, such as live, behind, losing), ``losses`` (every located
+loss span), ``meta`` (key/value facts about the file). ``PRAGMA user_version`` holds the schema version.
 
 Full-text search: an FTS5 index over the segments' text (``segments_fts``, external content, kept in
 step by triggers) when the SQLite library has FTS5 (CPython's builds for Linux, Windows and macOS

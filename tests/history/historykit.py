@@ -5,20 +5,20 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from app.core.level import Level, LevelReport
 from app.core.losses import LossCause, LossSpan, SourceLosses
 from app.core.messages import Card, CardsEvent, EntitiesEvent, Entity, Source
 from app.core.session_state import (
-    LevelChanged,
     LossRecorded,
     SessionEnded,
     SessionSnapshot,
     SourceCounters,
+    StatusChanged,
     StopOutcome,
     SummaryReady,
     TranscriptChanged,
     TranscriptSegment,
 )
+from app.core.status_report import Light, StatusReport
 from app.history import History, MeetingInfo, Origin
 from app.history.recorder import MeetingRecorder
 
@@ -55,10 +55,11 @@ def ended(t: float = 30.0) -> SessionEnded:
 
 def play_meeting(recorder: MeetingRecorder, finish: bool = True) -> None:
     """A whole meeting as a session reports it: events as they come, snapshots, the end."""
-    recorder.on_event(LevelChanged(0.5, LevelReport(Level.NORMAL, "Backend keeping up")))
+    recorder.on_event(StatusChanged(0.5, StatusReport(Light.LIVE, "Live")))
+    recorder.on_event(StatusChanged(3.0, StatusReport(Light.LIVE, "Live, new words")))  # same light
     for segment in SEGMENTS[:2]:
         recorder.on_event(TranscriptChanged(segment.t1, segment))
-    recorder.on_event(LevelChanged(10.0, LevelReport(Level.OVERLOADED, "Backend dropped audio")))
+    recorder.on_event(StatusChanged(10.0, StatusReport(Light.LOSING, "2 s not transcribed")))
     recorder.on_event(LossRecorded(10.5, LossSpan("system", 10.0, 12.0, LossCause.SERVER_DROP)))
     recorder.on_event(LossRecorded(13.0, LOSS))  # the ledger merged it: replaces the first
     recorder.on_snapshot(snapshot(SEGMENTS[:2], 15.0, None))

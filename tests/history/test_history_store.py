@@ -62,7 +62,7 @@ def test_a_meeting_keeps_everything_its_session_reported(history: History):
     assert meeting is not None
     assert meeting.segments == SEGMENTS  # the third came only with the end (the summary merge)
     assert meeting.losses == (LOSS,)  # merged span, stored once
-    assert [(m.level, m.t) for m in meeting.levels] == [("normal", 0.5), ("overloaded", 10.0)]
+    assert [(m.level, m.t) for m in meeting.levels] == [("live", 0.5), ("losing", 10.0)]
     assert meeting.cards == CARDS and meeting.entities == ENTITIES
     assert meeting.summary_markdown == SUMMARY
     assert meeting.end["sources"]["system"]["sent_frames"] == 1500
