@@ -13,3 +13,13 @@ os.environ["ECHOPANEL_DATA_DIR"] = _DATA_DIR
 
 def pytest_unconfigure(config: object) -> None:
     shutil.rmtree(_DATA_DIR, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config: object, items: list) -> None:  # type: ignore[type-arg]
+    """With pytest-xdist (``-n``): the tests that play into the shared virtual PulseAudio sinks run
+    one after another on one worker (``--dist loadgroup``), so no two meetings mix their audio."""
+    import pytest
+
+    for item in items:
+        if item.get_closest_marker("audio") is not None:
+            item.add_marker(pytest.mark.xdist_group("audio"))
