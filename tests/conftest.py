@@ -17,9 +17,13 @@ def pytest_unconfigure(config: object) -> None:
 
 def pytest_collection_modifyitems(config: object, items: list) -> None:  # type: ignore[type-arg]
     """With pytest-xdist (``-n``): the tests that play into the shared virtual PulseAudio sinks run
-    one after another on one worker (``--dist loadgroup``), so no two meetings mix their audio."""
+    one after another on one worker (``--dist loadgroup``), so no two meetings mix their audio; so do
+    the tests that start their own Xvfb (they pick the first free display number, which two workers
+    could pick at once)."""
     import pytest
 
     for item in items:
         if item.get_closest_marker("audio") is not None:
             item.add_marker(pytest.mark.xdist_group("audio"))
+        elif "xvfb" in item.path.name:
+            item.add_marker(pytest.mark.xdist_group("x11"))
