@@ -7,7 +7,6 @@ two sources, and a reference backend on its own thread.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import wave
 from pathlib import Path
@@ -22,20 +21,11 @@ import pytest
 @pytest.fixture
 def qloop(qapp):
     """A qasync loop marked as running on the Qt main loop that pytest-qt spins in ``waitUntil``."""
-    import qasync
+    from qasync_loop import close_qloop, open_qloop
 
-    loop = qasync.QEventLoop(qapp, already_running=True)
-    asyncio.set_event_loop(loop)
+    loop = open_qloop(qapp)
     yield loop
-    for task in asyncio.all_tasks(loop):
-        task.cancel()
-    # Leave "already running" mode by hand: loop.stop() would call QApplication.exit(), which makes
-    # every later Qt event loop in this process return at once. (Private qasync attribute.)
-    loop._QEventLoop__is_running = False
-    asyncio.events._set_running_loop(None)
-    qapp.aboutToQuit.disconnect(loop._after_run_forever)
-    loop.close()
-    asyncio.set_event_loop(None)
+    close_qloop(loop, qapp)
 
 
 def write_tone_wav(path: Path, seconds: float, freq: float, rate: int = 16_000) -> Path:
