@@ -126,7 +126,7 @@ class AppSession:
         token = await loop.run_in_executor(None, self._token)
         if settings.uses_builtin_backend:
             self._before = dataclasses.replace(self._before, detail="Starting the built-in backend")
-            url = await loop.run_in_executor(None, self._builtin.ensure_started)
+            url, token = await loop.run_in_executor(None, self._builtin.ensure_started)
             health_wait = BUILTIN_HEALTH_WAIT_SECONDS
         else:
             url = settings.backend_url
