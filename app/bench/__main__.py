@@ -9,6 +9,7 @@ BENCHMARKS = {
     "pipeline": "CPU per second of audio for two sources; framing + encoding throughput",
     "ui": "status/metrics arrival to lamp repaint latency; longest event-loop stall",
     "overload": "speech preserved through an overload episode, throttling off vs on",
+    "app": "the real app process, two live sources: CPU, RSS, threads, files; window, tray, headless",
     "history": "meeting history: size of a 3-hour meeting, opening a history of 500 meetings",
 }
 
