@@ -34,7 +34,7 @@ class ProcSample:
 def sample(pid: int) -> ProcSample:
     """One look at process ``pid`` (raises ``ProcessLookupError``/``OSError`` if it is gone)."""
     try:
-        import psutil  # optional: more portable, same figures
+        import psutil  # type: ignore[import-untyped,unused-ignore]  # optional: same figures, portable
     except ImportError:
         return _sample_proc(pid)
     proc = psutil.Process(pid)
