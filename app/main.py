@@ -181,6 +181,7 @@ def _run_gui(options: argparse.Namespace) -> int:
     from app.ui.settings_store import SettingsStore, default_qsettings
     from app.ui.shell import DesktopShell
     from app.ui.shutdown import finish_session
+    from app.ui.visibility import VisibilityWatch
     from app.ui.window import MainWindow
 
     qt_messages.install()
@@ -226,6 +227,7 @@ def _run_gui(options: argparse.Namespace) -> int:
         parent=window,
     )
     bind(window, controller)
+    VisibilityWatch(window, controller.set_window_shown)  # no meter repaints while hidden or minimized
     tokens = TokenStore()
     loop.run_in_executor(None, tokens.get)  # the first keyring read (D-Bus) off the UI thread; then cached
     shell = DesktopShell(

@@ -132,18 +132,11 @@ class BenchWorld:
 
     def write_settings(self, env: dict[str, str], backend_url: str) -> None:
         """What a user would set once: this backend, both sources, adaptive throttling on."""
-        from PySide6.QtCore import QSettings
+        from app.core.settings import Settings
+        from app.ui.bench_harness import write_user_settings  # the Qt side (QSettings) lives in app/ui
 
-        from app.core.settings import Settings, settings_to_dict
-        from app.ui.settings_store import APPLICATION, ORGANIZATION
-
-        path = Path(env["XDG_CONFIG_HOME"]) / ORGANIZATION / f"{APPLICATION}.conf"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        qs = QSettings(str(path), QSettings.Format.IniFormat)
-        settings = Settings(backend_url=backend_url, adaptive_throttling=True)
-        for key, value in settings_to_dict(settings).items():
-            qs.setValue(key, value)
-        qs.sync()
+        write_user_settings(Path(env["XDG_CONFIG_HOME"]),
+                            Settings(backend_url=backend_url, adaptive_throttling=True))
 
     def close(self) -> None:
         for loop in self._speech:

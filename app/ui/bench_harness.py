@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from app.capture.source import AudioSource
@@ -141,3 +142,19 @@ def history_tab_fill_seconds(rows: Sequence[Any]) -> float:
     if len(pane.texts()) != len(rows):
         raise RuntimeError("the History tab did not show every row")
     return elapsed
+
+
+def write_user_settings(config_home: Path, settings: Settings) -> None:
+    """``python -m app.bench app``: the settings file the app finds under ``config_home`` (the
+    ``XDG_CONFIG_HOME`` it is started with), as the Settings dialog would have saved it."""
+    from PySide6.QtCore import QSettings
+
+    from app.core.settings import settings_to_dict
+    from app.ui.settings_store import APPLICATION, ORGANIZATION
+
+    path = config_home / ORGANIZATION / f"{APPLICATION}.conf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    qsettings = QSettings(str(path), QSettings.Format.IniFormat)
+    for key, value in settings_to_dict(settings).items():
+        qsettings.setValue(key, value)
+    qsettings.sync()

@@ -7,7 +7,9 @@ thread (qasync). The session is plain asyncio and knows nothing about Qt; widget
 about the session. Cadence (STYLE 9): ~30 Hz for the lamp, meters and connection line, 2 Hz for
 text (transcript, cards, entities, summary, the server's last status) and chart samples; a status
 or metrics event from the session triggers an immediate lamp poll, so the light does not wait for
-the next tick. No timer runs while no session exists.
+the next tick. No timer runs while no session exists. While the window is hidden (in the tray) or
+minimized (``set_window_shown(False)``), the ~30 Hz timer stops: nothing shows the meters, and the
+lamp (the tray icon) still follows at once, from the event-triggered poll, and from the 2 Hz poll.
 
 The injected ``clock`` must be the session's clock (both ``time.monotonic`` in the app): it stamps
 chart samples and says how old a stale source's numbers are (``SourceLoad.updated_at``).
@@ -91,6 +93,7 @@ class SessionController(SnapshotView):
         self._stopping: asyncio.Task[None] | None = None
         self._closing = False  # shutdown began: no new session may start
         self._throttling = False
+        self._window_shown = True
         self._poll_pending = False
         self._received_at: float | None = None
         self.receive_probe: ReceiveProbe | None = None
@@ -131,7 +134,8 @@ class SessionController(SnapshotView):
         self._last.clear()
         self._set_running(True)
         self._task = asyncio.ensure_future(self._run(session))
-        self._fast.start()
+        if self._window_shown:
+            self._fast.start()
         self._slow.start()
         self.poll_fast()
         self.poll_slow()
@@ -172,6 +176,27 @@ class SessionController(SnapshotView):
             self._session.set_throttling(enabled)
         self.throttling_changed.emit(enabled)
 
+    def set_window_shown(self, shown: bool) -> None:
+        """The window became visible (True) or hidden/minimized (False): the fast poll runs only
+        while someone can see what it draws (``app.ui.visibility.VisibilityWatch`` calls this)."""
+        if shown == self._window_shown:
+            return
+        self._window_shown = shown
+        if not shown:
+            self._fast.stop()
+        elif self._session is not None:
+            self._fast.start()
+            self.poll_fast()  # catch up at once: the meters and the chart show the present
+
+    @property
+    def window_shown(self) -> bool:
+        return self._window_shown
+
+    @property
+    def fast_polling(self) -> bool:
+        """The ~30 Hz poll runs (a session runs and the window can be seen)."""
+        return self._fast.isActive()
+
     # ------------------------------------------------------------------ polling
 
     def poll_fast(self) -> None:
@@ -190,7 +215,10 @@ class SessionController(SnapshotView):
 
     def poll_slow(self) -> None:
         if self._session is not None:
-            self.apply_slow(self._session.snapshot())
+            snapshot = self._session.snapshot()
+            if not self._window_shown:  # the fast timer is off: the lamp and tray still follow
+                self.apply_fast(snapshot)
+            self.apply_slow(snapshot)
 
     # ------------------------------------------------------------------ session lifecycle
 
