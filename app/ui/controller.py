@@ -7,9 +7,11 @@ thread (qasync). The session is plain asyncio and knows nothing about Qt; widget
 about the session. Cadence (STYLE 9): ~30 Hz for the lamp, meters and connection line, 2 Hz for
 text (transcript, cards, entities, summary, the server's last status) and chart samples; a status
 or metrics event from the session triggers an immediate lamp poll, so the light does not wait for
-the next tick. No timer runs while no session exists. While the window is hidden (in the tray) or
-minimized (``set_window_shown(False)``), the ~30 Hz timer stops: nothing shows the meters, and the
-lamp (the tray icon) still follows at once, from the event-triggered poll, and from the 2 Hz poll.
+the next tick. No timer runs while no session exists. Once the session ticks (every 80 ms while it
+streams), its ticks drive the fast poll instead of the ~30 Hz timer: one wake-up per tick for the
+audio and the window. While the window is hidden (in the tray) or minimized
+(``set_window_shown(False)``) there is no fast poll at all: nothing shows the meters, and the lamp
+(the tray icon) still follows at once, from the event-triggered poll, and from the 2 Hz poll.
 
 The injected ``clock`` must be the session's clock (both ``time.monotonic`` in the app): it stamps
 chart samples and says how old a stale source's numbers are (``SourceLoad.updated_at``).
@@ -66,6 +68,9 @@ class SessionHandle(Protocol):
 
     def set_throttling(self, enabled: bool) -> None: ...
 
+    def add_tick_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` at the end of every session tick (the controller polls then)."""
+
 
 SessionFactory = Callable[[EventListener], SessionHandle]
 ReceiveProbe = Callable[[float, SessionEvent], None]
@@ -94,6 +99,7 @@ class SessionController(SnapshotView):
         self._closing = False  # shutdown began: no new session may start
         self._throttling = False
         self._window_shown = True
+        self._ticking = False  # the session's ticks drive the fast poll (its own timer is stopped)
         self._poll_pending = False
         self._received_at: float | None = None
         self.receive_probe: ReceiveProbe | None = None
@@ -128,6 +134,8 @@ class SessionController(SnapshotView):
             self.message.emit(str(exc), Severity.ERROR)
             return
         session.set_throttling(self._throttling)
+        session.add_tick_listener(lambda: self._on_tick(session))
+        self._ticking = False
         self._session = session
         self._selected = self._selected_sources()
         self.meeting_started = datetime.now().astimezone()
@@ -176,6 +184,17 @@ class SessionController(SnapshotView):
             self._session.set_throttling(enabled)
         self.throttling_changed.emit(enabled)
 
+    def _on_tick(self, session: SessionHandle) -> None:
+        """A tick of the session: the fast poll in the same wake-up (one wake-up per tick for the
+        session and the window); the ~30 Hz timer is only needed until the ticks begin."""
+        if session is not self._session:
+            return
+        if not self._ticking:
+            self._ticking = True
+            self._fast.stop()
+        if self._window_shown and not self._poll_pending:
+            self.poll_fast()
+
     def set_window_shown(self, shown: bool) -> None:
         """The window became visible (True) or hidden/minimized (False): the fast poll runs only
         while someone can see what it draws (``app.ui.visibility.VisibilityWatch`` calls this)."""
@@ -185,7 +204,8 @@ class SessionController(SnapshotView):
         if not shown:
             self._fast.stop()
         elif self._session is not None:
-            self._fast.start()
+            if not self._ticking:
+                self._fast.start()
             self.poll_fast()  # catch up at once: the meters and the chart show the present
 
     @property
@@ -194,8 +214,10 @@ class SessionController(SnapshotView):
 
     @property
     def fast_polling(self) -> bool:
-        """The ~30 Hz poll runs (a session runs and the window can be seen)."""
-        return self._fast.isActive()
+        """The fast poll runs: a session runs and the window can be seen; from the session's ticks
+        once they began, else from the ~30 Hz timer."""
+        shown = self._session is not None and self._window_shown
+        return shown and (self._ticking or self._fast.isActive())
 
     # ------------------------------------------------------------------ polling
 
@@ -216,8 +238,9 @@ class SessionController(SnapshotView):
     def poll_slow(self) -> None:
         if self._session is not None:
             snapshot = self._session.snapshot()
-            if not self._window_shown:  # the fast timer is off: the lamp and tray still follow
-                self.apply_fast(snapshot)
+            # also the fast part: while hidden (no fast poll) the lamp and tray follow from here, and
+            # after the last tick (the summary wait) the connection line does
+            self.apply_fast(snapshot)
             self.apply_slow(snapshot)
 
     # ------------------------------------------------------------------ session lifecycle

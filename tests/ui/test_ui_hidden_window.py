@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from PySide6.QtCore import Qt
 
 from app.core.level import Level, LevelReport
@@ -21,12 +22,15 @@ class StreamingSession:
     def __init__(self) -> None:
         self.snap = SessionSnapshot(state=ConnectionState.STREAMING)
         self.snapshots = 0
+        self.running = False
+        self.tick_listeners: list = []
 
     def snapshot(self) -> SessionSnapshot:
         self.snapshots += 1
         return self.snap
 
     async def run(self) -> None:
+        self.running = True
         await asyncio.Event().wait()
 
     async def stop(self) -> None:
@@ -35,22 +39,41 @@ class StreamingSession:
     def set_throttling(self, enabled: bool) -> None:
         pass
 
+    def add_tick_listener(self, listener) -> None:
+        self.tick_listeners.append(listener)
 
-def started(qtbot) -> tuple[MainWindow, SessionController, StreamingSession]:
+    def tick(self) -> None:
+        for listener in self.tick_listeners:
+            listener()
+
+
+@pytest.fixture
+def controllers(qtbot, qloop):
+    """Every controller a test made: its never-ending session is cancelled before the loop closes."""
+    made: list[SessionController] = []
+    yield made
+    for controller in made:
+        controller.abort()
+        qtbot.waitUntil(lambda c=controller: not c.is_running(), timeout=5_000)
+
+
+def started(qtbot, controllers) -> tuple[MainWindow, SessionController, StreamingSession]:
     window = MainWindow()
     qtbot.addWidget(window)
     session = StreamingSession()
     controller = SessionController(lambda listener: session, parent=window)
+    controllers.append(controller)
     bind(window, controller)
     VisibilityWatch(window, controller.set_window_shown)
     window.show()
     qtbot.waitExposed(window)
     controller.start()
+    qtbot.waitUntil(lambda: session.running, timeout=5_000)
     return window, controller, session
 
 
-def test_hiding_or_minimizing_the_window_stops_the_fast_poll_and_showing_it_resumes(qtbot, qloop):
-    window, controller, session = started(qtbot)
+def test_hiding_or_minimizing_the_window_stops_the_fast_poll_and_showing_it_resumes(qtbot, controllers):
+    window, controller, session = started(qtbot, controllers)
     assert controller.window_shown and controller.fast_polling
     window.hide()  # closed to the tray
     assert not controller.window_shown and not controller.fast_polling
@@ -65,8 +88,8 @@ def test_hiding_or_minimizing_the_window_stops_the_fast_poll_and_showing_it_resu
     assert session.snapshots > before  # caught up at once, not at the next tick
 
 
-def test_a_hidden_window_still_follows_the_level_for_the_tray(qtbot, qloop):
-    window, controller, session = started(qtbot)
+def test_a_hidden_window_still_follows_the_level_for_the_tray(qtbot, controllers):
+    window, controller, session = started(qtbot, controllers)
     levels: list[Level] = []
     controller.level_changed.connect(lambda level, reason: levels.append(level))
     window.hide()
@@ -76,13 +99,32 @@ def test_a_hidden_window_still_follows_the_level_for_the_tray(qtbot, qloop):
     assert levels == [Level.OVERLOADED]
 
 
-def test_a_session_started_while_hidden_polls_fast_only_once_shown(qtbot, qloop):
+def test_a_session_started_while_hidden_polls_fast_only_once_shown(qtbot, controllers):
     window = MainWindow()
     qtbot.addWidget(window)
     session = StreamingSession()
     controller = SessionController(lambda listener: session, parent=window)
+    controllers.append(controller)
     VisibilityWatch(window, controller.set_window_shown)  # never shown: the app started in the tray
     controller.start()
+    qtbot.waitUntil(lambda: session.running, timeout=5_000)
     assert controller.is_running() and not controller.fast_polling
     window.show()
     assert controller.fast_polling
+
+
+def test_once_the_session_ticks_its_ticks_drive_the_poll_instead_of_a_timer(qtbot, controllers):
+    """One wake-up per tick: the 30 Hz timer only bridges the time before the session streams."""
+    window, controller, session = started(qtbot, controllers)
+    assert controller.fast_polling
+    session.tick()
+    assert not controller._fast.isActive() and controller.fast_polling  # the ticks poll now
+    before = session.snapshots
+    session.tick()
+    session.tick()
+    assert session.snapshots == before + 2  # one poll per tick
+    window.hide()
+    session.tick()
+    assert session.snapshots == before + 2 and not controller.fast_polling  # hidden: no poll at all
+    window.show()
+    assert controller.fast_polling and not controller._fast.isActive()  # the ticks still drive it
