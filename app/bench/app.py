@@ -57,6 +57,10 @@ def main(argv: list[str]) -> int:
     if args.minutes <= 0 or args.interval <= 0:
         p.error("--minutes and --interval must be positive")
     modes = args.mode or list(MODES)
+    # Stopped early (Ctrl+C, kill, even when started in the background, where SIGINT is ignored):
+    # unwind, so that every process this bench started is stopped.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     results = []
     for mode in modes:
         try:
