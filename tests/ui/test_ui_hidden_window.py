@@ -31,10 +31,11 @@ class StreamingSession:
 
     async def run(self) -> None:
         self.running = True
-        await asyncio.Event().wait()
+        self._end = asyncio.Event()
+        await self._end.wait()  # until stop(): a session that ends normally, no cancellation
 
     async def stop(self) -> None:
-        pass
+        self._end.set()
 
     def set_throttling(self, enabled: bool) -> None:
         pass
@@ -53,7 +54,7 @@ def controllers(qtbot, qloop):
     made: list[SessionController] = []
     yield made
     for controller in made:
-        controller.abort()
+        controller.stop()
         qtbot.waitUntil(lambda c=controller: not c.is_running(), timeout=5_000)
 
 
