@@ -23,13 +23,6 @@ from app.transport.opening import ACK_TIMEOUT_SECONDS
 # of 2 s and a recognizer that answers after each utterance. Streaming speech APIs commonly take
 # 100 ms chunks.
 DEFAULT_TICK_SECONDS = 0.08
-# The app's own sessions (the window and headless mode) tick every 160 ms, with capture blocks of the
-# same length (one PortAudio callback per tick): what the app shows changes at most once a second (the
-# server's metrics) or at once (the lamp, from events), so a faster tick buys only wake-ups. Two live
-# sources on the virtual PulseAudio, per-thread CPU from /proc, same sitting: window 5.0 -> 3.2 %,
-# headless 3.3 -> 2.2-2.5 % of a core. Frames leave ~80 ms later, in front of a 2 s server queue.
-# Benchmarks and tests of the session alone keep DEFAULT_TICK_SECONDS.
-APP_TICK_SECONDS = 0.16
 
 
 @dataclass(frozen=True, slots=True)

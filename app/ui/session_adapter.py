@@ -22,7 +22,7 @@ from app.errors import EchoPanelError
 from app.history import History, MeetingInfo, Origin
 from app.history.live import LiveMeeting
 from app.session import Session
-from app.session.config import APP_TICK_SECONDS, SessionConfig
+from app.session.config import SessionConfig
 from app.ui.builtin import BuiltinBackend
 from app.ui.controller import EventListener, SessionFactory, SessionHandle
 
@@ -44,8 +44,7 @@ def live_sources(settings: Settings) -> list[AudioSource]:
         return DeviceKey(ref.name, ref.host_api) if ref is not None else None
 
     devices = {Source.MIC: key(settings.mic_device), Source.SYSTEM: key(settings.system_device)}
-    return [LiveSource(source, devices[source], block_seconds=APP_TICK_SECONDS)
-            for source in settings.sources.sources]
+    return [LiveSource(source, devices[source]) for source in settings.sources.sources]
 
 
 class AppSession:
@@ -147,7 +146,6 @@ class AppSession:
             SessionConfig.from_settings(settings, endpoint, token),
             throttle=self._throttle,
             health_wait_seconds=health_wait,
-            tick_seconds=APP_TICK_SECONDS,
         )
         if sends_token_in_clear(endpoint, token):  # only when allowed: the config refuses otherwise
             log.warning("%s", insecure_token_warning(endpoint))
