@@ -49,12 +49,6 @@ from app.logs import HEADLESS_LOG_NAME, Redactor, setup_logging
 from app.session import Session
 from app.session.config import SessionConfig
 
-# No window watches a headless run, so it ticks half as often as the window's session: 160 ms, and
-# captures in blocks of the same length (one PortAudio callback per tick). Frames leave ~80 ms later
-# (in front of a server queue of 2 s); the process wakes half as often: two live sources on the virtual
-# PulseAudio cost 2.2-2.5 % of a core instead of 3.3 % (python -m app.bench app --mode headless).
-HEADLESS_TICK_SECONDS = 0.16
-
 log = logging.getLogger("app.headless")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_SUMMARY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -103,7 +97,6 @@ async def _run(args: argparse.Namespace, redactor: Redactor) -> int:
         config = SessionConfig(endpoint=parse_endpoint(url), token=token, encoding=encoding,
                                throttle=args.throttle == "on", summary_timeout=args.summary_timeout,
                                health_wait_seconds=90.0 if embedded else 30.0,
-                               tick_seconds=HEADLESS_TICK_SECONDS,
                                allow_insecure_token=args.allow_insecure)
         if sends_token_in_clear(config.endpoint, token):
             log.warning("%s", insecure_token_warning(config.endpoint))
@@ -199,7 +192,7 @@ def _make_sources(args: argparse.Namespace) -> list[AudioSource]:
         else:
             from app.capture.live import LiveSource  # loads PortAudio only when live capture is wanted
 
-            sources.append(LiveSource(src, block_seconds=HEADLESS_TICK_SECONDS))
+            sources.append(LiveSource(src))
     return sources
 
 
