@@ -4,6 +4,8 @@
     python -m app --start                  ... and start a meeting at once (in the running app, if any)
     python -m app --headless ARGS...       no window: app.headless (never imports Qt)
     python -m app --self-test [--screenshot PREFIX]   render every lamp state offscreen and check it
+    python -m app --backend ARGS...        the reference backend (app.backend): how the bundle runs the
+                                           built-in backend as its own child process (app.backend.process)
 
 GUI order: logging (rotating file in the user log dir + stderr) -> single instance (per data folder)
 -> QApplication -> error reporter (sys.excepthook + asyncio handler) -> qasync loop -> meeting history
@@ -36,6 +38,10 @@ def run(argv: list[str] | None = None) -> int:
         from app.headless import main as headless_main  # no Qt on this path
 
         return headless_main(args[1:])
+    if args and args[0] == "--backend":
+        from app.backend.__main__ import main as backend_main  # no Qt on this path either
+
+        return backend_main(args[1:])
     options = _parser().parse_args(args)
     os.environ.setdefault("QT_API", "pyside6")  # before qasync is imported: never PyQt
     if options.self_test:
@@ -175,6 +181,7 @@ def _run_gui(options: argparse.Namespace) -> int:
     from app.ui.settings_store import SettingsStore, default_qsettings
     from app.ui.shell import DesktopShell
     from app.ui.shutdown import finish_session
+    from app.ui.visibility import VisibilityWatch
     from app.ui.window import MainWindow
 
     qt_messages.install()
@@ -220,6 +227,7 @@ def _run_gui(options: argparse.Namespace) -> int:
         parent=window,
     )
     bind(window, controller)
+    VisibilityWatch(window, controller.set_window_shown)  # no meter repaints while hidden or minimized
     tokens = TokenStore()
     loop.run_in_executor(None, tokens.get)  # the first keyring read (D-Bus) off the UI thread; then cached
     shell = DesktopShell(

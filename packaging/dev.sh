@@ -4,6 +4,7 @@
 #   packaging/dev.sh test [PYTEST...]  install what the suite needs, then ruff, mypy and pytest (3 workers)
 #   packaging/dev.sh bench [ARGS...]   python -m app.bench ARGS
 #   packaging/dev.sh audio start|stop|status|env   the virtual PulseAudio setup used by the tests
+#                                      (VA_SERVER=pipewire: the same devices on PipeWire + pipewire-pulse)
 #   packaging/dev.sh bundle [--measure N]  build the Linux app bundle in dist/ (+ .tar.gz); see packaging/bundle.sh
 set -euo pipefail
 
@@ -19,6 +20,10 @@ RUN_PKGS="libportaudio2 libasound2-plugins libegl1 libgl1 libxkbcommon0 libxkbco
   libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libx11-xcb1 fonts-dejavu-core"
 TEST_PKGS="pulseaudio pulseaudio-utils espeak-ng sox xvfb xauth binutils desktop-file-utils appstream
   gnome-keyring dbus-daemon"
+# Only when asked for: PipeWire as the sound server (VA_SERVER=pipewire; the live-capture test's
+# PipeWire case installs them through virtual-audio.sh), a system tray for `bench app --mode tray`.
+PIPEWIRE_PKGS="pipewire pipewire-pulse wireplumber"
+BENCH_PKGS="trayer"
 
 log() { printf 'dev.sh: %s\n' "$*" >&2; }
 
@@ -107,12 +112,14 @@ case "$cmd" in
     exec "$PY" -m pytest -n "${PYTEST_WORKERS:-3}" --dist loadgroup "$@"
     ;;
   bench)
-    ensure_apt $RUN_PKGS $TEST_PKGS
+    ensure_apt $RUN_PKGS $TEST_PKGS $BENCH_PKGS
+    [ "${VA_SERVER:-}" = pipewire ] || [[ " $* " == *" --sound-server pipewire "* ]] && ensure_apt $PIPEWIRE_PKGS
     ensure_venv dev
     exec "$PY" -m app.bench "$@"
     ;;
   audio)
     ensure_apt $TEST_PKGS $RUN_PKGS
+    [ "${VA_SERVER:-}" = pipewire ] && ensure_apt $PIPEWIRE_PKGS
     exec bash "$ROOT/packaging/virtual-audio.sh" "$@"
     ;;
   bundle)
@@ -125,5 +132,5 @@ case "$cmd" in
     exec bash "$ROOT/packaging/bundle.sh" "$@"
     ;;
   *)
-    sed -n '2,7p' "$0"; exit 2 ;;
+    sed -n '2,8p' "$0"; exit 2 ;;
 esac

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The project's virtual audio: a private PulseAudio daemon with two null sinks, for headless runs and
 # the test suite on Linux (Debian 12; no kernel modules, no sound card). Idempotent.
+# With VA_SERVER=pipewire the same devices live on PipeWire instead: pipewire + wireplumber (the session
+# manager, which links streams to devices and keeps the defaults) + pipewire-pulse (PipeWire's
+# PulseAudio layer, what most Linux desktops now run), on a private D-Bus session bus, all headless.
 #
 #   packaging/virtual-audio.sh start     install missing packages (as root), start the daemon, create devices
 #   packaging/virtual-audio.sh stop      stop the daemon started from the same VA_DIR
@@ -21,6 +24,7 @@
 #   VA_DIR        runtime dir (socket, pid, logs), default /tmp/virtual-audio; one daemon per VA_DIR, so
 #                 concurrent test runs each use their own dir and never share or kill each other's daemon
 #   VA_RATE       null-sink rate, default 48000
+#   VA_SERVER     pulseaudio (default) or pipewire; its packages are installed only when it is asked for
 #   VA_SKIP_APT=1 never call apt-get
 #   VA_OWNER_PID  if set, a watchdog stops the daemon within ~1 s after that process exits (tests set
 #                 it to the pytest pid, so even a killed test run leaves no stray daemon)
@@ -28,10 +32,14 @@ set -euo pipefail
 
 VA_DIR=${VA_DIR:-/tmp/virtual-audio}
 VA_RATE=${VA_RATE:-48000}
+VA_SERVER=${VA_SERVER:-pulseaudio}
 SOCK="$VA_DIR/pulse/native"
 PIDFILE="$VA_DIR/pulse.pid"
 ALSA_CONF=/etc/alsa/conf.d/60-virtual-audio.conf
 APT_PKGS="pulseaudio pulseaudio-utils libasound2-plugins libportaudio2 espeak-ng sox"
+PIPEWIRE_PKGS="pipewire pipewire-pulse wireplumber dbus-daemon"
+[ "$VA_SERVER" = pipewire ] && APT_PKGS="$APT_PKGS $PIPEWIRE_PKGS"
+case "$VA_SERVER" in pulseaudio|pipewire) ;; *) echo "virtual-audio: VA_SERVER must be pulseaudio or pipewire" >&2; exit 2 ;; esac
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 client_env() {
@@ -39,15 +47,24 @@ client_env() {
   echo "export XDG_RUNTIME_DIR=$VA_DIR"
 }
 
-daemon_alive() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+# PIDFILE: the server's pid, or (PipeWire) the pids of dbus-daemon, pipewire, wireplumber and
+# pipewire-pulse on one line; it is alive while every one of them is.
+daemon_alive() {
+  [ -f "$PIDFILE" ] || return 1
+  local p
+  for p in $(cat "$PIDFILE"); do kill -0 "$p" 2>/dev/null || return 1; done
+}
 
 stop() {
-  if daemon_alive; then
-    local pid; pid=$(cat "$PIDFILE")
-    kill "$pid"
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
-    echo "virtual-audio: stopped pulseaudio $pid"
+  if [ -f "$PIDFILE" ]; then
+    local pids p; pids=$(cat "$PIDFILE")
+    # shellcheck disable=SC2086
+    kill $pids 2>/dev/null || true
+    for p in $pids; do
+      for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+      kill -0 "$p" 2>/dev/null && kill -9 "$p"
+    done
+    echo "virtual-audio: stopped $pids"
   else
     echo "virtual-audio: not running (VA_DIR=$VA_DIR)"
   fi
@@ -107,22 +124,91 @@ start_watchdog() {
   # Polls once a second; detached from our stdio so callers do not wait on it. Only when the OWNER
   # died (a killed test run, which cannot clean up) does it stop the daemon and remove the files
   # start() created, and VA_DIR itself if then empty; a normal stop leaves cleanup to the owner.
-  nohup bash -c "while kill -0 $owner 2>/dev/null && kill -0 $pid 2>/dev/null; do sleep 1; done
+  nohup bash -c "while kill -0 $owner 2>/dev/null && kill -0 ${pid%% *} 2>/dev/null; do sleep 1; done
                  kill -0 $owner 2>/dev/null && exit 0
                  kill $pid 2>/dev/null; sleep 0.5
                  rm -rf '$VA_DIR/pulse' '$VA_DIR/.config' '$VA_DIR/virtual.pa' '$VA_DIR/pulse.log' \\
-                        '$VA_DIR/pulse.out' '$PIDFILE'
+                        '$VA_DIR/pulse.out' '$VA_DIR/pipewire' '$VA_DIR/bus' '$VA_DIR/.local' \\
+                        '$VA_DIR/pipewire-0' '$VA_DIR/pipewire-0.lock' '$PIDFILE'
                  rmdir '$VA_DIR' 2>/dev/null" >/dev/null 2>&1 &
+}
+
+wait_for_server() {  # until pactl answers (or the server died): 10 s at most
+  eval "$(client_env)"
+  for _ in $(seq 100); do
+    pactl info >/dev/null 2>&1 && return 0
+    daemon_alive || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+start_pipewire() {
+  # A private session bus: wireplumber needs one (it keeps the default devices there), and it must
+  # not be the desktop's. Config and state go to VA_DIR, never to the user's own.
+  local log="$VA_DIR/pipewire/log" bus="unix:path=$VA_DIR/bus" pids=""
+  mkdir -p "$VA_DIR/pipewire"
+  local env=(env XDG_RUNTIME_DIR="$VA_DIR" PIPEWIRE_RUNTIME_DIR="$VA_DIR" HOME="$VA_DIR"
+             XDG_CONFIG_HOME="$VA_DIR/.config" XDG_STATE_HOME="$VA_DIR/.local/state"
+             DBUS_SESSION_BUS_ADDRESS="$bus" DISPLAY= WAYLAND_DISPLAY=)
+  nohup "${env[@]}" dbus-daemon --session --address="$bus" --nofork --nopidfile \
+      >"$log.dbus" 2>&1 </dev/null &
+  pids="$!"
+  for _ in $(seq 50); do [ -S "$VA_DIR/bus" ] && break; sleep 0.1; done
+  nohup "${env[@]}" pipewire >"$log.pipewire" 2>&1 </dev/null &
+  pids="$pids $!"
+  for _ in $(seq 50); do [ -S "$VA_DIR/pipewire-0" ] && break; sleep 0.1; done
+  nohup "${env[@]}" wireplumber >"$log.wireplumber" 2>&1 </dev/null &
+  pids="$pids $!"
+  nohup "${env[@]}" pipewire-pulse >"$log.pulse" 2>&1 </dev/null &
+  pids="$pids $!"
+  echo "$pids" > "$PIDFILE"
+  if ! wait_for_server; then
+    echo "virtual-audio: pipewire-pulse did not come up" >&2
+    tail -n 20 "$log".* >&2 || true
+    stop >/dev/null; exit 1
+  fi
+  # The same devices as under PulseAudio (norewinds is a PulseAudio null-sink option; PipeWire's
+  # null sinks do not rewind). Defaults go through wireplumber, which may still be starting.
+  pactl load-module module-null-sink sink_name=meeting rate="$VA_RATE" \
+      sink_properties=device.description=Meeting >/dev/null
+  pactl load-module module-null-sink sink_name=mic_feed rate="$VA_RATE" \
+      sink_properties=device.description=MicFeed >/dev/null
+  pactl load-module module-remap-source master=mic_feed.monitor source_name=virtmic \
+      source_properties=device.description=VirtualMic >/dev/null
+  local ok=0
+  for _ in $(seq 50); do
+    if pactl set-default-sink meeting 2>/dev/null && pactl set-default-source virtmic 2>/dev/null \
+        && pactl info | grep -q "Default Sink: meeting" && pactl info | grep -q "Default Source: virtmic"; then
+      ok=1; break
+    fi
+    sleep 0.2
+  done
+  if [ $ok = 0 ]; then
+    echo "virtual-audio: could not set the default devices on PipeWire (is wireplumber running?)" >&2
+    tail -n 20 "$log".* >&2 || true
+    stop >/dev/null; exit 1
+  fi
 }
 
 start() {
   install_pkgs
   write_alsa_conf
   if daemon_alive; then
-    echo "virtual-audio: already running (pid $(cat "$PIDFILE"), VA_DIR=$VA_DIR)"; return 0
+    echo "virtual-audio: already running (pids $(cat "$PIDFILE"), VA_DIR=$VA_DIR)"; return 0
   fi
   mkdir -p "$VA_DIR"; chmod 700 "$VA_DIR"
-  rm -f "$SOCK"  # a stale socket from a killed daemon would make the new one fail to bind
+  rm -f "$SOCK" "$VA_DIR/bus" "$VA_DIR/pipewire-0"  # stale sockets of a killed server: the new one could not bind
+  if [ "$VA_SERVER" = pipewire ]; then
+    start_pipewire
+    [ -n "${VA_OWNER_PID:-}" ] && start_watchdog "$VA_OWNER_PID" "$(cat "$PIDFILE")"
+    echo "virtual-audio: pipewire (pids $(cat "$PIDFILE")) on $SOCK"
+    pactl info | grep -E 'Server Name'
+    pactl list short sinks
+    pactl list short sources
+    echo "virtual-audio: clients need:"; client_env
+    return 0
+  fi
   # norewinds=1 matters: without it a monitor recording gets mangled whenever a new stream
   # starts playing into the idle null sink (the sink rewinds; captured audio is lost/garbled).
   cat > "$VA_DIR/virtual.pa" <<EOF
@@ -139,13 +225,7 @@ EOF
       --daemonize=no --exit-idle-time=-1 --disallow-exit --use-pid-file=no \
       --log-target=file:"$VA_DIR/pulse.log" --log-level=notice >"$VA_DIR/pulse.out" 2>&1 </dev/null &
   echo $! > "$PIDFILE"
-  eval "$(client_env)"
-  for _ in $(seq 100); do
-    pactl info >/dev/null 2>&1 && break
-    daemon_alive || break
-    sleep 0.1
-  done
-  if ! pactl info >/dev/null 2>&1; then
+  if ! wait_for_server; then
     echo "virtual-audio: pulseaudio did not come up" >&2
     cat "$VA_DIR/pulse.out" "$VA_DIR/pulse.log" >&2 || true
     stop >/dev/null; exit 1

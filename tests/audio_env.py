@@ -2,6 +2,12 @@
 
     from audio_env import ensure_virtual_audio, play_wav, tone_wav
     env = ensure_virtual_audio()   # {"PULSE_SERVER": ..., "XDG_RUNTIME_DIR": ...} for subprocesses
+    env = ensure_virtual_audio("pipewire")   # the same devices on PipeWire's PulseAudio layer
+
+Sound servers: "pulseaudio" (default) or "pipewire" (pipewire + wireplumber + pipewire-pulse, started
+by the same script with VA_SERVER=pipewire; its packages are installed then, as root, and only then).
+Each server is started once per process; ``ensure_virtual_audio(server)`` makes it the current one
+(this process's PULSE_SERVER, PortAudio re-initialised), and the helpers below play into the current one.
 
 Devices: sink ``meeting`` is the default sink (its monitor = the app's "system audio"); sink
 ``mic_feed`` feeds source ``virtmic``, the default source (= the app's "microphone").
@@ -45,9 +51,31 @@ def _pulse_answers(env: dict[str, str]) -> bool:
     return probe.returncode == 0
 
 
+SERVERS = ("pulseaudio", "pipewire")
+_current: dict[str, str] = {}  # the client env of the server this process uses now
+
+
+def ensure_virtual_audio(server: str = "pulseaudio") -> dict[str, str]:
+    """Start (once per process) or reuse the virtual sound server; make it this process's current
+    one; return its client environment."""
+    env = _started(server)
+    if os.environ.get("PULSE_SERVER") != env["PULSE_SERVER"] or _current != env:
+        os.environ["PULSE_SERVER"] = env["PULSE_SERVER"]
+        _current.clear()
+        _current.update(env)
+        if "sounddevice" in sys.modules:  # PortAudio enumerates devices only when it initialises
+            sd = sys.modules["sounddevice"]
+            sd._terminate()
+            sd._initialize()
+    return dict(env)
+
+
 @functools.cache
-def ensure_virtual_audio() -> dict[str, str]:
-    """Start (once per process) or reuse the virtual PulseAudio; return the client environment."""
+def _started(server: str) -> dict[str, str]:
+    if server not in SERVERS:
+        raise ValueError(f"unknown sound server {server!r}")
+    if server == "pipewire":
+        return _start_pipewire()
     missing = [tool for tool in ("pulseaudio", "pactl", "paplay") if shutil.which(tool) is None]
     if missing:
         raise RuntimeError(
@@ -65,12 +93,23 @@ def ensure_virtual_audio() -> dict[str, str]:
             raise RuntimeError(f"virtual-audio.sh start failed:\n{done.stdout}\n{done.stderr}")
         if not shared:
             atexit.register(_stop, va_dir)
-    os.environ["PULSE_SERVER"] = env["PULSE_SERVER"]
-    if "sounddevice" in sys.modules:  # PortAudio enumerates devices only when it initialises
-        sd = sys.modules["sounddevice"]
-        sd._terminate()
-        sd._initialize()
     return env
+
+
+def _start_pipewire() -> dict[str, str]:
+    """A private PipeWire (never a shared one): installs its packages first if missing and root."""
+    va_dir = tempfile.mkdtemp(prefix=f"echopanel-pw-{os.getpid()}-")
+    done = _run_script("start", va_dir, VA_SERVER="pipewire", VA_OWNER_PID=str(os.getpid()))
+    if done.returncode != 0:
+        shutil.rmtree(va_dir, ignore_errors=True)
+        raise RuntimeError(f"virtual-audio.sh start (PipeWire) failed:\n{done.stdout}\n{done.stderr}")
+    atexit.register(_stop, va_dir)
+    return {"PULSE_SERVER": f"unix:{va_dir}/pulse/native", "XDG_RUNTIME_DIR": va_dir}
+
+
+def current_env() -> dict[str, str]:
+    """The client env of the current server (the default one if none was chosen yet)."""
+    return dict(_current) if _current else ensure_virtual_audio()
 
 
 def _stop(va_dir: str) -> None:
@@ -80,13 +119,13 @@ def _stop(va_dir: str) -> None:
 
 def pactl(*args: str) -> str:
     """Run pactl against the virtual server; return stdout (raises on failure)."""
-    env = {**os.environ, **ensure_virtual_audio()}
+    env = {**os.environ, **current_env()}
     return subprocess.run(["pactl", *args], env=env, capture_output=True, text=True, check=True).stdout
 
 
 def play_wav(path: Path | str, sink: str) -> subprocess.Popen[bytes]:
     """Start ``paplay --device=SINK PATH``; the caller waits on (or kills) the returned process."""
-    env = {**os.environ, **ensure_virtual_audio()}
+    env = {**os.environ, **current_env()}
     return subprocess.Popen(["paplay", f"--device={sink}", str(path)], env=env)
 
 

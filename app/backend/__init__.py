@@ -1,14 +1,15 @@
 """The reference backend (CONTRACT.md sections 9-10): the real EchoPanel live-listener's behaviour, for
 development, demos, tests and benchmarks, with a recognizer whose speed is a knob.
 
-    from app.backend import BackendConfig, ReferenceBackend, EmbeddedBackend, parse_schedule
+    from app.backend import BackendConfig, ReferenceBackend, EmbeddedBackend, BackendProcess, parse_schedule
 
 By default (``fidelity="faithful"``) it behaves like the real server under load: chunked consumption,
 the degrade ladder, the real warning statuses and metrics. ``fidelity="ideal"`` keeps the earlier,
 idealised backend for tests that need it.
 
 Modules, by concern: config (settings, schedule), server (websockets + /health + model loading +
-shutdown), embedded (its own thread), connection (auth, handshake, capacity, start timeout),
+shutdown), embedded (its own thread, for tests), process (the built-in backend as the app's child
+process: how the app runs it), connection (auth, handshake, capacity, start timeout),
 live_session (streaming, analysis cadence, stop, summary), faithful / ideal (a session's audio path
 per fidelity), inbound (client payloads), outbound (server messages), queues (byte-capped drop-oldest
 queues + the warning flag, pure), chunking (chunked consumption, pure), consumer (chunked consumption
@@ -20,6 +21,8 @@ audio), logsafety (tokens never logged), runtime.
 
 from app.backend.config import BackendConfig, parse_schedule
 from app.backend.embedded import EmbeddedBackend
+from app.backend.process import BackendProcess, BackendStartError
 from app.backend.server import ReferenceBackend
 
-__all__ = ["BackendConfig", "EmbeddedBackend", "ReferenceBackend", "parse_schedule"]
+__all__ = ["BackendConfig", "BackendProcess", "BackendStartError", "EmbeddedBackend", "ReferenceBackend",
+           "parse_schedule"]

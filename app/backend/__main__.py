@@ -2,8 +2,10 @@
 
 The first line on stdout is ``listening on <ws url>`` for the first address really bound (with
 ``--port 0`` the port picked; with a host name, the address it resolved to); further addresses follow
-as ``also listening on <ws url>``. Listening on a non-loopback address without a token prints a
-warning on stderr (and logs it). SIGTERM closes live sessions with 1012, as the real server does.
+as ``also listening on <ws url>``. With ``--parent-watch`` it also stops when its standard input
+closes: the app that started it (``app.backend.process``) exited, crashed or was killed.
+Listening on a non-loopback address without a token prints a warning on stderr (and logs it).
+SIGTERM closes live sessions with 1012, as the real server does.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from app.backend.config import (
@@ -66,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="close connections that send no start within this many seconds (10)")
     p.add_argument("--flush-timeout", type=float, default=8.0,
                    help="longest wait for the recognizer after stop, as the real server (8 s)")
+    p.add_argument("--parent-watch", action="store_true",
+                   help="stop when standard input closes (the built-in backend: its app has gone)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
 
@@ -85,19 +90,33 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
+    logging.basicConfig(  # as a child, its lines go to the app's log, which has the time already
         level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format=("" if args.parent_watch else "%(asctime)s ") + "%(levelname)s %(name)s: %(message)s",
     )
     if not args.verbose:
         logging.getLogger("app.backend.websockets").setLevel(logging.WARNING)
     try:
-        return asyncio.run(_serve(config))
+        return asyncio.run(_serve(config, parent_watch=args.parent_watch))
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
         return 130
 
 
-async def _serve(config: BackendConfig) -> int:
+def watch_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """Set ``stop`` when standard input reaches end of file (a thread: portable, and it only blocks).
+    The parent never writes; its end closes when it exits for any reason."""
+
+    def wait_for_eof() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while sys.stdin.buffer.read(4096):
+                pass
+        with contextlib.suppress(RuntimeError):  # the loop already closed
+            loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=wait_for_eof, name="parent-watch", daemon=True).start()
+
+
+async def _serve(config: BackendConfig, *, parent_watch: bool = False) -> int:
     backend = ReferenceBackend(config)
     try:
         await backend.start()
@@ -118,6 +137,8 @@ async def _serve(config: BackendConfig) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, AttributeError):  # Windows: Ctrl-C still works
             loop.add_signal_handler(sig, stop.set)
+    if parent_watch:
+        watch_stdin(loop, stop)
     try:
         await stop.wait()
     finally:

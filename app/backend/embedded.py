@@ -1,7 +1,9 @@
 """``EmbeddedBackend``: the reference backend on its own thread and event loop.
 
-For the desktop app (the built-in backend) and synchronous tests. Everything the backend does runs on
-that thread's loop; the caller's thread only starts and stops it.
+For synchronous tests (in the test's own process, so they can inject a recognizer). The app runs its
+built-in backend as a child process instead (``app.backend.process``), so that the recognizer never
+holds the app's interpreter lock. Everything the backend does runs on that thread's loop; the caller's
+thread only starts and stops it.
 """
 
 from __future__ import annotations

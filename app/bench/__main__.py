@@ -10,6 +10,7 @@ BENCHMARKS = {
     "ui": "status/metrics arrival to lamp repaint latency; longest event-loop stall",
     "overload": "speech preserved through an overload episode, throttling off vs on",
     "vad": "voice detectors on speech with known truth: speech missed, non-speech kept, CPU",
+    "app": "the real app process, two live sources: CPU, RSS, threads, files; window, tray, headless",
     "history": "meeting history: size of a 3-hour meeting, opening a history of 500 meetings",
 }
 

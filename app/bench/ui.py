@@ -2,8 +2,11 @@
 whether the UI ever stalls the event loop.
 
 The real window, controller and session (two replayed 48 kHz stereo sources, looped, at real time)
-stream to a reference backend in a SEPARATE PROCESS (simulated recognizer, with overload episodes
-on a schedule so the lamp has something to show), over the real WebSocket, on a qasync loop.
+stream, in the default configuration, to the BUILT-IN backend: the app's own child process
+(``app.backend.process``, pocketsphinx), with overload episodes on a schedule (floors on the
+recognizer's speed) so the lamp has something to show, over the real WebSocket, on a qasync loop.
+``--backend simulated`` uses a separately started reference backend with the simulated recognizer
+instead (what this benchmark measured before the built-in backend had its own process).
 
 1. Lamp latency: for every lamp change caused by a server ``status``/``metrics`` message, the time
    from the controller receiving that message (``SessionController.received_at``) to the end of the
@@ -44,18 +47,23 @@ def main(argv: list[str]) -> int:
         metavar="RTF@SECONDS,...",
         help="backend overload schedule (default: two episodes scaled to --seconds)",
     )
+    p.add_argument("--backend", choices=("builtin", "simulated"), default="builtin",
+                   help="builtin: the app's default configuration (default); simulated: a separate "
+                        "reference backend with the simulated recognizer")
     args = p.parse_args(argv)
     if args.seconds < 5:
         p.error("--seconds must be at least 5")
     from app.ui.bench_harness import qt_platform, run_on_qt_loop  # the Qt side lives in app/ui
 
     schedule = args.schedule if args.schedule is not None else default_schedule(args.seconds)
-    measured = run_on_qt_loop(lambda: _bench(args.seconds, schedule))
+    measured = run_on_qt_loop(lambda: _bench(args.seconds, schedule, args.backend))
     latency, stall = measured["lamp_latency_ms"], measured["loop_stall_ms"]
     result = {
         "benchmark": "ui",
         "command": " ".join([COMMAND, *argv]),
         "platform": qt_platform(),
+        "backend": "built-in (child process, pocketsphinx)" if args.backend == "builtin"
+        else "separate process, simulated recognizer",
         "backend_schedule": schedule,
         **measured,
         "targets": {"lamp_latency_p99_ms_max": LATENCY_P99_TARGET_MS, "loop_stall_ms_max": STALL_TARGET_MS},
@@ -122,7 +130,7 @@ class StallProbe:
             self.lateness.append(late)
 
 
-async def _bench(seconds: float, schedule: str) -> dict[str, Any]:
+async def _bench(seconds: float, schedule: str, backend_kind: str) -> dict[str, Any]:
     from app.bench.pipeline import _backend_url, _signal, _write_wav
     from app.capture.replay import ReplaySource
     from app.core.messages import Source
@@ -144,9 +152,11 @@ async def _bench(seconds: float, schedule: str) -> dict[str, Any]:
             "--schedule",
             schedule,
         ]
-        backend = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        backend = None
+        if backend_kind == "simulated":
+            backend = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
-            url = await _backend_url(backend)
+            url = await _backend_url(backend) if backend is not None else ""  # "": the built-in one
             probe = StallProbe()
             probe.start()
             run = await run_window_session(
@@ -154,11 +164,13 @@ async def _bench(seconds: float, schedule: str) -> dict[str, Any]:
                 lambda s: [ReplaySource(src, files[src], loop=True) for src in s.sources.sources],
                 seconds,
                 STOP_WAIT_S,
+                builtin_args=["--schedule", schedule],
             )
             await probe.stop()
         finally:
-            backend.terminate()
-            backend.wait(timeout=10)
+            if backend is not None:
+                backend.terminate()
+                backend.wait(timeout=10)
     stalls = probe.lateness
     return {
         "streaming_seconds": seconds,

@@ -34,13 +34,17 @@ from app.errors import AudioError, DeviceFailedError
 
 log = logging.getLogger(__name__)
 
-# PortAudio delivers a block every 40 ms, two per session tick. Each callback is a wake-up of its
-# own: two live sources cost 4.2-4.4 % of a core with 20 ms blocks and 3.4-3.5 % with 40 ms on the
-# development VM (python -m app.bench pipeline --one-session --live on the virtual PulseAudio, paired
-# runs), for up to 17 ms more mean latency. With 40 ms blocks the PulseAudio plugin's callback
-# timing makes BlockClock correct itself backwards by about a block now and then; the Framer
-# slews such corrections (``MIN_FRAME_SPACING``), so capture times still always increase.
-DEVICE_BLOCK_SECONDS = 0.04
+# PortAudio delivers a block every 80 ms, one per session tick, with PortAudio's "high" suggested
+# latency (larger ALSA periods). Each callback is a wake-up of its own, and so is each period of the
+# PulseAudio plugin's thread: two live sources cost 4.2-4.4 % of a core with 20 ms blocks and
+# 3.4-3.5 % with 40 ms on the development VM (python -m app.bench pipeline --one-session --live on the
+# virtual PulseAudio, paired runs); with 80 ms blocks and high latency the capture threads' share fell
+# from 1.5 % to 0.9 % (python -m app.bench app, headless, per-thread CPU from /proc), for up to ~40 ms
+# more mean latency in front of a server queue of 2 s. The PulseAudio plugin's callback timing makes
+# BlockClock correct itself backwards by about a block now and then; the Framer slews such
+# corrections (``MIN_FRAME_SPACING``), so capture times still always increase.
+DEVICE_BLOCK_SECONDS = 0.08
+DEVICE_LATENCY = "high"
 
 
 class LiveSource:
@@ -165,6 +169,7 @@ class LiveSource:
                     channels=device.capture_channels,
                     dtype="float32",
                     blocksize=max(1, round(rate * self._block_seconds)),
+                    latency=DEVICE_LATENCY,
                     callback=callback,
                     finished_callback=self._on_stream_finished,
                 )

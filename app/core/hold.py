@@ -73,18 +73,31 @@ class SourceHold(Generic[F]):
     def oldest_capture(self) -> float | None:
         return self._items[0].frame.capture_time if self._items else None
 
-    def push(self, frame: F, tag: bool) -> list[F]:
-        """Hold a newly captured frame (``tag``: run it through the VAD); returns the frames shed."""
+    def push(self, frame: F, tag: bool, is_speech: bool | None = None) -> list[F]:
+        """Hold a newly captured frame (``tag``: run it through the VAD, unless ``is_speech`` says what
+        it decided already); returns the frames shed."""
         item: Held[F] = Held(frame)
         if tag:
             if self._tagger is None:
                 self._tagger = self._tagger_factory()
             item.keep = None
-            decided = self._tagger.push(item, frame.pcm)
+            decided = self._tagger.push(item, frame.pcm, is_speech)
             if decided is not None:
                 self._decide(*decided)
         self._items.append(item)
         return self._bound()
+
+    def push_many(self, frames: Sequence[F], tag: bool) -> list[F]:
+        """``push`` each of ``frames`` (a tick's worth, in order); the VAD looks at them together."""
+        speech: list[bool | None] = [None] * len(frames)
+        if tag and frames:
+            if self._tagger is None:
+                self._tagger = self._tagger_factory()
+            speech = list(self._tagger.detect_many([frame.pcm for frame in frames]))
+        shed: list[F] = []
+        for frame, is_speech in zip(frames, speech, strict=True):
+            shed += self.push(frame, tag, is_speech)
+        return shed
 
     def restore(self, frames: Sequence[F]) -> list[F]:
         """Put frames that were sent on a connection that ended, and may not have been consumed, back

@@ -91,6 +91,46 @@ class EnergyVad:
         feats = self.features(pcm, lazy=True)
         return feats.periodicity >= self.config.min_periodicity
 
+    def is_speech_many(self, pcms: list[bytes]) -> list[bool]:
+        """``[is_speech(p) for p in pcms]``, with one FFT call for all the loud frames instead of one
+        each: a tick's frames (4 per source) cost little more than one, since numpy's per-call
+        overhead, not the arithmetic, is most of the price of a 20 ms frame."""
+        if not pcms or any(len(p) != 2 * FRAME_SAMPLES for p in pcms):
+            return [self.is_speech(p) for p in pcms]
+        x = np.frombuffer(b"".join(pcms), dtype="<i2").astype(np.float64).reshape(len(pcms), FRAME_SAMPLES)
+        x /= 32768.0
+        energies = np.einsum("ij,ij->i", x, x) / FRAME_SAMPLES
+        cfg, levels, full = self.config, self._levels, self._levels.maxlen or 1
+        loud: list[bool] = []
+        feats: list[tuple[float, float]] = []
+        for energy in energies.tolist():
+            level = 10.0 * math.log10(energy + _EPS)
+            levels.append(level)
+            floor = min(levels)
+            if len(levels) < full:
+                floor = min(floor, cfg.initial_floor_dbfs)
+            loud.append(level >= cfg.min_level_dbfs and level >= floor + cfg.margin_db)
+            feats.append((level, floor))
+        both = np.concatenate((np.vstack((self._prev, x[:-1])), x), axis=1)  # each frame after its previous
+        self._prev = x[-1]
+        periodicity = [0.0] * len(pcms)
+        rows = [k for k, is_loud in enumerate(loud) if is_loud]
+        if rows:
+            for k, value in zip(rows, self._periodicities(both[rows]), strict=True):
+                periodicity[k] = value
+        self.last = FrameFeatures(feats[-1][0], feats[-1][1], periodicity[-1])
+        return [p >= cfg.min_periodicity for p in periodicity]
+
+    def _periodicities(self, both: npt.NDArray[np.float64]) -> list[float]:
+        """``_periodicity`` of each row (previous frame + frame) of ``both`` at once."""
+        diff = both[:, 1:] - both[:, :-1]
+        diff -= diff.mean(axis=1, keepdims=True)
+        spec = np.fft.rfft(diff, self._nfft, axis=1)
+        corr = np.fft.irfft(spec.real**2 + spec.imag**2, self._nfft, axis=1)
+        peak = np.max(corr[:, self._lo : self._hi + 1] * self._unbias, axis=1)
+        zero = corr[:, 0]
+        return [0.0 if z <= _EPS else p / z for p, z in zip(peak.tolist(), zero.tolist(), strict=True)]
+
     def features(self, pcm: bytes, *, lazy: bool = False) -> FrameFeatures:
         """Measure one frame and update the noise floor with it. ``lazy``: skip the periodicity
         (report 0.0) when the level alone already says "not speech" - most silent frames."""
@@ -182,6 +222,14 @@ class SpeechTagger(Generic[T]):
         self._pending.append(item)
         keep = self._gate.push(speech)
         return None if keep is None else (self._pending.popleft(), keep)
+
+    def detect_many(self, pcms: list[bytes]) -> list[bool]:
+        """The detector's raw decisions for several frames in order (to ``push`` with ``is_speech``);
+        one that can (``EnergyVad.is_speech_many``) decides them together, in one pass."""
+        decide_many = getattr(self.detector, "is_speech_many", None)
+        if decide_many is not None:
+            return [bool(v) for v in decide_many(pcms)]
+        return [self.detector.is_speech(p) for p in pcms]
 
     @property
     def pending(self) -> int:

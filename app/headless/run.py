@@ -90,7 +90,7 @@ async def _run(args: argparse.Namespace, redactor: Redactor) -> int:
     try:
         if args.server == "embedded":
             embedded = await _start_embedded(args.embedded_recognizer, token)
-            url = embedded.ws_url
+            url, token = embedded.ws_url, redactor.add(embedded.token)
         else:
             url = args.server
         encoding = AudioEncoding(args.encoding) if args.encoding else AudioEncoding.AUTO
@@ -197,9 +197,11 @@ def _make_sources(args: argparse.Namespace) -> list[AudioSource]:
 
 
 async def _start_embedded(recognizer: str, token: str) -> Any:
-    from app.backend import BackendConfig, EmbeddedBackend
+    """The built-in backend in its own child process (app.backend.process), with the user's token if
+    one was given, else a random one."""
+    from app.backend.process import BackendProcess
 
-    backend = EmbeddedBackend(BackendConfig(host="127.0.0.1", port=0, token=token, recognizer=recognizer))
+    backend = BackendProcess(recognizer, token=token)
     await asyncio.get_running_loop().run_in_executor(None, backend.start)
     return backend
 

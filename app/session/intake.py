@@ -80,9 +80,7 @@ class Intake:
                 continue
             for tap in self.taps:
                 tap(frames)
-            gone: list[Frame] = []
-            for frame in frames:
-                gone += pipe.hold.push(frame, self.throttle)
+            gone = pipe.hold.push_many(frames, self.throttle)
             if gone:
                 pipe.note_shed(len(gone), self.throttle)
                 shed.append((pipe.source, gone))

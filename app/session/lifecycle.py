@@ -85,12 +85,18 @@ class Session:
         self._task: asyncio.Task[SessionEnded] | None = None
         self._crash: BaseException | None = None
         self._sender_task: asyncio.Task[bool] | None = None
+        self._tick_listeners: list[Callable[[], None]] = []
         self._next_level = -math.inf  # when the tick next refreshes the backpressure level
 
     # ------------------------------------------------------------------ public interface
 
     def add_listener(self, listener: Listener) -> None:
         self._model.listeners.append(listener)
+
+    def add_tick_listener(self, listener: Callable[[], None]) -> None:
+        """Called at the end of every tick: a window polls its snapshot in the same wake-up instead of
+        on a timer of its own. A listener that raises is logged and dropped; the session goes on."""
+        self._tick_listeners.append(listener)
 
     def add_audio_tap(self, tap: Callable[[list[Frame]], None]) -> None:
         """``tap(frames)`` gets every captured frame, in capture order per source, before throttling, on
@@ -267,6 +273,13 @@ class Session:
         if now >= self._next_level:
             self._next_level = now + LEVEL_REFRESH_SECONDS
             follow(now, self._view, self._intake, self._model, self._policy)
+        for listener in self._tick_listeners:
+            try:
+                listener()
+            except Exception:  # the window's bug must not stop the meeting's audio
+                log.exception("a tick listener failed; it is dropped")
+                self._tick_listeners.remove(listener)
+                break
 
     # ------------------------------------------------------------------ state
 

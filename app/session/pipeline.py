@@ -151,14 +151,11 @@ class Sender:
                 self._wake.clear()
                 await self._wake.wait()  # the next tick, the flush, or the end
                 continue
-            for i, frame in enumerate(batch):
-                try:
-                    await conn.send_audio(frame)
-                except ConnectionFailedError:
-                    self._put_back(batch[i:])  # not sent: they go on the next connection
-                    if i:
-                        self._on_sent(batch[:i], self._clock())
-                    return False
+            try:
+                await conn.send_audio_many(batch)  # one write and one drain for the tick's frames
+            except ConnectionFailedError:
+                self._put_back(batch)  # not known to be sent: they go on the next connection
+                return False
             self._on_sent(batch, self._clock())
         return False
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
@@ -47,6 +47,7 @@ from app.errors import (
     HandshakeTimeoutError,
     ProtocolError,
 )
+from app.transport.batching import BatchingConnection
 from app.transport.close_reasons import (
     CLOSE_POLICY_VIOLATION,
     TOKEN_HINT,
@@ -119,6 +120,24 @@ class LiveConnection:
             await self._send(protocol.encode_audio_frame(frame.source, frame.pcm))
         else:
             await self._send(protocol.encode_audio_json(AudioMessage(frame.source, frame.pcm)))
+
+    async def send_audio_many(self, frames: Sequence[Frame]) -> None:
+        """``send_audio`` for a tick's frames: still one message each, but one socket write and one
+        drain for all (``BatchingConnection``). Raises ``ConnectionFailedError`` if the socket is gone;
+        then the caller keeps all of them (it cannot tell which the server got)."""
+        if self._config.binary_audio:
+            payloads: list[str | bytes] = [protocol.encode_audio_frame(f.source, f.pcm) for f in frames]
+        else:
+            payloads = [protocol.encode_audio_json(AudioMessage(f.source, f.pcm)) for f in frames]
+        ws = self._ws
+        try:
+            if isinstance(ws, BatchingConnection):
+                await ws.send_many(payloads)
+            else:  # a connection made elsewhere (tests): one message at a time
+                for payload in payloads:
+                    await ws.send(payload)
+        except ConnectionClosed as exc:
+            raise ConnectionFailedError(f"The backend connection closed ({close_text(exc)}).") from None
 
     async def send_stop(self) -> None:
         await self._send(protocol.encode_stop(StopMessage(self.start.session_id)))

@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from app.capture.source import AudioSource
@@ -67,19 +68,25 @@ async def run_window_session(
     sources: Callable[[Settings], Sequence[AudioSource]],
     seconds: float,
     stop_wait: float = 60.0,
+    builtin_args: Sequence[str] = (),
 ) -> WindowRun:
-    """Show the real window, press Start, stream ``seconds``, press Stop and wait for the end."""
+    """Show the real window, press Start, stream ``seconds``, press Stop and wait for the end.
+    ``backend_url`` "" is the default configuration: the built-in backend (its own child process,
+    started with ``builtin_args``), stopped at the end as the app stops it."""
     from app.ui.binding import bind
     from app.ui.builtin import BuiltinBackend
     from app.ui.controller import SessionController
     from app.ui.session_adapter import session_factory
+    from app.ui.visibility import VisibilityWatch
     from app.ui.window import MainWindow
 
     settings = Settings(backend_url=backend_url)
-    factory = session_factory(lambda: settings, lambda: "", BuiltinBackend(), sources)
+    builtin = BuiltinBackend(extra_args=builtin_args)
+    factory = session_factory(lambda: settings, lambda: "", builtin, sources)
     window = MainWindow()
     controller = SessionController(factory, backend_label=lambda: backend_url, parent=window)
     bind(window, controller)
+    VisibilityWatch(window, controller.set_window_shown)  # as app.main wires it
     window.resize(1100, 760)
     window.show()
     gc.freeze()  # as app.main does once the window is up
@@ -121,6 +128,7 @@ async def run_window_session(
     run.stopped_cleanly = not controller.is_running()
     run.final_state = f"{views[-1].state}: {views[-1].detail}".rstrip(": ") if views else ""
     await controller.shutdown(timeout=5.0)
+    await asyncio.get_running_loop().run_in_executor(None, builtin.stop)
     window.hide()
     window.deleteLater()
     return run
@@ -143,3 +151,19 @@ def history_tab_fill_seconds(rows: Sequence[Any]) -> float:
     if len(pane.texts()) != len(rows):
         raise RuntimeError("the History tab did not show every row")
     return elapsed
+
+
+def write_user_settings(config_home: Path, settings: Settings) -> None:
+    """``python -m app.bench app``: the settings file the app finds under ``config_home`` (the
+    ``XDG_CONFIG_HOME`` it is started with), as the Settings dialog would have saved it."""
+    from PySide6.QtCore import QSettings
+
+    from app.core.settings import settings_to_dict
+    from app.ui.settings_store import APPLICATION, ORGANIZATION
+
+    path = config_home / ORGANIZATION / f"{APPLICATION}.conf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    qsettings = QSettings(str(path), QSettings.Format.IniFormat)
+    for key, value in settings_to_dict(settings).items():
+        qsettings.setValue(key, value)
+    qsettings.sync()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
+from app.backend.process import BackendStartError
 from app.core.devices import DeviceKey
 from app.core.endpoint import parse_endpoint
 from app.core.settings import DeviceRef, Settings, SourceSelection
@@ -48,8 +49,12 @@ class Checker:
         builtin = not url
         try:
             if not url:
-                url = await asyncio.get_running_loop().run_in_executor(None, self._builtin.ensure_started)
+                loop = asyncio.get_running_loop()
+                url, token = await loop.run_in_executor(None, self._builtin.ensure_started)
             endpoint = parse_endpoint(url)
+        except BackendStartError as exc:  # its message says what the child process said
+            return CheckResult(CheckState.FAILED, str(exc),
+                               "See the log; or use another backend in Settings.")
         except EchoPanelError as exc:
             return CheckResult(CheckState.FAILED, str(exc), "Correct the backend address in Settings.")
         except Exception as exc:  # the built-in backend could not start

@@ -8,7 +8,11 @@ about the session. Cadence (STYLE 9): ~30 Hz for the light, input meters and con
 for text (transcript, loss markers, cards, entities, summary) and diagnostics (the server's last
 status, queue panels, chart samples); a status change or a server status/metrics event from the
 session triggers an immediate poll, so the light does not wait for the next tick. No timer runs
-while no session exists.
+while no session exists. Once the session ticks (every 80 ms while it streams), its ticks drive the
+fast poll instead of the ~30 Hz timer: one wake-up per tick for the audio and the window. While the
+window is hidden (in the tray) or minimized (``set_window_shown(False)``) there is no fast poll at
+all: nothing shows the meters, and the light (the tray icon) still follows at once, from the
+event-triggered poll, and from the 2 Hz poll.
 
 A session that fails is shown by the light ("failed" and why, from the snapshot, or from the run
 task's error when no snapshot said so), not repeated as a message; ``message`` carries the rest
@@ -71,6 +75,9 @@ class SessionHandle(Protocol):
 
     def set_throttling(self, enabled: bool) -> None: ...
 
+    def add_tick_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` at the end of every session tick (the controller polls then)."""
+
 
 SessionFactory = Callable[[EventListener], SessionHandle]
 ReceiveProbe = Callable[[float, SessionEvent], None]
@@ -98,6 +105,8 @@ class SessionController(SnapshotView):
         self._stopping: asyncio.Task[None] | None = None
         self._closing = False  # shutdown began: no new session may start
         self._throttling = False
+        self._window_shown = True
+        self._ticking = False  # the session's ticks drive the fast poll (its own timer is stopped)
         self._poll_pending = False
         self._received_at: float | None = None
         self._failure = ""  # the message the running session's task ended with
@@ -133,6 +142,8 @@ class SessionController(SnapshotView):
             self.message.emit(str(exc), Severity.ERROR)
             return
         session.set_throttling(self._throttling)
+        session.add_tick_listener(lambda: self._on_tick(session))
+        self._ticking = False
         self._session = session
         self._selected = self._selected_sources()
         self.meeting_started = datetime.now().astimezone()
@@ -140,7 +151,8 @@ class SessionController(SnapshotView):
         self._failure = ""
         self._set_running(True)
         self._task = asyncio.ensure_future(self._run(session))
-        self._fast.start()
+        if self._window_shown:
+            self._fast.start()
         self._slow.start()
         self.poll_fast()
         self.poll_slow()
@@ -181,6 +193,41 @@ class SessionController(SnapshotView):
             self._session.set_throttling(enabled)
         self.throttling_changed.emit(enabled)
 
+    def _on_tick(self, session: SessionHandle) -> None:
+        """A tick of the session: the fast poll in the same wake-up (one wake-up per tick for the
+        session and the window); the ~30 Hz timer is only needed until the ticks begin."""
+        if session is not self._session:
+            return
+        if not self._ticking:
+            self._ticking = True
+            self._fast.stop()
+        if self._window_shown and not self._poll_pending:
+            self.poll_fast()
+
+    def set_window_shown(self, shown: bool) -> None:
+        """The window became visible (True) or hidden/minimized (False): the fast poll runs only
+        while someone can see what it draws (``app.ui.visibility.VisibilityWatch`` calls this)."""
+        if shown == self._window_shown:
+            return
+        self._window_shown = shown
+        if not shown:
+            self._fast.stop()
+        elif self._session is not None:
+            if not self._ticking:
+                self._fast.start()
+            self.poll_fast()  # catch up at once: the meters and the chart show the present
+
+    @property
+    def window_shown(self) -> bool:
+        return self._window_shown
+
+    @property
+    def fast_polling(self) -> bool:
+        """The fast poll runs: a session runs and the window can be seen; from the session's ticks
+        once they began, else from the ~30 Hz timer."""
+        shown = self._session is not None and self._window_shown
+        return shown and (self._ticking or self._fast.isActive())
+
     # ------------------------------------------------------------------ polling
 
     def poll_fast(self) -> None:
@@ -199,7 +246,11 @@ class SessionController(SnapshotView):
 
     def poll_slow(self) -> None:
         if self._session is not None:
-            self.apply_slow(self._session.snapshot())
+            snapshot = self._session.snapshot()
+            # also the fast part: while hidden (no fast poll) the lamp and tray follow from here, and
+            # after the last tick (the summary wait) the connection line does
+            self.apply_fast(snapshot)
+            self.apply_slow(snapshot)
 
     # ------------------------------------------------------------------ session lifecycle
 

@@ -67,11 +67,18 @@ class AppSession:
         self._sources = sources
         self._throttle = settings.adaptive_throttling
         self._session: Session | None = None
+        self._tick_listeners: list[Callable[[], None]] = []
         self._stop_requested = False
         self._before = SessionSnapshot(state=ConnectionState.CHECKING, detail="Preparing the session")
 
     def snapshot(self) -> SessionSnapshot:
         return self._session.snapshot() if self._session is not None else self._before
+
+    def add_tick_listener(self, listener: Callable[[], None]) -> None:
+        """``Session.add_tick_listener``, for the session about to be created as well."""
+        self._tick_listeners.append(listener)
+        if self._session is not None:
+            self._session.add_tick_listener(listener)
 
     def set_throttling(self, enabled: bool) -> None:
         self._throttle = enabled
@@ -97,6 +104,8 @@ class AppSession:
             self._before = SessionSnapshot(state=ConnectionState.STOPPED, detail="Stopped before streaming")
             return
         self._session = session
+        for listener in self._tick_listeners:
+            session.add_tick_listener(listener)
         if meeting is not None:
             meeting.attach(session)
         await session.start()  # start(), not run(): Session.stop() awaits that same task
@@ -126,7 +135,7 @@ class AppSession:
         token = await loop.run_in_executor(None, self._token)
         if settings.uses_builtin_backend:
             self._before = dataclasses.replace(self._before, detail="Starting the built-in backend")
-            url = await loop.run_in_executor(None, self._builtin.ensure_started)
+            url, token = await loop.run_in_executor(None, self._builtin.ensure_started)
             health_wait = BUILTIN_HEALTH_WAIT_SECONDS
         else:
             url = settings.backend_url

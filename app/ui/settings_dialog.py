@@ -106,7 +106,7 @@ class SettingsDialog(QDialog):
 
     def _backend_box(self, settings: Settings, token: str, token_note: str) -> QWidget:
         box = QWidget()
-        self.builtin_radio = QRadioButton("Built-in backend (runs inside this app)")
+        self.builtin_radio = QRadioButton("Built-in backend (runs on this computer)")
         self.remote_radio = QRadioButton("EchoPanel backend at:")
         group = QButtonGroup(box)
         group.addButton(self.builtin_radio)

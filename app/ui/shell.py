@@ -80,6 +80,7 @@ class DesktopShell(QObject):
         self.tray = (
             LevelTray(window.tray_actions(), window.bring_to_front, window, gate) if tray_available else None
         )
+        log.info("system tray: %s", "available" if self.tray is not None else "not available")
         window.set_hide_on_close(self.tray is not None)
         self._show_settings_in_window()
         controller.set_throttling(self._settings.adaptive_throttling)

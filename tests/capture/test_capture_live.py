@@ -88,7 +88,11 @@ async def capture_while(
     return got
 
 
-async def test_system_audio_and_microphone_each_capture_their_own_sink(tmp_path: Path) -> None:
+async def test_system_audio_and_microphone_each_capture_their_own_sink(tmp_path: Path,
+                                                                      sound_server: str) -> None:
+    """On PulseAudio and on PipeWire (pipewire-pulse): "zero-config system audio" shown on both."""
+    on_pipewire = "(on PipeWire" in pactl("info")  # "Server Name: PulseAudio (on PipeWire 0.3.65)"
+    assert on_pipewire == (sound_server == "pipewire")
     speech = speech_wav(tmp_path / "speech.wav", "The quarterly budget review starts at nine tomorrow.")
     chirp = chirp_wav(tmp_path / "chirp.wav")
     system, mic = LiveSource(Source.SYSTEM), LiveSource(Source.MIC)

@@ -203,3 +203,28 @@ def test_espeak_phrase_keeps_every_word_and_skips_the_pauses(tmp_path: Path) -> 
     far = [k for i, k in enumerate(kept) if i not in near]
     assert len(far) > 150
     assert sum(far) <= 0.05 * len(far)
+
+
+@pytest.mark.parametrize("batch", [1, 4, 7])
+def test_deciding_a_tick_of_frames_at_once_decides_as_frame_by_frame(batch: int) -> None:
+    """``is_speech_many`` (one FFT for a tick's frames) is only faster: same decisions, same floor."""
+    rng = np.random.default_rng(7)
+    signal = np.concatenate([colored_noise(1.0, 0.0, -50, rng), vowel(0.6, 140.0, rng),
+                             colored_noise(0.5, 1.0, -30, rng), vowel(0.4, 220.0, rng),
+                             np.zeros(3200), colored_noise(0.7, 2.0, -40, rng)])
+    frames = frames_of(signal)
+    one, many = EnergyVad(), EnergyVad()
+    expected = [one.is_speech(f) for f in frames]
+    got: list[bool] = []
+    for k in range(0, len(frames), batch):
+        got += many.is_speech_many(frames[k : k + batch])
+    assert got == expected
+    assert any(expected) and not all(expected)
+    assert many.last is not None and one.last is not None
+    assert many.last.floor_dbfs == one.last.floor_dbfs
+    assert many.last.level_dbfs == pytest.approx(one.last.level_dbfs)
+
+
+def test_a_batch_with_an_odd_sized_frame_falls_back_to_frame_by_frame() -> None:
+    frames = [b"\x00\x01" * 320, b"\x00\x01" * 100]
+    assert EnergyVad().is_speech_many(frames) == [EnergyVad().is_speech(frames[0]), False]

@@ -20,17 +20,17 @@ async def test_a_crashed_sender_ends_the_session_with_an_error(
 ) -> None:
     # a minute of audio: a session that kept "streaming" after the crash would outlast the timeout
     wav = write_wav(tmp_path / "mic.wav", bursts(60.0, 330.0, seed=3)[0])
-    real_send = LiveConnection.send_audio
+    real_send = LiveConnection.send_audio_many
     calls = 0
 
-    async def broken(self: LiveConnection, frame: object) -> None:
+    async def broken(self: LiveConnection, frames: object) -> None:
         nonlocal calls
         calls += 1
-        if calls > 20:
+        if calls > 5:  # a few ticks' batches went out first
             raise ValueError("injected bug in the send path")
-        await real_send(self, frame)  # type: ignore[arg-type]
+        await real_send(self, frames)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(LiveConnection, "send_audio", broken)
+    monkeypatch.setattr(LiveConnection, "send_audio_many", broken)
     run = await run_session(session_config(backend.ws_url), [ReplaySource(Source.MIC, wav)], timeout=30)
     assert run.ended is not None and run.ended.outcome is StopOutcome.FAILED
     assert "Internal error" in run.ended.message and "injected bug" in run.ended.message

@@ -55,6 +55,11 @@ class SummaryNeverComes:
         pass
 
 
+    def add_tick_listener(self, listener) -> None:
+
+        pass
+
+
 def test_quit_while_waiting_for_the_summary_shows_a_dialog_and_quit_now_ends_it(qtbot, qloop):
     window = MainWindow()
     qtbot.addWidget(window)

@@ -133,6 +133,11 @@ class UnsettledSession:
         pass
 
 
+    def add_tick_listener(self, listener) -> None:
+
+        pass
+
+
 def test_a_finished_session_never_shows_stop(qtbot, qloop):
     window = MainWindow()
     qtbot.addWidget(window)

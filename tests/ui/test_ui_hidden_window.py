@@ -1,0 +1,131 @@
+"""While the window is in the tray or minimized, nothing polls at 30 Hz for meters nobody sees; the
+lamp (and so the tray icon) still follows the session, and showing the window catches up at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.core.level import Level, LevelReport
+from app.core.session_state import ConnectionState, SessionSnapshot
+from app.ui.binding import bind
+from app.ui.controller import SessionController
+from app.ui.visibility import VisibilityWatch
+from app.ui.window import MainWindow
+
+
+class StreamingSession:
+    """A ``SessionHandle`` stand-in whose snapshot the test sets: only the controller is under test."""
+
+    def __init__(self) -> None:
+        self.snap = SessionSnapshot(state=ConnectionState.STREAMING)
+        self.snapshots = 0
+        self.running = False
+        self.tick_listeners: list = []
+
+    def snapshot(self) -> SessionSnapshot:
+        self.snapshots += 1
+        return self.snap
+
+    async def run(self) -> None:
+        self.running = True
+        self._end = asyncio.Event()
+        await self._end.wait()  # until stop(): a session that ends normally, no cancellation
+
+    async def stop(self) -> None:
+        self._end.set()
+
+    def set_throttling(self, enabled: bool) -> None:
+        pass
+
+    def add_tick_listener(self, listener) -> None:
+        self.tick_listeners.append(listener)
+
+    def tick(self) -> None:
+        for listener in self.tick_listeners:
+            listener()
+
+
+@pytest.fixture
+def controllers(qtbot, qloop):
+    """Every controller a test made: its never-ending session is cancelled before the loop closes."""
+    made: list[SessionController] = []
+    yield made
+    for controller in made:
+        controller.stop()
+        qtbot.waitUntil(lambda c=controller: not c.is_running(), timeout=5_000)
+
+
+def started(qtbot, controllers) -> tuple[MainWindow, SessionController, StreamingSession]:
+    window = MainWindow()
+    qtbot.addWidget(window)
+    session = StreamingSession()
+    controller = SessionController(lambda listener: session, parent=window)
+    controllers.append(controller)
+    bind(window, controller)
+    VisibilityWatch(window, controller.set_window_shown)
+    window.show()
+    qtbot.waitExposed(window)
+    controller.start()
+    qtbot.waitUntil(lambda: session.running, timeout=5_000)
+    return window, controller, session
+
+
+def test_hiding_or_minimizing_the_window_stops_the_fast_poll_and_showing_it_resumes(qtbot, controllers):
+    window, controller, session = started(qtbot, controllers)
+    assert controller.window_shown and controller.fast_polling
+    window.hide()  # closed to the tray
+    assert not controller.window_shown and not controller.fast_polling
+    window.show()
+    assert controller.window_shown and controller.fast_polling
+    window.setWindowState(Qt.WindowState.WindowMinimized)
+    assert not controller.window_shown and not controller.fast_polling
+    before = session.snapshots
+    window.setWindowState(Qt.WindowState.WindowNoState)
+    window.show()
+    assert controller.window_shown and controller.fast_polling
+    assert session.snapshots > before  # caught up at once, not at the next tick
+
+
+def test_a_hidden_window_still_follows_the_level_for_the_tray(qtbot, controllers):
+    window, controller, session = started(qtbot, controllers)
+    levels: list[Level] = []
+    controller.level_changed.connect(lambda level, reason: levels.append(level))
+    window.hide()
+    session.snap = SessionSnapshot(state=ConnectionState.STREAMING,
+                                   level=LevelReport(Level.OVERLOADED, "system audio queue 97 % full"))
+    controller.poll_slow()  # the 2 Hz poll, which keeps running
+    assert levels == [Level.OVERLOADED]
+
+
+def test_a_session_started_while_hidden_polls_fast_only_once_shown(qtbot, controllers):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    session = StreamingSession()
+    controller = SessionController(lambda listener: session, parent=window)
+    controllers.append(controller)
+    VisibilityWatch(window, controller.set_window_shown)  # never shown: the app started in the tray
+    controller.start()
+    qtbot.waitUntil(lambda: session.running, timeout=5_000)
+    assert controller.is_running() and not controller.fast_polling
+    window.show()
+    assert controller.fast_polling
+
+
+def test_once_the_session_ticks_its_ticks_drive_the_poll_instead_of_a_timer(qtbot, controllers):
+    """One wake-up per tick: the 30 Hz timer only bridges the time before the session streams."""
+    window, controller, session = started(qtbot, controllers)
+    assert controller.fast_polling
+    session.tick()
+    assert not controller._fast.isActive() and controller.fast_polling  # the ticks poll now
+    before = session.snapshots
+    session.tick()
+    session.tick()
+    assert session.snapshots == before + 2  # one poll per tick
+    window.hide()
+    session.tick()
+    assert session.snapshots == before + 2 and not controller.fast_polling  # hidden: no poll at all
+    window.show()
+    assert controller.fast_polling and not controller._fast.isActive()  # the ticks still drive it
