@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 
 from app.core.level import Level, LevelReport
 from app.core.session_state import ConnectionState, SessionSnapshot
+from app.core.status_report import Light, StatusReport
 from app.ui.binding import bind
 from app.ui.controller import SessionController
 from app.ui.visibility import VisibilityWatch
@@ -89,15 +90,16 @@ def test_hiding_or_minimizing_the_window_stops_the_fast_poll_and_showing_it_resu
     assert session.snapshots > before  # caught up at once, not at the next tick
 
 
-def test_a_hidden_window_still_follows_the_level_for_the_tray(qtbot, controllers):
+def test_a_hidden_window_still_follows_the_light_for_the_tray(qtbot, controllers):
     window, controller, session = started(qtbot, controllers)
-    levels: list[Level] = []
-    controller.level_changed.connect(lambda level, reason: levels.append(level))
+    lights: list[Light] = []
+    controller.status_changed.connect(lambda view: lights.append(view.light))
     window.hide()
     session.snap = SessionSnapshot(state=ConnectionState.STREAMING,
-                                   level=LevelReport(Level.OVERLOADED, "system audio queue 97 % full"))
+                                   level=LevelReport(Level.OVERLOADED, "system audio queue 97 % full"),
+                                   status=StatusReport(Light.LOSING, "3 s of audio could not be transcribed"))
     controller.poll_slow()  # the 2 Hz poll, which keeps running
-    assert levels == [Level.OVERLOADED]
+    assert lights[-1] is Light.LOSING
 
 
 def test_a_session_started_while_hidden_polls_fast_only_once_shown(qtbot, controllers):

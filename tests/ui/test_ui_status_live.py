@@ -278,6 +278,9 @@ def test_a_new_session_clears_a_failure_shown_by_a_stand_in_error(qtbot, qloop):
         def set_throttling(self, enabled: bool) -> None:
             pass
 
+        def add_tick_listener(self, listener) -> None:
+            pass
+
     window = MainWindow()
     qtbot.addWidget(window)
     controller = SessionController(lambda listener: Refused(), parent=window)
