@@ -13,8 +13,8 @@ credit, so the server never has to drop: the audio waits on the client instead, 
    buffering): frames the voice detector calls silence, outside 200 ms of lookahead and 300 ms of
    hangover around speech, are not sent (counted). Back to ``LIVE`` once less than a fifth of that
    waits and the queues are calm.
-3. ``MIC_FIRST``: the two sources share one recognizer (``ServerView.shared_recognizer``: their chunks
-   end in turn, not together) and the microphone AND the system audio are both more than
+3. ``MIC_FIRST``: the two sources share one recognizer (``app.core.shared_recognizer``: each source's
+   chunks were seen waiting for the other's) and the microphone AND the system audio are both more than
    ``mic_first_held_seconds`` behind: system audio waits while the microphone catches up, so the
    recognizer spends itself on the local speaker first. With a recognizer each, holding one source
    back would only idle its recognizer, so it never happens. Never at the price of system audio
