@@ -30,10 +30,10 @@ from app.core.flow import FlowConfig, FlowControl
 from app.core.hold import F
 from app.core.messages import FRAME_BYTES, FRAME_SECONDS, MetricsEvent, ServerEvent, TranscriptEvent
 from app.core.server_lane import RECENT_CHUNKS, TOLERANCE_FRAMES, LaneMirror
+from app.core.shared_recognizer import SharedRecognizer
 from app.core.timemap import TimeMap
 
 RESEND_SECONDS = 30.0
-SHARED_EVIDENCE = 3  # exact chunks per source before judging whether they share one recognizer
 APPROXIMATE_ERROR_SECONDS = 0.25  # a mapped time this uncertain is shown as approximate
 
 
@@ -66,6 +66,7 @@ class ServerView(Generic[F]):
         self._window_frames = max(1, round(resend_seconds / FRAME_SECONDS))
         self._tolerance = TOLERANCE_FRAMES + math.ceil(flow.tick_seconds / FRAME_SECONDS)
         self._sources: dict[str, _Source[F]] = {}
+        self._shared = SharedRecognizer()
 
     def _source(self, source: str) -> _Source[F]:
         lane = self._sources.get(source)
@@ -148,21 +149,9 @@ class ServerView(Generic[F]):
         return mirror.chunk_frames * FRAME_SECONDS / max(taken, 0.001)
 
     def shared_recognizer(self) -> bool:
-        """Whether the two sources look served by ONE recognizer (the real server can be configured so,
-        and on a busy machine two recognizers contend for the same CPU): their chunks' processing ends
-        never come together but alternate, about one processing time apart. Independent recognizers fed
-        in step end together. False until both sources have ``SHARED_EVIDENCE`` exact chunks."""
-        lanes = [lane.mirror for lane in self._sources.values()]
-        if len(lanes) != 2:
-            return False
-        ends = [[c.ended for c in m.chunks()[-2 * SHARED_EVIDENCE:] if c.exact and c.ended is not None]
-                for m in lanes]
-        times = sorted(lanes[0].processing_times())
-        if min(len(e) for e in ends) < SHARED_EVIDENCE or not times:
-            return False
-        typical = times[len(times) // 2]
-        gaps = sorted(min(abs(a - b) for b in ends[1]) for a in ends[0][-SHARED_EVIDENCE:])
-        return gaps[len(gaps) // 2] > 0.25 * typical
+        """Whether the two sources look served by ONE recognizer (``app.core.shared_recognizer``: the
+        real server can be configured so); False until the chunks show it clearly."""
+        return self._shared.judge({s: lane.mirror.chunks() for s, lane in self._sources.items()})
 
     # ------------------------------------------------------------------ answers
 

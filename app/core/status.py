@@ -9,8 +9,9 @@ Lights (``Light``), from the evidence of the whole pipeline, not only the server
 * ``LIVE`` (green): streaming, measured, nothing held back, nothing lost lately: live and complete.
 * ``BEHIND`` (amber): nothing is being lost, but the transcript lags: audio held on the client (the
   backend is slow, a reconnect, a stall), or the backend's queues are filling. Says how far behind.
-  It comes EARLY: a hold or a server queue that keeps growing turns it amber before any threshold is
-  crossed (``trend_seconds`` of steady growth), so people get a warning before anything is lost.
+  It comes EARLY: a hold or a server queue whose floor keeps growing turns it amber before any
+  threshold is crossed (``trend_seconds`` of growth; the saw-tooth of healthy chunked consumption,
+  which falls back near zero every chunk, is not growth), so people get a warning before anything is lost.
 * ``LOSING`` (red): audio is being lost (the losses grew in the last ``red_hold_seconds``: the server
   dropped some, the client had to shed some, a connection took some down), or the connection is
   down and the client's hold is about to run out.
@@ -25,7 +26,6 @@ drops, ``app.core.backpressure``) stays available beside it as ``server_level``.
 
 from __future__ import annotations
 
-import itertools
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,6 +45,8 @@ class StatusConfig:
     loss_window_seconds: float = 10.0  # the loss a red light names is among those this recent
     trend_seconds: float = 1.5  # a backlog growing steadily this long: amber, before any threshold
     trend_min_growth: float = 0.3  # seconds of backlog gained per second that count as growing
+    sawtooth_seconds: float = 2.5  # a healthy backlog is back near zero at least this often
+    trend_floor: float = 0.5  # ...below this: the trend counts once the backlog's floor is above it
     hold_low_share: float = 0.8  # disconnected and the hold this full: red (it is about to run out)
     silence_dbfs: float = -60.0  # an input below this level is silent
     silence_warn_seconds: float = 30.0  # one source silent this long while the other is not: warn
@@ -163,14 +165,26 @@ class StatusModel:
         return f"Transcript {behind:.0f} s behind, {trend}"
 
     def _growing(self, now: float) -> bool:
-        """The backlog has grown steadily for ``trend_seconds`` (anticipates amber from the trend)."""
+        """The backlog's FLOOR has grown for ``trend_seconds`` (anticipates amber from the trend).
+
+        A healthy backlog saw-tooths: a chunk's audio accumulates in the server's queue (and, one
+        recognizer serving two sources in turn, while the other source's chunk is transcribed), then
+        the recognizer takes it and the backlog falls back near zero, at least every
+        ``sawtooth_seconds``. Its rising edges are no news; what counts is the lowest backlog of the
+        last ``sawtooth_seconds`` (the floor): above ``trend_floor`` and rising steadily, the
+        recognizer is not catching up between chunks."""
         cfg = self.config
-        window = [(t, b) for t, b in self._backlog if now - t <= cfg.trend_seconds + 0.3]
-        if len(window) < 3 or window[-1][0] - window[0][0] < cfg.trend_seconds:
+        horizon = cfg.sawtooth_seconds + cfg.trend_seconds + 0.3
+        samples = [(t, b) for t, b in self._backlog if now - t <= horizon]
+        if not samples or now - samples[0][0] < cfg.sawtooth_seconds + cfg.trend_seconds - 1e-9:
             return False
-        rises = all(b2 >= b1 - 0.05 for (_, b1), (_, b2) in itertools.pairwise(window))
-        rate = (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0])
-        return rises and rate >= cfg.trend_min_growth and window[-1][1] >= 0.5
+
+        def floor(at: float) -> float:
+            return min(b for t, b in samples if at - cfg.sawtooth_seconds - 1e-9 <= t <= at + 1e-9)
+
+        now_floor, then_floor = floor(now), floor(now - cfg.trend_seconds)
+        rate = (now_floor - then_floor) / cfg.trend_seconds
+        return now_floor >= cfg.trend_floor and rate >= cfg.trend_min_growth
 
     def _silent_source(self, inputs: StatusInputs, now: float) -> str | None:
         """A source silent for ``silence_warn_seconds`` while another is not (a muted or wrong device)."""

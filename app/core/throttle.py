@@ -13,12 +13,13 @@ credit, so the server never has to drop: the audio waits on the client instead, 
    buffering): frames the voice detector calls silence, outside 200 ms of lookahead and 300 ms of
    hangover around speech, are not sent (counted). Back to ``LIVE`` once less than a fifth of that
    waits and the queues are calm.
-3. ``MIC_FIRST``: the two sources share one recognizer (``ServerView.shared_recognizer``: their chunks
-   end in turn, not together) and the microphone AND the system audio are both more than
+3. ``MIC_FIRST``: the two sources share one recognizer (``app.core.shared_recognizer``: each source's
+   chunks were seen waiting for the other's) and the microphone AND the system audio are both more than
    ``mic_first_held_seconds`` behind: system audio waits while the microphone catches up, so the
    recognizer spends itself on the local speaker first. With a recognizer each, holding one source
    back would only idle its recognizer, so it never happens. Never at the price of system audio
-   either: it ends when the system hold passes ``system_hold_share`` of its bound.
+   either: it ends when the system hold passes ``system_hold_share`` of its bound, and at once when
+   the recognizer turns out not to be shared (the guess is refuted while system audio waits).
 
 A new mode must be called for continuously for ``mode_dwell_seconds`` before it is taken, except that
 skipping starts at once: a backlog hovering at a threshold cannot make the mode flap.
@@ -142,7 +143,8 @@ class ThrottlePolicy:
         if self._wanted is None or self._wanted[0] is not target:
             self._wanted = (target, now)
         starting_to_skip = self._mode is ThrottleMode.LIVE
-        if starting_to_skip or now - self._wanted[1] >= self.config.mode_dwell_seconds:
+        at_once = starting_to_skip or (self._mode is ThrottleMode.MIC_FIRST and not shared)
+        if at_once or now - self._wanted[1] >= self.config.mode_dwell_seconds:
             self._set(target, now)
 
     def holds_back(self, source: str) -> bool:

@@ -75,11 +75,41 @@ def test_a_growing_backlog_turns_amber_before_any_threshold() -> None:
     rig = Rig()
     rig.at(1)
     held, light = 0.0, Light.LIVE
-    for _ in range(8):  # 0.5 s of backlog gained per second, still far below the 2 s threshold
+    while light is Light.LIVE:  # 0.5 s of backlog gained per second, never back to zero
         held += 0.125
         light = rig.at(0.25, held=held)
     assert held < StatusConfig().behind_seconds and light is Light.BEHIND
     assert "falling" in rig.model.report().headline.lower()
+
+
+@pytest.mark.parametrize("period", [2.0, 2.5])
+@pytest.mark.parametrize("peak", [0.6, 1.2, 1.8])
+def test_the_sawtooth_of_healthy_chunked_consumption_is_not_growth(period: float, peak: float) -> None:
+    # One recognizer serving two sources in turn (RTF 0.25-0.5): a source's chunk accumulates in the
+    # server's queue while the other's is transcribed and its own is, then it is taken at once; the
+    # queue's size arrives in metrics once a second, so the backlog seen rises in steps for well over
+    # ``trend_seconds`` and falls back to zero every chunk.
+    rig = Rig()
+    rig.at(1)
+    steps = round(period / 0.25)
+    for k in range(round(60 / 0.25)):
+        phase = k % steps
+        backlog = 0.0 if phase == 0 else peak * (phase // 2 * 2) / (steps - 1)  # held between metrics
+        held = 0.04 * (k % 3)  # a tick's worth waits on the client now and then
+        assert rig.at(0.25, held=held, backlog=backlog) is Light.LIVE, (k, backlog)
+
+
+def test_a_real_overload_is_amber_before_the_server_drops() -> None:
+    # RTF 1.6 without throttling: the server's queue (2 s) gains 0.6 s per second between chunks
+    # and overflows after about 3 s; amber comes from the floor's growth before that.
+    rig = Rig()
+    rig.at(1)
+    light, backlog, t = Light.LIVE, 0.0, 0.0
+    while light is Light.LIVE:
+        t += 0.25
+        backlog = 0.6 * t + (0.5 if round(t / 0.25) % 8 < 4 else 0.0)  # growth plus a saw-tooth
+        light = rig.at(0.25, backlog=min(backlog, 1.6))
+    assert light is Light.BEHIND and backlog < 2.0
 
 
 def test_a_filling_server_queue_is_amber_not_red() -> None:
