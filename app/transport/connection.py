@@ -47,7 +47,6 @@ from app.errors import (
     HandshakeTimeoutError,
     ProtocolError,
 )
-from app.transport.batching import BatchingConnection
 from app.transport.close_reasons import (
     CLOSE_POLICY_VIOLATION,
     TOKEN_HINT,
@@ -122,20 +121,17 @@ class LiveConnection:
             await self._send(protocol.encode_audio_json(AudioMessage(frame.source, frame.pcm)))
 
     async def send_audio_many(self, frames: Sequence[Frame]) -> None:
-        """``send_audio`` for a tick's frames: still one message each, but one socket write and one
-        drain for all (``BatchingConnection``). Raises ``ConnectionFailedError`` if the socket is gone;
-        then the caller keeps all of them (it cannot tell which the server got)."""
+        """``send_audio`` for a tick's frames, one message each through websockets' public ``send``.
+        (Joining them into one socket write saves CPU but needs the library's internal send context,
+        which issue 16 ruled out.) Raises ``ConnectionFailedError`` if the socket is gone; then the
+        caller keeps all of them (it cannot tell which the server got)."""
         if self._config.binary_audio:
             payloads: list[str | bytes] = [protocol.encode_audio_frame(f.source, f.pcm) for f in frames]
         else:
             payloads = [protocol.encode_audio_json(AudioMessage(f.source, f.pcm)) for f in frames]
-        ws = self._ws
         try:
-            if isinstance(ws, BatchingConnection):
-                await ws.send_many(payloads)
-            else:  # a connection made elsewhere (tests): one message at a time
-                for payload in payloads:
-                    await ws.send(payload)
+            for payload in payloads:
+                await self._ws.send(payload)
         except ConnectionClosed as exc:
             raise ConnectionFailedError(f"The backend connection closed ({close_text(exc)}).") from None
 

@@ -14,7 +14,6 @@ from websockets.exceptions import InvalidHandshake, InvalidMessage, InvalidStatu
 
 from app.core.endpoint import Endpoint, auth_headers
 from app.errors import AuthError, ConfigError, ConnectionFailedError, ProtocolError
-from app.transport.batching import BatchingConnection
 from app.transport.close_reasons import TOKEN_HINT, network_error
 
 SERVER_CAPACITY_WAIT_SECONDS = 5.0  # CONTRACT 2.4: a full server waits up to 5 s for a free slot
@@ -47,7 +46,6 @@ async def open_socket(config: TransportConfig) -> ClientConnection:
             ping_timeout=config.ping_timeout,
             open_timeout=config.open_timeout,
             compression=None,  # audio does not compress; deflate would only cost CPU
-            create_connection=BatchingConnection,  # a tick's frames in one write (batching.py)
             proxy=None if endpoint.is_local else True,
         )
         return ws
