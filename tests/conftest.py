@@ -19,7 +19,7 @@ def pytest_collection_modifyitems(config: object, items: list) -> None:  # type:
     """With pytest-xdist (``-n``): the tests that play into the shared virtual PulseAudio sinks run
     one after another on one worker (``--dist loadgroup``), so no two meetings mix their audio; so do
     the tests that start their own Xvfb (they pick the first free display number, which two workers
-    could pick at once)."""
+    could pick at once), and the packaging tests (one bundle build, shared)."""
     import pytest
 
     for item in items:
@@ -27,3 +27,5 @@ def pytest_collection_modifyitems(config: object, items: list) -> None:  # type:
             item.add_marker(pytest.mark.xdist_group("audio"))
         elif "xvfb" in item.path.name:
             item.add_marker(pytest.mark.xdist_group("x11"))
+        elif item.path.parent.name == "packaging":  # they build and share one bundle (build/bundle-smoke)
+            item.add_marker(pytest.mark.xdist_group("bundle"))

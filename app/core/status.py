@@ -101,9 +101,13 @@ class StatusModel:
             self._last_loss_at = now
         self._lost_seen = max(self._lost_seen, lost)
         held = max(inputs.held_seconds.values(), default=0.0)
-        queued = max((s.backlog_seconds for s in inputs.server.sources if s.fresh), default=0.0)
+        fresh = [s.backlog_seconds for s in inputs.server.sources if s.fresh]
+        queued = max(fresh, default=0.0)
         behind = held + queued
-        self._backlog.append((now, behind))
+        if fresh:
+            self._backlog.append((now, behind))
+        else:  # the server's part is unknown, not zero: a first measurement after this is no growth
+            self._backlog.clear()
         light, headline, detail = self._judge(inputs, now, held, behind, lost)
         since = now if light is not self._report.light else self._report.since
         silent = self._silent_source(inputs, now)

@@ -99,6 +99,15 @@ def test_the_sawtooth_of_healthy_chunked_consumption_is_not_growth(period: float
         assert rig.at(0.25, held=held, backlog=backlog) is Light.LIVE, (k, backlog)
 
 
+def test_a_first_measurement_is_not_growth_from_the_unmeasured_zeros_before_it() -> None:
+    # before the first metrics the server's part of the backlog is unknown, not 0: a steady 0.6 s
+    # from the first measurement on must not read as a floor rising from 0 (the self-test caught it)
+    rig = Rig()
+    rig.at(3, measured=False, level=Level.UNKNOWN)
+    for _ in range(40):
+        assert rig.at(0.25, backlog=0.6) is Light.LIVE
+
+
 def test_a_real_overload_is_amber_before_the_server_drops() -> None:
     # RTF 1.6 without throttling: the server's queue (2 s) gains 0.6 s per second between chunks
     # and overflows after about 3 s; amber comes from the floor's growth before that.
