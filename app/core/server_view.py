@@ -10,6 +10,7 @@ what to send again on the next one and what was lost for good.
 Server time -> capture time: a final's ``t0``/``t1`` are positions on the source's processed timeline
 (CONTRACT.md 4.3); the mirror turns them into sent positions (skipping the server's drops), the time
 map into capture times. The error bound comes from chunks whose end the evidence only estimates.
+Times never go past the end of a source's audio once the stop padding begins (``audio_ends``).
 
 The resend window keeps every frame from the lane's ``consumed()`` position on (at most
 ``resend_seconds``): after a crash or a stall the next connection gets them again with their capture
@@ -66,6 +67,7 @@ class ServerView(Generic[F]):
         self._window_frames = max(1, round(resend_seconds / FRAME_SECONDS))
         self._tolerance = TOLERANCE_FRAMES + math.ceil(flow.tick_seconds / FRAME_SECONDS)
         self._sources: dict[str, _Source[F]] = {}
+        self._audio_end: dict[str, float] = {}  # per source: capture end of its last real frame
 
     def _source(self, source: str) -> _Source[F]:
         lane = self._sources.get(source)
@@ -119,6 +121,11 @@ class ServerView(Generic[F]):
             self.on_final(event.source, event.t0, event.t1, at)
         else:
             self.heard(at)
+
+    def audio_ends(self, source: str, at: float) -> None:
+        """``source``'s audio ends at capture time ``at``: what is sent after it is stop padding
+        (``app.core.stop_pad``), and no time this view answers lies beyond it."""
+        self._audio_end[source] = at
 
     # ------------------------------------------------------------------ flow control
 
@@ -181,7 +188,9 @@ class ServerView(Generic[F]):
         else:
             position, uncertain = lane.mirror.position(processed)
         captured = self.time_map.capture_time(source, position)
-        return None if captured is None else (captured, uncertain * FRAME_SECONDS)
+        if captured is None:
+            return None
+        return min(captured, self._audio_end.get(source, math.inf)), uncertain * FRAME_SECONDS
 
     def dropped(self, source: str, *, before: int | None = None) -> list[CaptureSpan]:
         """The server's drops of ``source`` on this connection as capture spans; ``before``: only those
@@ -197,6 +206,10 @@ class ServerView(Generic[F]):
             start = self.time_map.capture_time(source, first)
             stop = self.time_map.capture_time(source, last + 1)
             if start is None or stop is None:
+                continue
+            limit = self._audio_end.get(source, math.inf)  # a drop of stop padding is no loss
+            start, stop = min(start, limit), min(stop, limit)
+            if stop <= start:
                 continue
             error = 0.0 if exact else max(c.uncertainty for c in lane.mirror.chunks()) * FRAME_SECONDS
             spans.append(CaptureSpan(start, stop, exact, error))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from app.core.framing import Frame
 from app.core.losses import LossCause
 from app.core.server_view import ServerView
+from app.core.stop_pad import real_frames
 from app.core.throttle import ThrottlePolicy
 from app.session.intake import Intake
 from app.session.losses import LossBook
@@ -30,8 +31,8 @@ def hand_over(view: ServerView[Frame], intake: Intake, losses: LossBook) -> int:
         source = pipe.source.value
         mirror = view.mirror(source)
         final[source] = view.dropped(source, before=mirror.consumed())
-        losses.frames(source, view.unprotected(source), LossCause.IN_TRANSIT)
-        again = view.unconsumed(source)
+        losses.frames(source, real_frames(view.unprotected(source)), LossCause.IN_TRANSIT)
+        again = real_frames(view.unconsumed(source))  # stop padding is never sent again
         gone = intake.restore(pipe.source, again)
         losses.frames(source, gone, LossCause.IN_TRANSIT)
         resent += len(again) - len(gone)
@@ -52,7 +53,8 @@ def close_books(view: ServerView[Frame] | None, intake: Intake, losses: LossBook
             continue
         consumed = view.mirror(source).consumed()
         final[source] = view.dropped(source, before=consumed)
-        losses.frames(source, view.unprotected(source) + view.unconsumed(source), LossCause.IN_TRANSIT)
+        unconsumed = view.unprotected(source) + view.unconsumed(source)
+        losses.frames(source, real_frames(unconsumed), LossCause.IN_TRANSIT)  # padding is no loss
     losses.final_server_drops(final)
 
 
