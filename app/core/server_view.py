@@ -31,6 +31,7 @@ from app.core.flow import FlowConfig, FlowControl
 from app.core.hold import F
 from app.core.messages import FRAME_BYTES, FRAME_SECONDS, MetricsEvent, ServerEvent, TranscriptEvent
 from app.core.server_lane import RECENT_CHUNKS, TOLERANCE_FRAMES, LaneMirror
+from app.core.stop_pad import MIN_FINAL_FRAMES
 from app.core.timemap import TimeMap
 
 RESEND_SECONDS = 30.0
@@ -214,6 +215,24 @@ class ServerView(Generic[F]):
             error = 0.0 if exact else max(c.uncertainty for c in lane.mirror.chunks()) * FRAME_SECONDS
             spans.append(CaptureSpan(start, stop, exact, error))
         return spans
+
+    def stop_tail(self, source: str, min_final: int = MIN_FINAL_FRAMES) -> tuple[list[F], bool]:
+        """After ``stop`` was processed: the frames sent last that the recognizer's end-of-stream rule
+        discards (what follows the last whole chunk, if shorter than ``min_final``; ``app.core.stop_pad``),
+        in order, and whether that is exact (every chunk's place known). Only the real ones are lost:
+        the caller drops the padding."""
+        lane = self._sources.get(source)
+        if lane is None:
+            return [], True
+        mirror = lane.mirror
+        processed = mirror.sent_frames - mirror.dropped_frames()
+        rest = processed % mirror.chunk_frames
+        if rest == 0 or rest >= min_final:
+            return [], True
+        self._trim(lane)
+        chunks = mirror.chunks()
+        exact = all(c.uncertainty == 0 for c in chunks)
+        return list(lane.window)[-rest:], exact
 
     def dropped_frames(self, source: str) -> int:
         lane = self._sources.get(source)

@@ -18,10 +18,12 @@ measured), live (live and complete), behind, losing, failed; ``reason`` in plain
 backend's own backpressureLevel, which also has its own ``server_level`` event when it changes.
 
 Lost audio ("sent" never means "transcribed"): ``loss`` whenever a loss is found or grows (``source``,
-``start``/``end`` in session seconds, ``cause``: server_drop, client_shed, in_transit or capture,
+``start``/``end`` in session seconds, ``cause``: server_drop, client_shed, in_transit, capture or stop_tail,
 ``approximate`` and ``error_seconds`` where the contract cannot place it exactly); ``session_end``
 carries ``losses`` per source: ``server_dropped_seconds``, ``client_shed_seconds``,
-``lost_in_transit_seconds``, ``capture_lost_seconds`` and ``lost_spans`` ([start, end, cause]).
+``lost_in_transit_seconds``, ``capture_lost_seconds``, ``stop_tail_seconds`` (the last audio sent,
+after the last whole chunk, shorter than the backend transcribes at stop: see ``app.core.stop_pad``)
+and ``lost_spans`` ([start, end, cause]).
 ``transcript`` events say ``approximate`` (with ``error_seconds``) when a segment's times could not be
 placed exactly.
 
@@ -131,6 +133,7 @@ def _losses(lost: SourceLosses) -> dict[str, Any]:
             "client_shed_seconds": lost.client_shed_seconds,
             "lost_in_transit_seconds": lost.lost_in_transit_seconds,
             "capture_lost_seconds": lost.capture_lost_seconds,
+            "stop_tail_seconds": lost.stop_tail_seconds,
             "lost_spans": [[round(s.start, 3), round(s.end, 3), s.cause.value] for s in lost.spans]}
 
 

@@ -42,7 +42,9 @@ def hand_over(view: ServerView[Frame], intake: Intake, losses: LossBook) -> int:
 
 def close_books(view: ServerView[Frame] | None, intake: Intake, losses: LossBook, *, complete: bool) -> None:
     """The session ended on ``view``'s connection. ``complete``: the final summary came, so the server
-    consumed everything sent (what it dropped is final); else what it had not consumed is lost."""
+    consumed everything sent (what it dropped is final) except a last remainder too short for its
+    end-of-stream rule: the real frames in it are lost (none when the stop padding went out; by the
+    lane model, so approximate where that is); else what it had not consumed is lost."""
     if view is None:
         return
     final = {}
@@ -50,6 +52,8 @@ def close_books(view: ServerView[Frame] | None, intake: Intake, losses: LossBook
         source = pipe.source.value
         if complete:
             final[source] = view.dropped(source)
+            tail, exact = view.stop_tail(source)  # what the end-of-stream rule discarded, if any
+            losses.frames(source, real_frames(tail), LossCause.STOP_TAIL, approximate=not exact)
             continue
         consumed = view.mirror(source).consumed()
         final[source] = view.dropped(source, before=consumed)

@@ -116,3 +116,34 @@ def test_the_servers_drops_of_padding_are_no_loss() -> None:
     assert len(spans) == 1
     assert spans[0].start == pytest.approx(real[100].capture_time)
     assert spans[0].end == pytest.approx(end)  # 20 real frames, the padding's 50 not counted
+
+
+def test_the_stop_tail_is_what_follows_the_last_whole_chunk_when_shorter_than_half_a_second() -> None:
+    view: ServerView[Frame] = ServerView(FlowConfig(), 0.0, chunk_frames=100)
+    real = frames(Source.MIC, 215)
+    for k, frame in enumerate(real):  # live: a frame every 20 ms, each chunk done 0.1 s after it filled
+        view.record_sent([frame], k * FRAME_SECONDS)
+        if k in (99, 199):
+            view.on_final("mic", (k - 99) * FRAME_SECONDS, (k + 1) * FRAME_SECONDS, k * FRAME_SECONDS + 0.1)
+    assert view.dropped_frames("mic") == 0
+    tail, exact = view.stop_tail("mic")
+    assert tail == real[200:] and exact  # 0.3 s the end-of-stream rule discards
+    # with the padding sent the discarded tail is padding only: no real frame in it
+    view.record_sent(padding(real[-1]), 4.4)
+    tail, _ = view.stop_tail("mic")
+    assert tail == []  # 15 real + 26 padding frames: transcribed
+    # 90 real frames after the last whole chunk: the padding completes a chunk, 16 of it are discarded
+    crossing: ServerView[Frame] = ServerView(FlowConfig(), 0.0, chunk_frames=100)
+    real = frames(Source.MIC, 190)
+    for k, frame in enumerate(real):
+        crossing.record_sent([frame], k * FRAME_SECONDS)
+        if k == 99:
+            crossing.on_final("mic", 0.0, 2.0, k * FRAME_SECONDS + 0.1)
+    crossing.record_sent(padding(real[-1]), 3.9)
+    tail, _ = crossing.stop_tail("mic")
+    assert len(tail) == 16 and all(is_padding(f) for f in tail) and real_frames(tail) == []
+    # a remainder of at least 0.5 s is transcribed: no tail; nor for a source never sent
+    longer: ServerView[Frame] = ServerView(FlowConfig(), 0.0, chunk_frames=100)
+    longer.record_sent(frames(Source.MIC, 225), 0.0)
+    assert longer.stop_tail("mic") == ([], True)
+    assert longer.stop_tail("system") == ([], True)

@@ -14,6 +14,7 @@ from app.backend import BackendConfig, ReferenceBackend
 from app.backend.recording import read_recording
 from app.capture.replay import ReplaySource
 from app.core.framing import Frame
+from app.core.losses import LossCause
 from app.core.messages import FRAME_SAMPLES, FRAME_SECONDS, Source
 from app.core.session_state import SessionEnded, StopOutcome
 from app.core.stop_pad import PAD_FRAMES, is_padding
@@ -78,19 +79,29 @@ async def test_speech_to_the_very_end_is_all_consumed_with_the_stop_padding(
         assert processed.size >= meeting.size
         assert np.array_equal(processed[: meeting.size], meeting)
         # nothing lost, and no transcript time can lie after the meeting's last frame
-        assert ended.losses[src.value].total_seconds == 0.0
+        assert ended.losses[src.value].total_seconds == 0.0  # stop_tail included: only padding discarded
         assert ends[src] == pytest.approx(tapped[src][-1].capture_time + FRAME_SECONDS)
 
 
-async def test_without_the_padding_the_last_tenths_of_a_second_are_not_transcribed(
+async def test_without_the_padding_the_last_tenths_of_a_second_are_lost_and_counted(
     tmp_path: Path, record_dir: Path
 ) -> None:
     """The defect the padding removes, on the same meeting: the 0.3 s after the second chunk is
-    discarded by the backend."""
-    ended, session_id, _, _ = await stop_at_the_end(tmp_path, record_dir, padding=False)
+    discarded by the backend. The client does not claim it was transcribed: it is a located loss."""
+    ended, session_id, tapped, _ = await stop_at_the_end(tmp_path, record_dir, padding=False)
     assert ended.outcome is StopOutcome.SUMMARY, ended.message
     accounted(ended)
     for src, c in ended.sources.items():
         assert c.sent_frames == REAL_FRAMES and c.padding_frames == 0
         processed = read_recording(record_dir, session_id, src.value, processed=True)
         assert processed.size == (REAL_FRAMES - 15) * FRAME_SAMPLES  # 4.0 s of 4.3 s
+        lost = ended.losses[src.value]
+        assert lost.stop_tail_seconds == pytest.approx(0.3, abs=1e-6)
+        assert lost.total_seconds == pytest.approx(0.3, abs=1e-6)
+        [span] = lost.spans
+        assert span.cause is LossCause.STOP_TAIL and not span.approximate
+        assert span.end - span.start == pytest.approx(0.3, abs=1e-6)
+        # at the meeting's end: its last 0.3 s (session time counts from just before the first frame)
+        assert SECONDS <= span.end < SECONDS + 1.0
+        assert span.end - span.start == pytest.approx(
+            tapped[src][-1].capture_time + FRAME_SECONDS - tapped[src][-15].capture_time, abs=1e-6)
