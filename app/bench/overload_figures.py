@@ -183,6 +183,10 @@ def _source(raw: RawRun, src: str, speech: list[oa.Interval], grid: list[float],
         approximate += timing["approximate"]
         beyond += timing["beyond"]
     reported = raw.ended.losses.get(src, SourceLosses())
+    counters = raw.ended.sources.get(Source(src))
+    padding = 0 if counters is None or not traces else counters.padding_frames
+    # the stop padding (silence after the last captured frame, app.core.stop_pad) matches no capture
+    padded = sum(f.capture is None for f in traces[-1].frames[-padding:]) if padding else 0
     shed_spans = [(raw.meeting_time(s.start), raw.meeting_time(s.end))
                   for s in reported.spans if s.cause is LossCause.CLIENT_SHED]
     for capture in raw.captures[src]:
@@ -221,10 +225,12 @@ def _source(raw: RawRun, src: str, speech: list[oa.Interval], grid: list[float],
         "server_dropped_copies_seconds": round(copies_dropped * FRAME_SECONDS, 2),
         "reported_losses": {"server_drop": round(reported.server_dropped_seconds, 2),
                             "client_shed": round(reported.client_shed_seconds, 2),
-                            "in_transit": round(reported.lost_in_transit_seconds, 2)},
+                            "in_transit": round(reported.lost_in_transit_seconds, 2),
+                            "stop_tail": round(reported.stop_tail_seconds, 2)},
         "provenance": {"frames_captured": raw.captured[src],
                        "frames_received": sum(len(t.frames) for t in traces),
-                       "frames_unmatched": sum(f.capture is None for t in traces for f in t.frames),
+                       "frames_unmatched": sum(f.capture is None for t in traces for f in t.frames) - padded,
+                       "frames_padding": padded,
                        "frames_beyond_recording": sum(t.frames_beyond_recording for t in traces),
                        "captured_duplicates": raw.duplicates[src], "connections": len(traces)},
     }

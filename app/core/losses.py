@@ -21,6 +21,7 @@ class LossCause(enum.StrEnum):
     CLIENT_SHED = "client_shed"  # the client's own bounded hold was full and shed it
     IN_TRANSIT = "in_transit"  # sent on a connection that ended before the backend consumed it
     CAPTURE = "capture"  # the device or the audio hand-off lost it before framing (a stalled loop)
+    STOP_TAIL = "stop_tail"  # the last audio sent, too short for the recognizer at stop (app.core.stop_pad)
 
     @property
     def reason(self) -> str:
@@ -30,6 +31,7 @@ class LossCause(enum.StrEnum):
             LossCause.CLIENT_SHED: "held audio exceeded its limit",
             LossCause.IN_TRANSIT: "connection lost",
             LossCause.CAPTURE: "audio capture fell behind",
+            LossCause.STOP_TAIL: "too short for the backend at stop",
         }[self]
 
 
@@ -62,11 +64,12 @@ class SourceLosses:
     lost_in_transit_seconds: float = 0.0
     capture_lost_seconds: float = 0.0
     spans: tuple[LossSpan, ...] = ()
+    stop_tail_seconds: float = 0.0
 
     @property
     def total_seconds(self) -> float:
         return (self.server_dropped_seconds + self.client_shed_seconds + self.lost_in_transit_seconds
-                + self.capture_lost_seconds)
+                + self.capture_lost_seconds + self.stop_tail_seconds)
 
 
 MERGE_GAP_SECONDS = 0.25  # spans of one source and cause closer than this are one span
@@ -104,5 +107,6 @@ class LossLedger:
                 return round(sum(s.seconds for s in spans if s.cause is cause), 3)
 
             out[source] = SourceLosses(total(LossCause.SERVER_DROP), total(LossCause.CLIENT_SHED),
-                                       total(LossCause.IN_TRANSIT), total(LossCause.CAPTURE), mine)
+                                       total(LossCause.IN_TRANSIT), total(LossCause.CAPTURE), mine,
+                                       total(LossCause.STOP_TAIL))
         return out

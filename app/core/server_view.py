@@ -10,6 +10,7 @@ what to send again on the next one and what was lost for good.
 Server time -> capture time: a final's ``t0``/``t1`` are positions on the source's processed timeline
 (CONTRACT.md 4.3); the mirror turns them into sent positions (skipping the server's drops), the time
 map into capture times. The error bound comes from chunks whose end the evidence only estimates.
+Times never go past the end of a source's audio once the stop padding begins (``audio_ends``).
 
 The resend window keeps every frame from the lane's ``consumed()`` position on (at most
 ``resend_seconds``): after a crash or a stall the next connection gets them again with their capture
@@ -31,6 +32,7 @@ from app.core.hold import F
 from app.core.messages import FRAME_BYTES, FRAME_SECONDS, MetricsEvent, ServerEvent, TranscriptEvent
 from app.core.server_lane import RECENT_CHUNKS, TOLERANCE_FRAMES, LaneMirror
 from app.core.shared_recognizer import SharedRecognizer
+from app.core.stop_pad import MIN_FINAL_FRAMES
 from app.core.timemap import TimeMap
 
 RESEND_SECONDS = 30.0
@@ -67,6 +69,7 @@ class ServerView(Generic[F]):
         self._tolerance = TOLERANCE_FRAMES + math.ceil(flow.tick_seconds / FRAME_SECONDS)
         self._sources: dict[str, _Source[F]] = {}
         self._shared = SharedRecognizer()
+        self._audio_end: dict[str, float] = {}  # per source: capture end of its last real frame
 
     def _source(self, source: str) -> _Source[F]:
         lane = self._sources.get(source)
@@ -121,6 +124,11 @@ class ServerView(Generic[F]):
         else:
             self.heard(at)
 
+    def audio_ends(self, source: str, at: float) -> None:
+        """``source``'s audio ends at capture time ``at``: what is sent after it is stop padding
+        (``app.core.stop_pad``), and no time this view answers lies beyond it."""
+        self._audio_end[source] = at
+
     # ------------------------------------------------------------------ flow control
 
     def allowance(self, source: str, now: float, *, throttled: bool, flushing: bool) -> int:
@@ -170,7 +178,9 @@ class ServerView(Generic[F]):
         else:
             position, uncertain = lane.mirror.position(processed)
         captured = self.time_map.capture_time(source, position)
-        return None if captured is None else (captured, uncertain * FRAME_SECONDS)
+        if captured is None:
+            return None
+        return min(captured, self._audio_end.get(source, math.inf)), uncertain * FRAME_SECONDS
 
     def dropped(self, source: str, *, before: int | None = None) -> list[CaptureSpan]:
         """The server's drops of ``source`` on this connection as capture spans; ``before``: only those
@@ -187,9 +197,31 @@ class ServerView(Generic[F]):
             stop = self.time_map.capture_time(source, last + 1)
             if start is None or stop is None:
                 continue
+            limit = self._audio_end.get(source, math.inf)  # a drop of stop padding is no loss
+            start, stop = min(start, limit), min(stop, limit)
+            if stop <= start:
+                continue
             error = 0.0 if exact else max(c.uncertainty for c in lane.mirror.chunks()) * FRAME_SECONDS
             spans.append(CaptureSpan(start, stop, exact, error))
         return spans
+
+    def stop_tail(self, source: str, min_final: int = MIN_FINAL_FRAMES) -> tuple[list[F], bool]:
+        """After ``stop`` was processed: the frames sent last that the recognizer's end-of-stream rule
+        discards (what follows the last whole chunk, if shorter than ``min_final``; ``app.core.stop_pad``),
+        in order, and whether that is exact (every chunk's place known). Only the real ones are lost:
+        the caller drops the padding."""
+        lane = self._sources.get(source)
+        if lane is None:
+            return [], True
+        mirror = lane.mirror
+        processed = mirror.sent_frames - mirror.dropped_frames()
+        rest = processed % mirror.chunk_frames
+        if rest == 0 or rest >= min_final:
+            return [], True
+        self._trim(lane)
+        chunks = mirror.chunks()
+        exact = all(c.uncertainty == 0 for c in chunks)
+        return list(lane.window)[-rest:], exact
 
     def dropped_frames(self, source: str) -> int:
         lane = self._sources.get(source)

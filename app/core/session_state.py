@@ -50,6 +50,7 @@ class SourceCounters:
     max_send_lag_seconds: float = 0.0
     skipped_frames: int = 0  # silence adaptive throttling chose not to send
     shed_frames: int = 0  # shed by adaptive throttling when its hold was full (silence first)
+    padding_frames: int = 0  # silence sent after the last frame at stop (app.core.stop_pad): in no bucket
 
     @property
     def lost_frames(self) -> int:

@@ -8,7 +8,9 @@ buffered_frames (never sent: still waiting when the session ended)``, and how lo
 the frames went out (``send_lag_mean_seconds`` / ``send_lag_max_seconds``: send time minus the
 capture time of a frame's first sample; for live audio about one frame, 0.02 s, plus the
 resampler's delay plus half the session's tick on average; a replay read ahead of real time can be
-sent up to a tick early, so negative).
+sent up to a tick early, so negative). ``padding_frames``: silence sent after the source's last frame
+at stop so the recognizer cannot discard the meeting's last words (``app.core.stop_pad``); not
+captured audio, so in none of the buckets above.
 
 ``level``: the status light people glance at (``app.core.status``): ``light`` idle, unknown (not
 measured), live (live and complete), behind, losing, failed; ``reason`` in plain words ("Transcript
@@ -16,10 +18,12 @@ measured), live (live and complete), behind, losing, failed; ``reason`` in plain
 backend's own backpressureLevel, which also has its own ``server_level`` event when it changes.
 
 Lost audio ("sent" never means "transcribed"): ``loss`` whenever a loss is found or grows (``source``,
-``start``/``end`` in session seconds, ``cause``: server_drop, client_shed, in_transit or capture,
+``start``/``end`` in session seconds, ``cause``: server_drop, client_shed, in_transit, capture or stop_tail,
 ``approximate`` and ``error_seconds`` where the contract cannot place it exactly); ``session_end``
 carries ``losses`` per source: ``server_dropped_seconds``, ``client_shed_seconds``,
-``lost_in_transit_seconds``, ``capture_lost_seconds`` and ``lost_spans`` ([start, end, cause]).
+``lost_in_transit_seconds``, ``capture_lost_seconds``, ``stop_tail_seconds`` (the last audio sent,
+after the last whole chunk, shorter than the backend transcribes at stop: see ``app.core.stop_pad``)
+and ``lost_spans`` ([start, end, cause]).
 ``transcript`` events say ``approximate`` (with ``error_seconds``) when a segment's times could not be
 placed exactly.
 
@@ -105,6 +109,7 @@ def event_to_dict(event: SessionEvent) -> dict[str, Any]:
                 src.value: {"captured_frames": c.captured_frames, "sent_frames": c.sent_frames,
                             "dropped_frames": c.dropped_frames, "shed_frames": c.shed_frames,
                             "skipped_frames": c.skipped_frames, "buffered_frames": c.buffered_frames,
+                            "padding_frames": c.padding_frames,
                             "send_lag_mean_seconds": round(c.mean_send_lag_seconds, 4),
                             "send_lag_max_seconds": round(c.max_send_lag_seconds, 4)}
                 for src, c in event.sources.items()
@@ -128,6 +133,7 @@ def _losses(lost: SourceLosses) -> dict[str, Any]:
             "client_shed_seconds": lost.client_shed_seconds,
             "lost_in_transit_seconds": lost.lost_in_transit_seconds,
             "capture_lost_seconds": lost.capture_lost_seconds,
+            "stop_tail_seconds": lost.stop_tail_seconds,
             "lost_spans": [[round(s.start, 3), round(s.end, 3), s.cause.value] for s in lost.spans]}
 
 

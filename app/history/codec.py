@@ -56,7 +56,8 @@ def end_to_json(ended: SessionEnded) -> str:
     losses = {src: {"server_dropped_seconds": lost.server_dropped_seconds,
                     "client_shed_seconds": lost.client_shed_seconds,
                     "lost_in_transit_seconds": lost.lost_in_transit_seconds,
-                    "capture_lost_seconds": lost.capture_lost_seconds}
+                    "capture_lost_seconds": lost.capture_lost_seconds,
+                    "stop_tail_seconds": lost.stop_tail_seconds}
               for src, lost in ended.losses.items()}
     return json.dumps({"outcome": ended.outcome.value, "message": ended.message, "sources": sources,
                        "losses": losses, "server_dropped_frames": ended.server_dropped_frames,

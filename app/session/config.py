@@ -48,6 +48,10 @@ class SessionConfig:
     # observed drain rate); what is not sent by then is given up, counted and reported, and the
     # summary is still asked for.
     flush_timeout: float = 120.0
+    # At stop, after the flush: 0.52 s of silence per source after its last frame, so the recognizer's
+    # end-of-stream rule (a remainder under 0.5 s is discarded) can only discard silence
+    # (app.core.stop_pad). Off: the last < 0.5 s after a whole chunk may go untranscribed.
+    stop_padding: bool = True
     # The user allowed the token to go unencrypted to this endpoint although it is another computer
     # (--allow-insecure, or the setting for this URL); without it such a config cannot be made.
     allow_insecure_token: bool = False

@@ -15,6 +15,7 @@ from __future__ import annotations
 from app.core.framing import Frame
 from app.core.losses import LossCause
 from app.core.server_view import ServerView
+from app.core.stop_pad import real_frames
 from app.core.throttle import ThrottlePolicy
 from app.session.intake import Intake
 from app.session.losses import LossBook
@@ -30,8 +31,8 @@ def hand_over(view: ServerView[Frame], intake: Intake, losses: LossBook) -> int:
         source = pipe.source.value
         mirror = view.mirror(source)
         final[source] = view.dropped(source, before=mirror.consumed())
-        losses.frames(source, view.unprotected(source), LossCause.IN_TRANSIT)
-        again = view.unconsumed(source)
+        losses.frames(source, real_frames(view.unprotected(source)), LossCause.IN_TRANSIT)
+        again = real_frames(view.unconsumed(source))  # stop padding is never sent again
         gone = intake.restore(pipe.source, again)
         losses.frames(source, gone, LossCause.IN_TRANSIT)
         resent += len(again) - len(gone)
@@ -41,7 +42,9 @@ def hand_over(view: ServerView[Frame], intake: Intake, losses: LossBook) -> int:
 
 def close_books(view: ServerView[Frame] | None, intake: Intake, losses: LossBook, *, complete: bool) -> None:
     """The session ended on ``view``'s connection. ``complete``: the final summary came, so the server
-    consumed everything sent (what it dropped is final); else what it had not consumed is lost."""
+    consumed everything sent (what it dropped is final) except a last remainder too short for its
+    end-of-stream rule: the real frames in it are lost (none when the stop padding went out; by the
+    lane model, so approximate where that is); else what it had not consumed is lost."""
     if view is None:
         return
     final = {}
@@ -49,10 +52,13 @@ def close_books(view: ServerView[Frame] | None, intake: Intake, losses: LossBook
         source = pipe.source.value
         if complete:
             final[source] = view.dropped(source)
+            tail, exact = view.stop_tail(source)  # what the end-of-stream rule discarded, if any
+            losses.frames(source, real_frames(tail), LossCause.STOP_TAIL, approximate=not exact)
             continue
         consumed = view.mirror(source).consumed()
         final[source] = view.dropped(source, before=consumed)
-        losses.frames(source, view.unprotected(source) + view.unconsumed(source), LossCause.IN_TRANSIT)
+        unconsumed = view.unprotected(source) + view.unconsumed(source)
+        losses.frames(source, real_frames(unconsumed), LossCause.IN_TRANSIT)  # padding is no loss
     losses.final_server_drops(final)
 
 

@@ -37,6 +37,7 @@ from app.core.session_state import (
     SessionSnapshot,
     StopOutcome,
 )
+from app.core.stop_pad import PAD_FRAMES, is_padding
 from app.core.throttle import ThrottlePolicy, ThrottleState
 from app.core.vad import VoiceDetector
 from app.errors import ConnectionFailedError, EchoPanelError
@@ -74,7 +75,7 @@ class Session:
         self._pipes = {pipe.source.value: pipe for pipe in self._intake.pipes}
         self._policy = ThrottlePolicy(clock=clock, enabled=config.throttle)
         self._sender = Sender(self._intake.pipes, clock, self._on_sent, self._policy,
-                              window=config.tick_seconds)
+                              window=config.tick_seconds, pad_frames=PAD_FRAMES if config.stop_padding else 0)
         self._model = SessionModel(self.session_id, clock)
         self._view: ServerView[Frame] | None = None  # the current (or last) connection's
         if listener is not None:
@@ -288,7 +289,11 @@ class Session:
         window)."""
         pipes = self._pipes
         for frame in batch:
-            pipes[frame.source.value].note_sent(now - frame.capture_time)
+            pipe = pipes[frame.source.value]
+            if is_padding(frame):
+                pipe.padding += 1  # not audio: in no count of captured or sent frames
+            else:
+                pipe.note_sent(now - frame.capture_time)
         if self._view is not None:
             self._view.record_sent(batch, now)
 

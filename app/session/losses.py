@@ -33,10 +33,11 @@ class LossBook:
         self._live: dict[str, list[LossSpan]] = {}
         self._announced: dict[tuple[str, LossCause, float], float] = {}  # (source, cause, start) -> end
 
-    def frames(self, source: str, frames: Sequence[Frame], cause: LossCause) -> None:
+    def frames(self, source: str, frames: Sequence[Frame], cause: LossCause, *,
+               approximate: bool = False) -> None:
         """Frames of ``source`` lost for ``cause``, in capture order (runs become spans)."""
         for start, end in _runs(frames):
-            self._add(LossSpan(source, start - self._t0(), end - self._t0(), cause))
+            self._add(LossSpan(source, start - self._t0(), end - self._t0(), cause, approximate))
 
     def capture_lost(self, source: str, seconds: float, newest_capture: float) -> None:
         """The device or hand-off lost ``seconds`` somewhere before ``newest_capture`` (placed just

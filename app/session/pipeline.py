@@ -7,7 +7,9 @@ bounded. The ``Sender`` task writes over one connection what flow control allows
 (``app.core.server_view``: the server queue's credit, the server's liveness, a ceiling; throttling off,
 live audio at real time), microphone first, each frame its own awaited ``send`` (the socket's
 backpressure). It never cancels a send; it returns when the connection ends (a send raises) or, while
-flushing at stop, when every hold is empty.
+flushing at stop, when every hold is empty and each source's stop padding (``app.core.stop_pad``: silence
+after its last frame, so the recognizer's end-of-stream rule discards only padding) is sent, at the same
+pace.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ import numpy as np
 from app.capture.source import AudioSource
 from app.core.framing import Frame
 from app.core.hold import SourceHold
+from app.core.messages import FRAME_SECONDS
 from app.core.server_view import ServerView
 from app.core.session_state import SourceCounters
+from app.core.stop_pad import is_padding, padding
 from app.core.throttle import ThrottlePolicy
 from app.errors import ConnectionFailedError
 from app.transport.connection import LiveConnection
@@ -64,6 +68,8 @@ class SourcePipe:
         self.done = False  # the source is finished and its last frame has been read
         self.fault_reported = False
         self.newest_capture = 0.0  # capture time of the newest frame read
+        self.last_frame: Frame | None = None  # the newest frame read
+        self.padding = 0  # frames of stop padding sent (silence, not captured: in no other count)
         self.input_dbfs = SILENT_DBFS  # level of the audio read lately (for the meters)
 
     def read(self, now: float) -> list[Frame]:
@@ -78,6 +84,7 @@ class SourcePipe:
             frames = frames + self.audio.read_frames()
             self.done = True
         if frames:
+            self.last_frame = frames[-1]
             self.newest_capture = frames[-1].capture_time
             self.input_dbfs = level_dbfs(frames)
         self.captured += len(frames)
@@ -109,6 +116,7 @@ class SourcePipe:
             max_send_lag_seconds=self.lag_max,
             skipped_frames=self.hold.skipped,
             shed_frames=self.shed,
+            padding_frames=self.padding,
         )
 
 
@@ -120,10 +128,10 @@ class Sender:
     tick, ``wake()`` when the mode changes (stop requested)."""
 
     def __init__(self, pipes: Sequence[SourcePipe], clock: Clock, on_sent: OnSent, throttle: ThrottlePolicy,
-                 window: float = 0.02) -> None:
+                 window: float = 0.02, pad_frames: int = 0) -> None:
         """``window``: the session's tick. The task runs no timers of its own: each tick wakes it, and it
         sends what flow control allows of the frames captured before the next tick (so never more than
-        a tick early)."""
+        a tick early). ``pad_frames``: the stop padding per source (0: none)."""
         self._window = window
         self._pipes = pipes  # microphone first
         self._clock = clock
@@ -131,6 +139,13 @@ class Sender:
         self._throttle = throttle
         self._wake = asyncio.Event()
         self.flushing = False  # stop requested: send everything held at the server's pace, then return
+        self.pad_frames = pad_frames
+        self._padding: dict[str, list[Frame]] = {}  # per source: the stop padding not sent yet
+
+    def drop_padding(self) -> None:
+        """The flush gave up: no (more) padding."""
+        self.pad_frames = 0
+        self._padding.clear()
 
     def wake(self) -> None:
         self._wake.set()
@@ -146,7 +161,7 @@ class Sender:
         while conn.is_open:
             batch = self._take(view)
             if not batch:
-                if self.flushing and drained():
+                if self.flushing and drained() and not any(self._padding.values()):
                     return True
                 self._wake.clear()
                 await self._wake.wait()  # the next tick, the flush, or the end
@@ -172,14 +187,34 @@ class Sender:
                 continue
             allowed = view.allowance(source, now, throttled=throttle.enabled, flushing=self.flushing)
             frames = pipe.hold.take(allowed, due=due, skip_silence=throttle.skip_silence)
+            if self.flushing:
+                frames += self._pad(pipe, view, allowed - len(frames), bool(frames))
             if frames:
                 view.spent(source, len(frames))
                 batch += frames
         return batch
 
+    def _pad(self, pipe: SourcePipe, view: ServerView[Frame], room: int, sending: bool) -> list[Frame]:
+        """Up to ``room`` frames of ``pipe``'s stop padding, made once its last frame is read and
+        taken (only if it sent audio on this connection: else the server has nothing left of it)."""
+        source = pipe.source.value
+        if source not in self._padding:
+            last = pipe.last_frame
+            if (not self.pad_frames or not pipe.done or len(pipe.hold) or last is None
+                    or not (sending or view.time_map.sent_frames(source))):
+                return []
+            self._padding[source] = padding(last, self.pad_frames)
+            view.audio_ends(source, last.capture_time + FRAME_SECONDS)
+        rest = self._padding[source]
+        room = max(0, room)
+        self._padding[source] = rest[room:]
+        return rest[:room]
+
     def _put_back(self, frames: list[Frame]) -> None:
         by_source: dict[str, list[Frame]] = {}
         for frame in frames:
+            if is_padding(frame):
+                continue  # not audio: never sent again
             by_source.setdefault(frame.source.value, []).append(frame)
         for pipe in self._pipes:
             mine = by_source.get(pipe.source.value)

@@ -5,7 +5,10 @@ control's credit, ``app.core.server_view``; never a fixed multiple), so the last
 dropped by the server either. It may take what the backlog needs at the backend's measured drain rate
 (``flush_seconds``), at most ``SessionConfig.flush_timeout``; what is not sent by then is given up,
 counted, located and said so, and ``stop`` is still sent: the backend summarises what it got. A send in
-progress is never cancelled: a socket that does not drain is closed instead.
+progress is never cancelled: a socket that does not drain is closed instead. Once a source's last frame
+is sent the flush sends its stop padding (``app.core.stop_pad``: 0.52 s of silence, at the same pace),
+so the recognizer's end-of-stream rule can only discard silence; not when the flush gives up, and never
+on a connection that is down (the sender only writes to an open one).
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ async def finish(conn: LiveConnection, sender_task: asyncio.Task[bool], *, confi
             model.losses.frames(source.value, frames, LossCause.CLIENT_SHED)
         note = unsent_note(given_up)
         model.warn(note)
+        sender.drop_padding()
         sender.wake()  # it returns once its write in progress is done
         if stuck := not await within(sender_task, SENDER_GRACE_SECONDS):
             await conn.close()  # the socket does not drain: close instead of cancelling a send midway

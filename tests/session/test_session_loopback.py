@@ -25,6 +25,7 @@ from app.core.session_state import (
     TranscriptChanged,
 )
 from app.core.settings import AudioEncoding
+from app.core.stop_pad import PAD_FRAMES, SILENCE
 
 
 def wav_samples(path: Path) -> np.ndarray:
@@ -55,10 +56,12 @@ async def test_happy_path_streams_both_sources_and_ends_with_a_summary(
         counters = run.ended.sources[src]
         assert counters.dropped_frames == 0
         assert counters.captured_frames == counters.sent_frames > 0
-        # every frame reached the backend, sample-exactly, including the zero-padded tail
+        # every frame reached the backend, sample-exactly, including the zero-padded tail, and then
+        # the stop padding (silence, so the backend's end-of-stream rule cannot drop the last words)
         expected = b"".join(f.pcm for f in frame_signal(wav_samples(path), 16_000, src))
         received = read_recording(record_dir, run.session.session_id, src.value)
-        assert received.tobytes() == expected
+        assert counters.padding_frames == PAD_FRAMES
+        assert received.tobytes() == expected + SILENCE * PAD_FRAMES
         # the audio tap (a local recording) saw every captured frame, in order
         assert b"".join(f.pcm for f in tapped if f.source is src) == expected
         # the simulated recognizer gives one final per tone burst, for this source
@@ -92,7 +95,8 @@ async def test_stop_mid_stream_flushes_every_captured_frame_before_stop(
     await backend.stop()
     received = read_recording(record_dir, run.session.session_id, "system")
     captured = counters.captured_frames * 320
-    assert received.size == captured
+    assert received.size == captured + PAD_FRAMES * 320  # and the stop padding after it
+    assert not received[captured:].any()
     # everything up to the zero-padded tail frame is the file's audio, sample for sample
     assert np.array_equal(received[: captured - 320], signal[: captured - 320])
 

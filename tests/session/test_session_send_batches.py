@@ -12,6 +12,7 @@ from app.capture.replay import ReplaySource
 from app.core.framing import Frame
 from app.core.messages import FRAME_BYTES, FRAME_SECONDS, Source
 from app.core.session_state import StopOutcome
+from app.core.stop_pad import PAD_FRAMES, SILENCE
 
 HEADER = {Source.SYSTEM: b"EP\x01\x00", Source.MIC: b"EP\x01\x01"}
 
@@ -58,9 +59,11 @@ async def assert_received_exactly_once_in_order(receiver: Receiver, run: Run,
     assert receiver.malformed == 0  # every message is one whole frame of one source
     for source, path in wavs.items():
         expected = await wav_frames(path, source)
-        assert receiver.pcm[source] == expected  # each frame once, in order, none missing
+        # each frame once, in order, none missing; then the stop padding (silence)
+        assert receiver.pcm[source] == expected + [SILENCE] * PAD_FRAMES
         counters = run.ended.sources[source]
         assert counters.sent_frames == counters.captured_frames == len(expected)
+        assert counters.padding_frames == PAD_FRAMES
 
 
 async def test_every_frame_is_its_own_message_in_order(wavs: dict[Source, Path]) -> None:

@@ -1,0 +1,107 @@
+"""The meeting's last words at Stop, against the reference backend (faithful chunking: 2 s chunks, an
+end-of-stream remainder under 0.5 s discarded, as the real server does). The meeting is speech to its
+very last frame and ends 0.3 s after a whole chunk, the case that lost 0.2-0.44 s on the real server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sessionkit import bursts, run_session, session_config, write_wav
+
+from app.backend import BackendConfig, ReferenceBackend
+from app.backend.recording import read_recording
+from app.capture.replay import ReplaySource
+from app.core.framing import Frame
+from app.core.losses import LossCause
+from app.core.messages import FRAME_SAMPLES, FRAME_SECONDS, Source
+from app.core.session_state import SessionEnded, StopOutcome
+from app.core.stop_pad import PAD_FRAMES, is_padding
+
+SECONDS = 4.3  # two whole chunks + 0.3 s per source
+REAL_FRAMES = round(SECONDS / FRAME_SECONDS)
+
+
+def speech_to_the_end(tmp_path: Path) -> dict[Source, Path]:
+    return {src: write_wav(tmp_path / f"{src.value}.wav",
+                           bursts(SECONDS, freq, on=SECONDS, off=0.0, lead=0.0, seed=seed)[0])
+            for src, freq, seed in ((Source.SYSTEM, 220.0, 31), (Source.MIC, 330.0, 32))}
+
+
+async def stop_at_the_end(tmp_path: Path, record_dir: Path, *, padding: bool
+                          ) -> tuple[SessionEnded, str, dict[Source, list[Frame]], dict[Source, float]]:
+    tapped: dict[Source, list[Frame]] = {src: [] for src in Source}
+
+    def tap(frames: list[Frame]) -> None:
+        for frame in frames:
+            tapped[frame.source].append(frame)
+
+    config = BackendConfig(host="127.0.0.1", port=0, recognizer="simulated", rtf=0.2, record_dir=record_dir)
+    async with ReferenceBackend(config) as backend:
+        run = await run_session(session_config(backend.ws_url, stop_padding=padding),
+                                [ReplaySource(s, p) for s, p in speech_to_the_end(tmp_path).items()],
+                                tap=tap, timeout=60)
+    assert run.ended is not None
+    view = run.session.server_view
+    assert view is not None
+    ends = {}
+    for src in Source:  # the latest instant any transcript time can map to
+        mapped = view.to_capture(src.value, 1e6, end=True)
+        assert mapped is not None
+        ends[src] = mapped[0]
+    return run.ended, run.session.session_id, tapped, ends
+
+
+def accounted(ended: SessionEnded) -> None:
+    for src, c in ended.sources.items():
+        assert c.captured_frames == (c.sent_frames + c.dropped_frames + c.shed_frames + c.skipped_frames
+                                     + c.buffered_frames), (src, c)
+
+
+async def test_speech_to_the_very_end_is_all_consumed_with_the_stop_padding(
+    tmp_path: Path, record_dir: Path
+) -> None:
+    ended, session_id, tapped, ends = await stop_at_the_end(tmp_path, record_dir, padding=True)
+    assert ended.outcome is StopOutcome.SUMMARY, ended.message
+    accounted(ended)
+    for src, c in ended.sources.items():
+        meeting = np.frombuffer(b"".join(f.pcm for f in tapped[src]), dtype="<i2")
+        assert c.captured_frames == c.sent_frames == len(tapped[src]) == REAL_FRAMES
+        assert c.padding_frames == PAD_FRAMES  # reported apart, in no bucket of the invariant
+        assert not any(is_padding(f) for f in tapped[src])  # never in the meeting's recording
+        received = read_recording(record_dir, session_id, src.value)
+        assert received.size == (REAL_FRAMES + PAD_FRAMES) * FRAME_SAMPLES
+        assert np.array_equal(received[: meeting.size], meeting)
+        assert not received[meeting.size:].any()  # the padding: digital silence after the last frame
+        # the recognizer consumed every real frame: the last ones too (a whole third chunk holds them)
+        processed = read_recording(record_dir, session_id, src.value, processed=True)
+        assert processed.size >= meeting.size
+        assert np.array_equal(processed[: meeting.size], meeting)
+        # nothing lost, and no transcript time can lie after the meeting's last frame
+        assert ended.losses[src.value].total_seconds == 0.0  # stop_tail included: only padding discarded
+        assert ends[src] == pytest.approx(tapped[src][-1].capture_time + FRAME_SECONDS)
+
+
+async def test_without_the_padding_the_last_tenths_of_a_second_are_lost_and_counted(
+    tmp_path: Path, record_dir: Path
+) -> None:
+    """The defect the padding removes, on the same meeting: the 0.3 s after the second chunk is
+    discarded by the backend. The client does not claim it was transcribed: it is a located loss."""
+    ended, session_id, tapped, _ = await stop_at_the_end(tmp_path, record_dir, padding=False)
+    assert ended.outcome is StopOutcome.SUMMARY, ended.message
+    accounted(ended)
+    for src, c in ended.sources.items():
+        assert c.sent_frames == REAL_FRAMES and c.padding_frames == 0
+        processed = read_recording(record_dir, session_id, src.value, processed=True)
+        assert processed.size == (REAL_FRAMES - 15) * FRAME_SAMPLES  # 4.0 s of 4.3 s
+        lost = ended.losses[src.value]
+        assert lost.stop_tail_seconds == pytest.approx(0.3, abs=1e-6)
+        assert lost.total_seconds == pytest.approx(0.3, abs=1e-6)
+        [span] = lost.spans
+        assert span.cause is LossCause.STOP_TAIL and not span.approximate
+        assert span.end - span.start == pytest.approx(0.3, abs=1e-6)
+        # at the meeting's end: its last 0.3 s (session time counts from just before the first frame)
+        assert SECONDS <= span.end < SECONDS + 1.0
+        assert span.end - span.start == pytest.approx(
+            tapped[src][-1].capture_time + FRAME_SECONDS - tapped[src][-15].capture_time, abs=1e-6)
