@@ -212,18 +212,8 @@ def resolved_times(frames: Sequence[ReceivedFrame], end: float) -> list[float]:
 def lag_series(frames: Sequence[ReceivedFrame], grid: Sequence[float], end: float) -> list[float]:
     """``LAG_DEFINITION`` for one source on ``grid``; ``end`` closes frames never resolved."""
     resolved = resolved_times(frames, end)
-    pairs = sorted((f.capture, r) for f, r in zip(frames, resolved, strict=True) if f.capture is not None)
-    if not pairs:
-        return [0.0] * len(grid)
-    captures = np.array([c for c, _ in pairs])
-    # oldest pending at t: the first (by capture time) frame with capture <= t < resolved
-    done = np.array([r for _, r in pairs])
-    out: list[float] = []
-    for t in grid:
-        upto = bisect.bisect_right(captures, t)
-        pending = np.flatnonzero(done[:upto] > t)
-        out.append(float(t - captures[pending[0]]) if pending.size else 0.0)
-    return out
+    return lag_from(((f.capture, r) for f, r in zip(frames, resolved, strict=True) if f.capture is not None),
+                    grid)
 
 
 def first_resolutions(copies: Iterable[tuple[float, str, float]]) -> list[tuple[float, float]]:
@@ -245,6 +235,7 @@ def lag_from(copies: Iterable[tuple[float, float]], grid: Sequence[float]) -> li
     if not pairs:
         return [0.0] * len(grid)
     captures = np.array([c for c, _ in pairs])
+    # oldest pending at t: the first (by capture time) frame with capture <= t < resolved
     done = np.array([r for _, r in pairs])
     out: list[float] = []
     for t in grid:

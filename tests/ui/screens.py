@@ -18,7 +18,6 @@ from pathlib import Path
 os.environ.setdefault("QT_API", "pyside6")
 
 from PySide6.QtCore import QSettings, QSize
-from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +42,7 @@ from app.ui.check_dialog import CheckDialog  # noqa: E402
 from app.ui.controller import SessionController  # noqa: E402
 from app.ui.screen_fit import fits_screen  # noqa: E402
 from app.ui.secrets import TokenStore  # noqa: E402
+from app.ui.self_test import dark_palette  # noqa: E402
 from app.ui.settings_dialog import SettingsDialog  # noqa: E402
 from app.ui.settings_store import SettingsStore  # noqa: E402
 from app.ui.shell import DesktopShell  # noqa: E402
@@ -54,25 +54,6 @@ TITLES = ("Quarterly budget review", "Weekly sync with the design team", "",
           "Customer call: Acme onboarding", "Incident review", "")
 WORDS = ("Good morning everyone, let us start with the numbers for the third quarter",
          "Can everyone hear me? I will share my screen in a second")
-
-
-def dark_palette() -> QPalette:
-    p = QPalette()
-    colours = {
-        QPalette.ColorRole.Window: "#2b2b2b", QPalette.ColorRole.WindowText: "#e6e6e6",
-        QPalette.ColorRole.Base: "#1f1f1f", QPalette.ColorRole.AlternateBase: "#2a2a2a",
-        QPalette.ColorRole.Text: "#e6e6e6", QPalette.ColorRole.Button: "#353535",
-        QPalette.ColorRole.ButtonText: "#e6e6e6", QPalette.ColorRole.Highlight: "#3d7bd9",
-        QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.ToolTipBase: "#353535",
-        QPalette.ColorRole.ToolTipText: "#e6e6e6", QPalette.ColorRole.PlaceholderText: "#9a9a9a",
-        QPalette.ColorRole.Link: "#7fb0ff",
-    }
-    for role, colour in colours.items():
-        p.setColor(role, QColor(colour))
-    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#7a7a7a"))
-    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#7a7a7a"))
-    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, QColor("#7a7a7a"))
-    return p
 
 
 KEEP: list[object] = []  # recorders of meetings still being recorded
