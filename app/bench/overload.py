@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from app.bench import overload_figures as of
 from app.bench.meeting import Meeting, load_meeting
@@ -34,7 +35,7 @@ from app.bench.overload_run import RunOptions, run_mode
 from app.bench.overload_scenarios import SCENARIOS, Scenario
 from app.core.messages import FRAME_BYTES, FRAME_SECONDS
 from app.core.server_view import RESEND_SECONDS
-from app.core.vad import SpeechTagger, VadConfig
+from app.core.vad import SpeechTagger, VadConfig, VoiceDetector
 from app.errors import EchoPanelError
 from app.session.voice import DETECTORS, make_detector
 
@@ -140,6 +141,19 @@ async def run_scenario(scenario: Scenario, options: RunOptions, folder: Path) ->
     }
 
 
+def gated(detector: VoiceDetector, pcm: bytes) -> npt.NDArray[np.bool_]:
+    """Keep decisions per frame of ``pcm``, through the throttle's own gate (``SpeechTagger`` with
+    ``VadConfig()``): what the client sends while it skips silence."""
+    tagger: SpeechTagger[int] = SpeechTagger(detector, VadConfig())
+    keep: dict[int, bool] = {}
+    for k in range(len(pcm) // FRAME_BYTES):
+        decided = tagger.push(k, pcm[k * FRAME_BYTES : (k + 1) * FRAME_BYTES])
+        if decided is not None:
+            keep[decided[0]] = decided[1]
+    keep.update(dict(tagger.flush()))
+    return np.array([keep[k] for k in range(len(keep))], dtype=bool)
+
+
 def kept_shares(meeting: Meeting, scenario: Scenario, detector: str) -> of.Kept:
     """The share of frames the client sends while skipping silence, by running its detector through
     the throttle's gate over each source's file: during the episode and after it."""
@@ -150,14 +164,7 @@ def kept_shares(meeting: Meeting, scenario: Scenario, detector: str) -> of.Kept:
     for src, path in meeting.files.items():
         with wave.open(str(path)) as w:
             pcm = w.readframes(w.getnframes())
-        tagger: SpeechTagger[int] = SpeechTagger(make(), VadConfig())
-        keep: dict[int, bool] = {}
-        for k in range(len(pcm) // FRAME_BYTES):
-            decided = tagger.push(k, pcm[k * FRAME_BYTES : (k + 1) * FRAME_BYTES])
-            if decided is not None:
-                keep[decided[0]] = decided[1]
-        keep.update(dict(tagger.flush()))
-        kept = np.array([keep[k] for k in range(len(keep))], dtype=bool)
+        kept = gated(make(), pcm)
         a, b = round(start / FRAME_SECONDS), round(stop / FRAME_SECONDS)
         episode[src.value] = round(float(kept[a:b].mean()), 3) if b > a else 1.0
         after[src.value] = round(float(kept[b:].mean()), 3) if kept.size > b else 0.0

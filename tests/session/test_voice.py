@@ -20,8 +20,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from app.core.messages import FRAME_BYTES, FRAME_SAMPLES
-from app.core.vad import EnergyVad, SpeechTagger, VadConfig, VoiceDetector
+from app.bench.overload import gated
+from app.core.messages import FRAME_SAMPLES
+from app.core.vad import EnergyVad
 from app.session import voice
 from app.session.voice import WebRtcVad, make_detector
 
@@ -69,18 +70,6 @@ def under_pink(snr_db: float, seed: int) -> tuple[bytes, npt.NDArray[np.bool_]]:
     bed *= 10 ** ((active - snr_db - rms_db(bed)) / 20)
     pcm = np.clip(np.rint((x + bed) * 32767), -32768, 32767).astype("<i2")
     return pcm[: truth.size * FRAME_SAMPLES].tobytes(), truth
-
-
-def gated(detector: VoiceDetector, pcm: bytes) -> npt.NDArray[np.bool_]:
-    """Keep decisions per frame, through the throttle's own gate (``SpeechTagger`` + ``VadConfig()``)."""
-    tagger: SpeechTagger[int] = SpeechTagger(detector, VadConfig())
-    keep: dict[int, bool] = {}
-    for k in range(len(pcm) // FRAME_BYTES):
-        decided = tagger.push(k, pcm[k * FRAME_BYTES : (k + 1) * FRAME_BYTES])
-        if decided is not None:
-            keep[decided[0]] = decided[1]
-    keep.update(dict(tagger.flush()))
-    return np.array([keep[k] for k in range(len(keep))])
 
 
 @pytest.mark.parametrize("bed", range(4))
