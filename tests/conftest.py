@@ -19,13 +19,13 @@ def pytest_collection_modifyitems(config: object, items: list) -> None:  # type:
     """With pytest-xdist (``-n``): the tests that play into the shared virtual PulseAudio sinks run
     one after another on one worker (``--dist loadgroup``), so no two meetings mix their audio; so do
     the tests that start their own Xvfb (they pick the first free display number, which two workers
-    could pick at once), and the packaging tests (one bundle build, shared)."""
+    could pick at once); the packaging tests share the audio tests' worker (one bundle build)."""
     import pytest
 
     for item in items:
-        if item.get_closest_marker("audio") is not None:
+        # the packaging tests build and share one bundle (build/bundle-smoke; two workers building it
+        # at once corrupt it), and one of them plays into the sinks: one group with the audio tests
+        if item.path.parent.name == "packaging" or item.get_closest_marker("audio") is not None:
             item.add_marker(pytest.mark.xdist_group("audio"))
         elif "xvfb" in item.path.name:
             item.add_marker(pytest.mark.xdist_group("x11"))
-        elif item.path.parent.name == "packaging":  # they build and share one bundle (build/bundle-smoke)
-            item.add_marker(pytest.mark.xdist_group("bundle"))
