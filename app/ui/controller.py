@@ -29,7 +29,6 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -40,7 +39,6 @@ from app.core.session_state import (
     SessionEnded,
     SessionEvent,
     SessionFailed,
-    SessionSnapshot,
     SessionWarning,
     StatusChanged,
     StopOutcome,
@@ -50,6 +48,7 @@ from app.core.status_report import IDLE_STATUS, Light
 from app.errors import EchoPanelError
 from app.ui.message_bar import Severity
 from app.ui.present import is_running
+from app.ui.session_handle import SessionFactory, SessionHandle
 from app.ui.snapshot_view import SnapshotView
 from app.ui.status_view import failed_view, status_view, view_of
 
@@ -59,27 +58,6 @@ FAST_INTERVAL_MS = 33
 SLOW_INTERVAL_MS = 500
 STOP_WAIT_SECONDS = 60.0  # the summary can take a while after stop (CONTRACT 4.3)
 
-EventListener = Callable[[SessionEvent], None]
-
-
-class SessionHandle(Protocol):
-    """What the controller needs from a session (``app.ui.session_adapter`` adapts ``Session`` to it)."""
-
-    def snapshot(self) -> SessionSnapshot: ...
-
-    async def run(self) -> None:
-        """Run until stopped or failed; raise ``EchoPanelError`` for a user-visible failure."""
-
-    async def stop(self) -> None:
-        """Flush, send stop, wait for the summary; return when the session has ended."""
-
-    def set_throttling(self, enabled: bool) -> None: ...
-
-    def add_tick_listener(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` at the end of every session tick (the controller polls then)."""
-
-
-SessionFactory = Callable[[EventListener], SessionHandle]
 ReceiveProbe = Callable[[float, SessionEvent], None]
 
 

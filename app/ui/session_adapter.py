@@ -24,7 +24,7 @@ from app.history.live import LiveMeeting
 from app.session import Session
 from app.session.config import SessionConfig
 from app.ui.builtin import BuiltinBackend
-from app.ui.controller import EventListener, SessionFactory, SessionHandle
+from app.ui.session_handle import EventListener, SessionFactory, SessionHandle
 
 log = logging.getLogger(__name__)
 
