@@ -7,9 +7,10 @@ functions are the only translation:
 
 - ``settings_to_dict(s)``: flat keys (``"backend/url"``, ``"audio/encoding"``, ...) plus
   ``"schema_version"``, values ``str | int | bool | float``.
-- ``settings_from_dict(d)``: lenient. It migrates older schema versions, then reads every known key;
-  a value it cannot use falls back to the default and is reported as one human sentence. It never
-  raises, whatever the mapping holds (QSettings hands back strings such as ``"true"`` and ``"30"``).
+- ``settings_from_dict(d)``: lenient. It migrates older schema versions (``app.core.settings_migrate``),
+  then reads every known key; a value it cannot use falls back to the default and is reported as one
+  human sentence. It never raises, whatever the mapping holds (QSettings hands back strings such as
+  ``"true"`` and ``"30"``).
 
 Keys under ``UI_STATE_PREFIX`` ("window/") belong to the UI (geometry, splitters): ignored here.
 There is deliberately no token: secrets live in the OS keyring, never in a settings file.
@@ -24,6 +25,7 @@ from typing import Any
 
 from app.core.endpoint import Endpoint, parse_endpoint
 from app.core.messages import Source
+from app.core.settings_migrate import SCHEMA_KEY, SCHEMA_VERSION, migrate, parse_version
 from app.core.settings_values import (
     device_text,
     enum_parser,
@@ -35,8 +37,6 @@ from app.core.settings_values import (
 )
 from app.errors import ConfigError
 
-SCHEMA_VERSION = 2
-SCHEMA_KEY = "schema_version"
 UI_STATE_PREFIX = "window/"
 
 SettingValue = str | int | bool | float
@@ -178,7 +178,7 @@ def settings_to_dict(s: Settings) -> dict[str, SettingValue]:
 def settings_from_dict(d: Mapping[str, object]) -> tuple[Settings, list[str]]:
     """Read stored settings leniently: (settings, problems). Never raises."""
     problems: list[str] = []
-    data = _migrate(dict(d), problems)
+    data = migrate(dict(d), problems)
     values: dict[str, Any] = {}
     for key, name in _SCALAR_KEYS.items():
         if key in data:
@@ -240,71 +240,3 @@ def _read_device(
 def _default(name: str) -> object:
     value = getattr(DEFAULTS, name)
     return value.value if isinstance(value, enum.Enum) else value
-
-
-# --------------------------------------------------------------------------- migrations
-
-
-def _migrate(data: dict[Any, object], problems: list[str]) -> dict[Any, object]:
-    """Bring ``data`` to SCHEMA_VERSION. No version means 0 (the oldest): migrations only rename
-    keys that are present, so running them on newer data without a version is harmless."""
-    raw = data.pop(SCHEMA_KEY, 0)
-    try:
-        version = parse_version(raw)
-    except ValueError:
-        problems.append(f"{SCHEMA_KEY} = {show(raw)} is not a version number; reading as version 0.")
-        version = 0
-    if version > SCHEMA_VERSION:
-        problems.append(
-            f"These settings were written by a newer version (schema {version}, this app reads "
-            f"{SCHEMA_VERSION}); settings this version does not know are ignored."
-        )
-    for step in range(version, SCHEMA_VERSION):
-        data = MIGRATIONS[step](data, problems)
-    return data
-
-
-def parse_version(raw: object) -> int:
-    if isinstance(raw, bool):
-        raise ValueError(raw)
-    value = int(raw) if isinstance(raw, int | str) and str(raw).strip().isdigit() else -1
-    if value < 0:
-        raise ValueError(raw)
-    return value
-
-
-def _v0_to_v1(data: dict[Any, object], problems: list[str]) -> dict[Any, object]:
-    """Version 0 (the first previews) used server/url, audio/source ("microphone"/"all") and
-    throttle/enabled, and stored the token in the file."""
-    renames = {
-        "server/url": "backend/url",
-        "audio/source": "audio/sources",
-        "throttle/enabled": "throttle/adaptive",
-    }
-    for old, new in renames.items():
-        if old in data:
-            value = data.pop(old)
-            data.setdefault(new, value)
-    old_sources = {"microphone": "mic", "all": "both"}
-    source = data.get("audio/sources")
-    if isinstance(source, str) and source.strip().lower() in old_sources:
-        data["audio/sources"] = old_sources[source.strip().lower()]
-    if data.pop("server/token", None):
-        problems.append(
-            "A backend token was found in the settings file and removed: tokens are kept in the system "
-            "keyring now. Enter it again in Settings."
-        )
-    return data
-
-
-def _v1_to_v2(data: dict[Any, object], problems: list[str]) -> dict[Any, object]:
-    """Version 2 added backend/insecure_token_url, history/keep_days and history/record_audio; nothing
-    to convert (the defaults fit older files). The version moved so that a version-1 app treats the
-    new keys as a newer version's (kept) instead of stale ones (deleted)."""
-    return data
-
-
-MIGRATIONS: dict[int, Callable[[dict[Any, object], list[str]], dict[Any, object]]] = {
-    0: _v0_to_v1, 1: _v1_to_v2,
-}
-"""Schema step N -> N+1; one entry per version below SCHEMA_VERSION (a test checks)."""

@@ -14,7 +14,6 @@ from app.core.endpoint import parse_endpoint
 from app.core.messages import Source
 from app.core.settings import (
     KNOWN_KEYS,
-    MIGRATIONS,
     SCHEMA_VERSION,
     AudioEncoding,
     DeviceRef,
@@ -25,6 +24,7 @@ from app.core.settings import (
     settings_to_dict,
     stale_keys,
 )
+from app.core.settings_migrate import MIGRATIONS
 from app.errors import ConfigError
 
 CUSTOM = Settings(

@@ -73,6 +73,8 @@ def app_with_history(qtbot, qloop, tmp_path, tone_wavs):
     if controller is not None and controller.is_running():
         controller.abort()
         qtbot.waitUntil(lambda: not controller.is_running(), timeout=20_000)
+    if "shell" in built:  # as app.main does: the history pane's reader thread goes before the database
+        built["shell"].meetings.close()
     if "history" in built:
         built["history"].close()
     if "window" in built:
