@@ -19,7 +19,8 @@ Lights (``Light``), from the evidence of the whole pipeline, not only the server
   stopped reporting; ``IDLE`` (grey): no session; ``FAILED``: the last session ended in an error.
 
 Hysteresis, so the light does not flicker: red stays ``red_hold_seconds`` after the last new loss;
-amber stays until the backlog has been under ``clear_seconds`` for ``amber_hold_seconds``. The
+amber stays until the backlog's floor (its saw-tooth's low) has been under ``clear_seconds`` for
+``amber_hold_seconds``, counted from after the amber began. The
 thresholds live in ``StatusConfig`` and nowhere else. The server's own backpressureLevel (queues and
 drops, ``app.core.backpressure``) stays available beside it as ``server_level``.
 """
@@ -131,6 +132,7 @@ class StatusModel:
             why = recent.cause.reason if recent is not None else "audio was lost"
             return Light.LOSING, f"Losing audio: {why}", total + "." if total else ""
         if conn is ConnectionState.RECONNECTING:
+            self._calm_since = None  # amber: a calm before it does not count towards clearing it
             if max(inputs.hold_share.values(), default=0.0) >= cfg.hold_low_share:
                 return Light.LOSING, "Connection down: held audio is about to run out", _held(held)
             return Light.BEHIND, "Connection down, reconnecting", _held(held) or "Audio is kept meanwhile."
@@ -148,7 +150,7 @@ class StatusModel:
         amber_now = behind >= cfg.behind_seconds or growing or queues_filling
         if amber_now:
             self._calm_since = None
-        elif behind < cfg.clear_seconds:
+        elif self._floor(now, behind) < cfg.clear_seconds:  # the saw-tooth's low, as for growth
             self._calm_since = self._calm_since if self._calm_since is not None else now
         else:
             self._calm_since = None  # between the thresholds: no news
@@ -167,6 +169,13 @@ class StatusModel:
             return "Falling behind: the backend is filling up" if filling else "Falling behind"
         trend = "falling further behind" if growing else "catching up"
         return f"Transcript {behind:.0f} s behind, {trend}"
+
+    def _floor(self, now: float, behind: float) -> float:
+        """The lowest backlog of the last ``sawtooth_seconds``: a healthy chunked backend's queue peaks
+        between chunks (0.5 s and more on the real server) and is calm if it falls back below
+        ``clear_seconds`` at least that often."""
+        since = now - self.config.sawtooth_seconds - 1e-9
+        return min((b for t, b in self._backlog if t >= since), default=behind)
 
     def _growing(self, now: float) -> bool:
         """The backlog's FLOOR has grown for ``trend_seconds`` (anticipates amber from the trend).

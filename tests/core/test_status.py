@@ -99,6 +99,27 @@ def test_the_sawtooth_of_healthy_chunked_consumption_is_not_growth(period: float
         assert rig.at(0.25, held=held, backlog=backlog) is Light.LIVE, (k, backlog)
 
 
+@pytest.mark.parametrize("peak", [0.6, 1.2, 1.8])
+def test_after_amber_the_sawtooth_of_a_healthy_backend_lets_the_light_go_green(peak: float) -> None:
+    # Seen on the real server after a reconnect: its queue alternates 0.0 / 0.48 s between metrics and
+    # a tick's audio waits on the client, so the backlog never stays under ``clear_seconds`` for 3 s.
+    # Calm is judged on the saw-tooth's floor, as growth is: the light must not stay amber to the end.
+    def sawtooth(held: float, seconds: float = 8.0) -> list[Light]:
+        return [rig.at(0.25, held=held, backlog=peak if k % 4 in (1, 2) else 0.0)
+                for k in range(round(seconds / 0.25))]
+
+    rig = Rig()
+    rig.at(4)  # calm for a while: that calm is over once the light turns amber
+    assert rig.at(2, C.RECONNECTING, held=2.0) is Light.BEHIND
+    lights = sawtooth(held=0.12)
+    assert lights[:8] == [Light.BEHIND] * 8 and lights[-1] is Light.LIVE  # amber for the hold, then green
+    assert rig.at(1, held=3.0) is Light.BEHIND  # the resend after a reconnect: behind by a threshold
+    assert sawtooth(held=0.12)[-1] is Light.LIVE
+    # ... while a backlog whose floor stays above ``clear_seconds`` keeps it amber
+    assert rig.at(1, held=3.0) is Light.BEHIND
+    assert set(sawtooth(held=0.6)) == {Light.BEHIND}
+
+
 def test_a_first_measurement_is_not_growth_from_the_unmeasured_zeros_before_it() -> None:
     # before the first metrics the server's part of the backlog is unknown, not 0: a steady 0.6 s
     # from the first measurement on must not read as a floor rising from 0 (the self-test caught it)
