@@ -5,7 +5,8 @@ time order, then at most one live partial per source). The unchanged leading fin
 are; only the document after the first difference is rewritten (a lagging source's final usually
 lands near the end), and the partial region at the end is replaced in place on every call, so a
 partial turns into its final without flicker or duplication and a long meeting never re-renders
-in full. One block per segment, so block N is final N. Lost audio is marked inline where it happened
+in full. One block per segment, so block N is final N. The document keeps no undo history (the edits
+are ours, not the user's), so its memory is the text shown and no more. Lost audio is marked inline where it happened
 (``set_losses``): a block "[00:20–00:33] System audio not transcribed: backend overloaded" among the
 finals, by time, in the words of the exports; a marker counts as one more item before the partials.
 
@@ -47,6 +48,10 @@ class TranscriptPane(QWidget):
         self.setObjectName("transcriptPane")
         self.view = QTextEdit()
         self.view.setReadOnly(True)
+        # No undo history: every partial is replaced in place (2 Hz for a whole meeting), and each
+        # edit would otherwise keep its removed text and formats in the document's undo stack, so
+        # memory grew for as long as the meeting ran. The user cannot edit this view anyway.
+        self.view.setUndoRedoEnabled(False)
         self.view.setAccessibleName("Transcript")
         self.view.setPlaceholderText("The transcript appears here while a session runs.")
         self.paused_label = QLabel("Autoscroll paused while you read back.")

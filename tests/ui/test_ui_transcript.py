@@ -123,3 +123,17 @@ def test_line_breaks_inside_a_segment_stay_on_one_line(pane):
         "[00:01] Mic: after",
         "[00:02] Mic: third",
     ]
+
+
+def test_a_long_meeting_keeps_no_edit_history(pane):
+    """Every partial is replaced in place at 2 Hz for the whole meeting: without this the document's
+    undo stack kept each removed partial (thousands of steps an hour, memory without bound)."""
+    finals: list[TranscriptSegment] = []
+    for tick in range(600):  # five minutes of 2 Hz updates, a final every fifth
+        if tick % 5 == 0:
+            finals.append(final(f"line {tick}", tick * 0.5))
+        pane.set_segments([*finals, partial(f"words so far {tick}", tick * 0.5 + 0.1, "system")])
+    document = pane.view.document()
+    assert not document.isUndoRedoEnabled()
+    assert document.availableUndoSteps() == 0
+    assert document.blockCount() == len(finals) + 1  # the text shown, nothing else
