@@ -5,10 +5,11 @@ time order, then at most one live partial per source). The unchanged leading fin
 are; only the document after the first difference is rewritten (a lagging source's final usually
 lands near the end), and the partial region at the end is replaced in place on every call, so a
 partial turns into its final without flicker or duplication and a long meeting never re-renders
-in full. One block per segment, so block N is final N. The document keeps no undo history (the edits
-are ours, not the user's), so its memory is the text shown and no more. Lost audio is marked inline where it happened
-(``set_losses``): a block "[00:20–00:33] System audio not transcribed: backend overloaded" among the
-finals, by time, in the words of the exports; a marker counts as one more item before the partials.
+in full. One block per segment, so block N is final N. Lost audio is marked inline where it
+happened (``set_losses``): a block "[00:20–00:33] System audio not transcribed: backend overloaded"
+among the finals, by time, in the words of the exports; a marker counts as one more item before the
+partials. The document keeps no undo history (the edits are ours, not the user's), so its memory is
+the text shown and no more.
 
 Autoscroll: the view follows new text while it is scrolled to the bottom; when the user scrolls
 up it stops following (and says so) until the user returns to the bottom or clicks "Jump to latest".
