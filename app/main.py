@@ -176,6 +176,7 @@ def _run_gui(options: argparse.Namespace) -> int:
     from app.ui.controller import SessionController
     from app.ui.devices import list_devices
     from app.ui.error_hook import ErrorReporter
+    from app.ui.pyside_sources import stop_caching_sources
     from app.ui.secrets import TokenStore
     from app.ui.session_adapter import session_factory
     from app.ui.settings_store import SettingsStore, default_qsettings
@@ -184,6 +185,7 @@ def _run_gui(options: argparse.Namespace) -> int:
     from app.ui.visibility import VisibilityWatch
     from app.ui.window import MainWindow
 
+    stop_caching_sources()  # PySide6's import hook would keep the source of every module (~15 MB)
     qt_messages.install()
     app = QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
