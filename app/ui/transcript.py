@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextEdit, QVBox
 from app.core.export import loss_range, loss_text
 from app.core.losses import LossSpan
 from app.core.session_state import TranscriptSegment
+from app.ui.present import split_transcript
 
 BOTTOM_TOLERANCE_PX = 4
 SOURCE_TAGS = {"system": "System", "mic": "Mic"}
@@ -105,9 +106,8 @@ class TranscriptPane(QWidget):
         self._render()
 
     def _render(self) -> None:
-        segments = self._segments
-        finals = _with_losses([s for s in segments if s.is_final], self._losses)
-        partials = [s for s in segments if not s.is_final]
+        finals_only, partials = split_transcript(self._segments)
+        finals = _with_losses(list(finals_only), self._losses)
         self._updating = True
         try:
             keep = _common_prefix(self._finals, finals)
@@ -211,8 +211,12 @@ def _with_losses(finals: list[TranscriptSegment], losses: Sequence[LossSpan]) ->
     return items
 
 
-def _common_prefix(shown: Sequence[Item], new: Sequence[Item]) -> int:
-    """How many leading finals are unchanged (identity first: the session reuses its objects)."""
+def _common_prefix(shown: list[Item], new: list[Item]) -> int:
+    """How many leading finals are unchanged (identity first: the session reuses its objects). The
+    usual case, everything shown still there and maybe more after it, is one comparison at C speed
+    rather than a Python loop over a long meeting twice a second."""
+    if len(new) >= len(shown) and new[: len(shown)] == shown:
+        return len(shown)
     count = 0
     for old, fresh in zip(shown, new, strict=False):
         if old is not fresh and old != fresh:

@@ -137,3 +137,29 @@ def test_a_long_meeting_keeps_no_edit_history(pane):
     assert not document.isUndoRedoEnabled()
     assert document.availableUndoSteps() == 0
     assert document.blockCount() == len(finals) + 1  # the text shown, nothing else
+
+
+def test_split_and_export_follow_the_snapshot_order_finals_then_partials():
+    from app.core.session_state import SessionSnapshot
+    from app.ui.present import export_document, split_transcript
+
+    finals = tuple(final(f"line {i}", i * 2.0, "mic" if i % 2 else "system") for i in range(5))
+    partials = (partial("mic so far", 11.0), partial("system so far", 11.5, "system"))
+    assert split_transcript((*finals, *partials)) == (finals, partials)
+    assert split_transcript(finals) == (finals, ())
+    assert split_transcript(partials) == ((), partials)
+    assert split_transcript(()) == ((), ())
+    doc = export_document(SessionSnapshot(session_id="s", transcript=(*finals, *partials)))
+    assert doc is not None and doc.segments == finals
+
+
+def test_a_long_meeting_keeps_its_shown_lines_when_only_the_partial_changes(pane):
+    head = [final(f"line {i}", i * 2.0) for i in range(300)]
+    pane.set_segments([*head, partial("so far", 601.0)])
+    first = pane.view.document().findBlockByNumber(0)
+    first.setUserState(7)  # survives only if the block is not rewritten
+    pane.set_segments([*head, partial("so far and more", 601.0)])
+    pane.set_segments([*head, final("so far and more", 601.0), partial("next", 603.0)])
+    lines = pane.plain_text().splitlines()
+    assert len(lines) == 302 and lines[-2:] == ["[10:01] Mic: so far and more", "[10:03] Mic: next …"]
+    assert pane.view.document().findBlockByNumber(0).userState() == 7
