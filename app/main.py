@@ -163,6 +163,10 @@ def _run_gui(options: argparse.Namespace) -> int:
     import gc
     import signal
 
+    from app.ui.pyside_sources import stop_caching_sources
+
+    stop_caching_sources()  # first: PySide6's import hook would keep the source of every module (~15 MB)
+
     import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
@@ -176,7 +180,6 @@ def _run_gui(options: argparse.Namespace) -> int:
     from app.ui.controller import SessionController
     from app.ui.devices import list_devices
     from app.ui.error_hook import ErrorReporter
-    from app.ui.pyside_sources import stop_caching_sources
     from app.ui.secrets import TokenStore
     from app.ui.session_adapter import session_factory
     from app.ui.settings_store import SettingsStore, default_qsettings
@@ -185,7 +188,6 @@ def _run_gui(options: argparse.Namespace) -> int:
     from app.ui.visibility import VisibilityWatch
     from app.ui.window import MainWindow
 
-    stop_caching_sources()  # PySide6's import hook would keep the source of every module (~15 MB)
     qt_messages.install()
     app = QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)

@@ -8,8 +8,9 @@ this app (numpy, asyncio, websockets, the app itself...), a tenth of the window'
 nothing (a traceback reads the lines again when it needs them).
 
 ``stop_caching_sources()`` gives the hook the same answer from the file's bytes, read and dropped,
-and empties what the hook cached already. Called once, right after PySide6 is first imported
-(``app.main``). Should a PySide6 release rename what is replaced here, only the emptying is done.
+and empties what the hook cached already. Called once, before the window's modules are imported
+(``app.main``): lines cached and then dropped would leave their memory fragmented rather than given
+back. Should a PySide6 release rename what is replaced here, only the emptying is done.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ MARKER = b"PySide6"  # what the hook looks for in a module's source
 
 
 def stop_caching_sources() -> bool:
-    """Replace the hook's source check (True if it was found) and empty ``linecache``."""
+    """Install PySide6's hook, replace its source check (True if it was found), empty ``linecache``."""
+    import PySide6  # noqa: F401  (installs the hook: shibokensupport.feature)
+
     feature = sys.modules.get("shibokensupport.feature")
     original = getattr(feature, "_mod_uses_pyside", None)
     replaced = False
