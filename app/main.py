@@ -163,6 +163,10 @@ def _run_gui(options: argparse.Namespace) -> int:
     import gc
     import signal
 
+    from app.ui.pyside_sources import stop_caching_sources
+
+    stop_caching_sources()  # first: PySide6's import hook would keep the source of every module (~15 MB)
+
     import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon

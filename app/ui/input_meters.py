@@ -73,7 +73,12 @@ class InputMeter(QWidget):
         self.title = QLabel(TITLES.get(source, source))
         self.bar = LevelBar()
         self.value = QLabel()
-        self.value.setMinimumWidth(self.value.fontMetrics().horizontalAdvance("silent -60 dB"))
+        # A fixed size (room for the longest text): the level changes at every tick while someone
+        # speaks, and a label whose size may change asks its window to lay itself out again each
+        # time, which cost more than painting the meters.
+        self.value.setFixedSize(
+            self.value.fontMetrics().horizontalAdvance("silent -60 dB"), self.value.sizeHint().height()
+        )
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)

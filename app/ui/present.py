@@ -6,13 +6,14 @@ Kept apart from the controller so the mapping is tested without a session or a w
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 from app.core.backpressure import BackpressureConfig
 from app.core.export import ExportDocument
 from app.core.level import Level, SourceLoad
 from app.core.messages import FRAME_SECONDS, Source
-from app.core.session_state import ConnectionState, SessionSnapshot
+from app.core.session_state import ConnectionState, SessionSnapshot, TranscriptSegment
 from app.history.titles import title_from_summary
 from app.ui.models import ConnectionView, SourceView
 
@@ -156,6 +157,19 @@ def connection_view(snap: SessionSnapshot, backend: str, running: bool) -> Conne
     )
 
 
+def split_transcript(
+    transcript: Sequence[TranscriptSegment],
+) -> tuple[tuple[TranscriptSegment, ...], tuple[TranscriptSegment, ...]]:
+    """(finals, partials) of a snapshot's transcript, which lists the finals first and then the live
+    partials (``SessionSnapshot.transcript``): cut at the last final, at C speed, instead of asking
+    every line of a long meeting whether it is final twice a second."""
+    segments = tuple(transcript)
+    cut = len(segments)
+    while cut and not segments[cut - 1].is_final:
+        cut -= 1
+    return segments[:cut], segments[cut:]
+
+
 def export_document(snap: SessionSnapshot, started_at: datetime | None = None, backend: str = "",
                     sources: tuple[str, ...] = ()) -> ExportDocument | None:
     """The export/summary document for ``snap`` (the meeting that started at ``started_at``); ``None``
@@ -164,7 +178,7 @@ def export_document(snap: SessionSnapshot, started_at: datetime | None = None, b
         return None
     return ExportDocument(
         session_id=snap.session_id,
-        segments=tuple(s for s in snap.transcript if s.is_final),
+        segments=split_transcript(snap.transcript)[0],
         cards=snap.cards,
         entities=snap.entities,
         summary_markdown=snap.summary_markdown,

@@ -47,7 +47,9 @@ class TokenStore:
         self._persistent = keyring_usable(self._backend)
         self._memory = ""
         self._loaded = False  # the keyring was read: ``_memory`` holds its value
-        self._problem = "" if self._persistent or backend is not None else _why_no_keyring()
+        # Why there is no keyring is asked only when someone reads it (the settings dialog): the
+        # question imports SecretStorage, and with it cryptography, ~11 MB for the rest of the run.
+        self._problem: str | None = "" if self._persistent or backend is not None else None
         self._lock = threading.Lock()
 
     @property
@@ -57,6 +59,8 @@ class TokenStore:
     def describe(self) -> str:
         if self._persistent:
             return f"Saved in the system keyring ({type(self._backend).__name__})."
+        if self._problem is None:
+            self._problem = _why_no_keyring()
         reason = self._problem or "No system keyring is available on this computer"
         return f"{reason}: the token is kept for this run only and must be entered again next time."
 

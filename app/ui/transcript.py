@@ -5,9 +5,11 @@ time order, then at most one live partial per source). The unchanged leading fin
 are; only the document after the first difference is rewritten (a lagging source's final usually
 lands near the end), and the partial region at the end is replaced in place on every call, so a
 partial turns into its final without flicker or duplication and a long meeting never re-renders
-in full. One block per segment, so block N is final N. Lost audio is marked inline where it happened
-(``set_losses``): a block "[00:20–00:33] System audio not transcribed: backend overloaded" among the
-finals, by time, in the words of the exports; a marker counts as one more item before the partials.
+in full. One block per segment, so block N is final N. Lost audio is marked inline where it
+happened (``set_losses``): a block "[00:20–00:33] System audio not transcribed: backend overloaded"
+among the finals, by time, in the words of the exports; a marker counts as one more item before the
+partials. The document keeps no undo history (the edits are ours, not the user's), so its memory is
+the text shown and no more.
 
 Autoscroll: the view follows new text while it is scrolled to the bottom; when the user scrolls
 up it stops following (and says so) until the user returns to the bottom or clicks "Jump to latest".
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextEdit, QVBox
 from app.core.export import loss_range, loss_text
 from app.core.losses import LossSpan
 from app.core.session_state import TranscriptSegment
+from app.ui.present import split_transcript
 
 BOTTOM_TOLERANCE_PX = 4
 SOURCE_TAGS = {"system": "System", "mic": "Mic"}
@@ -47,6 +50,10 @@ class TranscriptPane(QWidget):
         self.setObjectName("transcriptPane")
         self.view = QTextEdit()
         self.view.setReadOnly(True)
+        # No undo history: every partial is replaced in place (2 Hz for a whole meeting), and each
+        # edit would otherwise keep its removed text and formats in the document's undo stack, so
+        # memory grew for as long as the meeting ran. The user cannot edit this view anyway.
+        self.view.setUndoRedoEnabled(False)
         self.view.setAccessibleName("Transcript")
         self.view.setPlaceholderText("The transcript appears here while a session runs.")
         self.paused_label = QLabel("Autoscroll paused while you read back.")
@@ -99,9 +106,8 @@ class TranscriptPane(QWidget):
         self._render()
 
     def _render(self) -> None:
-        segments = self._segments
-        finals = _with_losses([s for s in segments if s.is_final], self._losses)
-        partials = [s for s in segments if not s.is_final]
+        finals_only, partials = split_transcript(self._segments)
+        finals = _with_losses(list(finals_only), self._losses)
         self._updating = True
         try:
             keep = _common_prefix(self._finals, finals)
@@ -205,8 +211,12 @@ def _with_losses(finals: list[TranscriptSegment], losses: Sequence[LossSpan]) ->
     return items
 
 
-def _common_prefix(shown: Sequence[Item], new: Sequence[Item]) -> int:
-    """How many leading finals are unchanged (identity first: the session reuses its objects)."""
+def _common_prefix(shown: list[Item], new: list[Item]) -> int:
+    """How many leading finals are unchanged (identity first: the session reuses its objects). The
+    usual case, everything shown still there and maybe more after it, is one comparison at C speed
+    rather than a Python loop over a long meeting twice a second."""
+    if len(new) >= len(shown) and new[: len(shown)] == shown:
+        return len(shown)
     count = 0
     for old, fresh in zip(shown, new, strict=False):
         if old is not fresh and old != fresh:

@@ -139,6 +139,27 @@ def test_without_a_keyring_the_dialog_says_the_token_is_for_this_session_only(qt
     assert SECRET not in log_file.read_text()
 
 
+def test_without_a_keyring_the_app_loads_no_secret_service_code_until_asked_why(tmp_path):
+    """Why there is no keyring is worked out when the settings dialog asks, not at start-up: the answer
+    imports SecretStorage and cryptography (about 11 MB of the window's memory for the whole run)."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from app.ui.secrets import TokenStore\n"
+        "tokens = TokenStore()\n"
+        "tokens.get()\n"
+        "before = 'cryptography' in sys.modules or 'secretstorage' in sys.modules\n"
+        "note = tokens.describe()\n"
+        "print(before, 'for this run only' in note)\n"
+    )
+    env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["False", "True"], done.stderr
+
+
 def test_keyring_detection():
     import keyring.backends.chainer
     import keyring.backends.fail

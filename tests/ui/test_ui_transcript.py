@@ -123,3 +123,43 @@ def test_line_breaks_inside_a_segment_stay_on_one_line(pane):
         "[00:01] Mic: after",
         "[00:02] Mic: third",
     ]
+
+
+def test_a_long_meeting_keeps_no_edit_history(pane):
+    """Every partial is replaced in place at 2 Hz for the whole meeting: without this the document's
+    undo stack kept each removed partial (thousands of steps an hour, memory without bound)."""
+    finals: list[TranscriptSegment] = []
+    for tick in range(600):  # five minutes of 2 Hz updates, a final every fifth
+        if tick % 5 == 0:
+            finals.append(final(f"line {tick}", tick * 0.5))
+        pane.set_segments([*finals, partial(f"words so far {tick}", tick * 0.5 + 0.1, "system")])
+    document = pane.view.document()
+    assert not document.isUndoRedoEnabled()
+    assert document.availableUndoSteps() == 0
+    assert document.blockCount() == len(finals) + 1  # the text shown, nothing else
+
+
+def test_split_and_export_follow_the_snapshot_order_finals_then_partials():
+    from app.core.session_state import SessionSnapshot
+    from app.ui.present import export_document, split_transcript
+
+    finals = tuple(final(f"line {i}", i * 2.0, "mic" if i % 2 else "system") for i in range(5))
+    partials = (partial("mic so far", 11.0), partial("system so far", 11.5, "system"))
+    assert split_transcript((*finals, *partials)) == (finals, partials)
+    assert split_transcript(finals) == (finals, ())
+    assert split_transcript(partials) == ((), partials)
+    assert split_transcript(()) == ((), ())
+    doc = export_document(SessionSnapshot(session_id="s", transcript=(*finals, *partials)))
+    assert doc is not None and doc.segments == finals
+
+
+def test_a_long_meeting_keeps_its_shown_lines_when_only_the_partial_changes(pane):
+    head = [final(f"line {i}", i * 2.0) for i in range(300)]
+    pane.set_segments([*head, partial("so far", 601.0)])
+    first = pane.view.document().findBlockByNumber(0)
+    first.setUserState(7)  # survives only if the block is not rewritten
+    pane.set_segments([*head, partial("so far and more", 601.0)])
+    pane.set_segments([*head, final("so far and more", 601.0), partial("next", 603.0)])
+    lines = pane.plain_text().splitlines()
+    assert len(lines) == 302 and lines[-2:] == ["[10:01] Mic: so far and more", "[10:03] Mic: next …"]
+    assert pane.view.document().findBlockByNumber(0).userState() == 7
