@@ -14,15 +14,15 @@ from app.core.settings import AudioEncoding, Settings
 from app.session.pipeline import PipeConfig
 from app.transport.opening import ACK_TIMEOUT_SECONDS
 
-# How often captured frames are read and sent (4 frames per source per tick). Almost all of the
+# How often captured frames are read and sent (8 frames per source per tick). Almost all of the
 # client's CPU is paid per wake-up, on a cold cache, whatever the work (python -m app.bench pipeline,
 # two sources, on the 2-core development VM, medians of 5 runs each): 40 ms 2.6-2.7 % of a core,
-# 60 ms 1.8 %, 80 ms 1.5 %; the target is 2 %. (Measured with one socket write per tick; one awaited
-# send per frame, as now, adds about 0.2 %: 1.6 % at 80 ms.) It costs latency that nobody sees: frames leave
-# 82 ms after their capture time on average (max ~125 ms) instead of 62, in front of a server queue
-# of 2 s and a recognizer that answers after each utterance. Streaming speech APIs commonly take
-# 100 ms chunks.
-DEFAULT_TICK_SECONDS = 0.08
+# 60 ms 1.8 %, 80 ms 1.5 %. The whole app with two live devices and throttling on (python -m app.bench
+# app, headless) needed 160 ms to come near the 2 % target: see the README's figures. It costs
+# latency that nobody sees: frames leave about a tick after their capture on average, in front of a
+# server queue of 2 s and a recognizer that answers after each 2 s chunk. Streaming speech APIs
+# commonly take 100-200 ms chunks.
+DEFAULT_TICK_SECONDS = 0.16
 
 
 @dataclass(frozen=True, slots=True)
