@@ -9,7 +9,7 @@ for text (transcript, loss markers, cards, entities, summary) and diagnostics (t
 status, queue panels, chart samples); a status change or a server status/metrics event from the
 session triggers an immediate poll, so the light does not wait for the next tick (while the window
 is hidden, only a status change does). No timer runs while no session exists. Once the session
-ticks (every 160 ms while it streams), its ticks drive the fast poll instead of the ~30 Hz timer:
+ticks (every 240 ms while it streams), its ticks drive the fast poll instead of the ~30 Hz timer:
 one wake-up per tick for the audio and the window. While the window is hidden (in the tray) or
 minimized (``set_window_shown(False)``) there is no fast poll at all: nothing shows the meters, and
 the light (the tray icon) still follows at once, from the
