@@ -5,7 +5,7 @@ Execution contexts (STYLE.md guideline 1):
   logging, no Qt, no raising (sounddevice silently stops calling a callback that raised).
 - Event-loop thread: opening/closing streams (fast: tens of ms), ``read_frames()`` which drains the
   hand-off and runs the ``Framer``, fault detection. The session calls ``read_frames()`` on its
-  tick (every 80 ms by default); if it stalls for longer than the hand-off's 2 s, new blocks are
+  tick (every 240 ms by default); if it stalls for longer than the hand-off's 2 s, new blocks are
   dropped and counted.
 
 System audio per platform is chosen by ``app.core.devices``; on Linux it is the monitor of the
@@ -34,16 +34,21 @@ from app.errors import AudioError, DeviceFailedError
 
 log = logging.getLogger(__name__)
 
-# PortAudio delivers a block every 80 ms, one per session tick, with PortAudio's "high" suggested
+# PortAudio delivers a block every 240 ms, one per session tick, with PortAudio's "high" suggested
 # latency (larger ALSA periods). Each callback is a wake-up of its own, and so is each period of the
 # PulseAudio plugin's thread: two live sources cost 4.2-4.4 % of a core with 20 ms blocks and
 # 3.4-3.5 % with 40 ms on the development VM (python -m app.bench pipeline --one-session --live on the
 # virtual PulseAudio, paired runs); with 80 ms blocks and high latency the capture threads' share fell
-# from 1.5 % to 0.9 % (python -m app.bench app, headless, per-thread CPU from /proc), for up to ~40 ms
-# more mean latency in front of a server queue of 2 s. The PulseAudio plugin's callback timing makes
-# BlockClock correct itself backwards by about a block now and then; the Framer slews such
-# corrections (``MIN_FRAME_SPACING``), so capture times still always increase.
-DEVICE_BLOCK_SECONDS = 0.08
+# from 1.5 % to 0.9 % (python -m app.bench app, headless, per-thread CPU from /proc). From 80 to 160 ms
+# blocks, one stream's PortAudio thread went from 45 to 16 wake-ups a second and the PulseAudio
+# client thread's from 55 to 33 (the virtual PulseAudio, /proc context switches); the figures of the
+# whole app are with ``app.session.config.DEFAULT_TICK_SECONDS``. A larger suggested latency than
+# "high" makes PortAudio deliver two blocks at once (more delay, no fewer wake-ups of the app). The
+# first sample of a 160 ms block is about 0.26 s old when its callback runs (PortAudio's own
+# timestamps), 0.12 s with 80 ms blocks: latency in front of a server queue of 2 s. The PulseAudio
+# plugin's callback timing makes BlockClock correct itself backwards by about a block now and then;
+# the Framer slews such corrections (``MIN_FRAME_SPACING``), so capture times still always increase.
+DEVICE_BLOCK_SECONDS = 0.24
 DEVICE_LATENCY = "high"
 
 
@@ -207,11 +212,10 @@ class LiveSource:
 
     def _check_health(self) -> None:
         assert self._handoff is not None
-        name = f"The {self._source.label} device {self._choice.device.key if self._choice else ''}"
         if self._stream_ended or self._stream is None or not self._stream.active:
             self._fail(
                 DeviceFailedError(
-                    f"{name} stopped (unplugged, or the sound server failed). Capture of the "
+                    f"{self._name()} stopped (unplugged, or the sound server failed). Capture of the "
                     f"{self._source.label} has ended; reconnect the device and start a new session."
                 )
             )
@@ -221,10 +225,15 @@ class LiveSource:
         if silent_for > self._no_data_seconds:
             self._fail(
                 DeviceFailedError(
-                    f"{name} delivered no audio for {silent_for:.1f} s (unplugged, suspended, or taken by "
-                    "another app). Capture of it has ended; check the device and start a new session."
+                    f"{self._name()} delivered no audio for {silent_for:.1f} s (unplugged, suspended, or "
+                    "taken by another app). Capture of it has ended; check the device and start a new "
+                    "session."
                 )
             )
+
+    def _name(self) -> str:
+        """For messages only (built on a failure, not on every tick)."""
+        return f"The {self._source.label} device {self._choice.device.key if self._choice else ''}"
 
     def _fail(self, error: AudioError) -> None:
         self._fault = error

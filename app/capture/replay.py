@@ -167,7 +167,10 @@ class ReplaySource:
     async def stop(self) -> None:
         if self._wav is None or self._out.stopping or self._out.finished:
             return
-        self._out.end_with(self._framer.flush())
+        # Like a live device, whose stop keeps what it delivered before it stopped: the audio due since
+        # the last read goes out too (not only up to the last tick), then the resampler's padded tail.
+        due = self._release(self._due_samples()) if self._realtime else []
+        self._out.end_with(due + self._framer.flush())
         self._wav.close()
 
     def read_frames(self) -> list[Frame]:

@@ -31,7 +31,7 @@ class CaptureCounters:
 class AudioSource(Protocol):
     """A live device or a replayed file, framed to 20 ms 16 kHz mono frames.
 
-    The session calls ``read_frames()`` on its tick (80 ms by default) from the event loop; it
+    The session calls ``read_frames()`` on its tick (240 ms by default) from the event loop; it
     never blocks and never raises. A device failure sets ``fault`` (a ``DeviceNotFoundError`` or
     ``DeviceFailedError`` whose text tells the user what happened) and the source then returns no
     more frames, so the session can carry on with its other source.

@@ -14,15 +14,16 @@ from app.core.settings import AudioEncoding, Settings
 from app.session.pipeline import PipeConfig
 from app.transport.opening import ACK_TIMEOUT_SECONDS
 
-# How often captured frames are read and sent (4 frames per source per tick). Almost all of the
+# How often captured frames are read and sent (12 frames per source per tick). Almost all of the
 # client's CPU is paid per wake-up, on a cold cache, whatever the work (python -m app.bench pipeline,
 # two sources, on the 2-core development VM, medians of 5 runs each): 40 ms 2.6-2.7 % of a core,
-# 60 ms 1.8 %, 80 ms 1.5 %; the target is 2 %. (Measured with one socket write per tick; one awaited
-# send per frame, as now, adds about 0.2 %: 1.6 % at 80 ms.) It costs latency that nobody sees: frames leave
-# 82 ms after their capture time on average (max ~125 ms) instead of 62, in front of a server queue
-# of 2 s and a recognizer that answers after each utterance. Streaming speech APIs commonly take
-# 100 ms chunks.
-DEFAULT_TICK_SECONDS = 0.08
+# 60 ms 1.8 %, 80 ms 1.5 %. The whole app with two live devices and throttling on (python -m app.bench
+# app --minutes 2, paired runs under the bench lock, with the capture blocks the same length as the
+# tick, app.capture.live): headless 3.00 % at 80 ms, 1.80 % at 160 ms; minimized to the tray 3.40 % at
+# 80 ms, 2.25 % at 160 ms, 2.00 % at 240 ms (the target is 2 %). It costs latency that nobody sees:
+# frames leave a few hundred ms after their capture, in front of a server queue of 2 s and a
+# recognizer that answers after each 2 s chunk. A visible window's meters follow the tick (4 Hz).
+DEFAULT_TICK_SECONDS = 0.24
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """Per-source plumbing of a session: ``AudioSource`` -> hold -> sends paced by flow control.
 
 Event-loop thread only. ``SourcePipe.read`` runs on the session's tick (``app.session.ticker``, every
-80 ms by default) and the intake puts the frames in the source's hold (``app.core.hold``), so audio
+240 ms by default) and the intake puts the frames in the source's hold (``app.core.hold``), so audio
 captured before the ``streaming`` ack, during a reconnect or while the backend stalls waits there,
 bounded. The ``Sender`` task writes over one connection what flow control allows
 (``app.core.server_view``: the server queue's credit, the server's liveness, a ceiling; throttling off,

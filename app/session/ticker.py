@@ -1,7 +1,7 @@
 """The session's cadence: one step every tick on absolute deadlines, as a chain of loop timer callbacks.
 
 Event-loop thread only. The session reads captured frames, sends what is due and refreshes the level
-in that step (every 80 ms by default: ``app.session.config.DEFAULT_TICK_SECONDS``).
+in that step (every 240 ms by default: ``app.session.config.DEFAULT_TICK_SECONDS``).
 """
 
 from __future__ import annotations

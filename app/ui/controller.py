@@ -7,11 +7,12 @@ thread (qasync). The session is plain asyncio and knows nothing about Qt; widget
 about the session. Cadence (STYLE 9): ~30 Hz for the light, input meters and connection line, 2 Hz
 for text (transcript, loss markers, cards, entities, summary) and diagnostics (the server's last
 status, queue panels, chart samples); a status change or a server status/metrics event from the
-session triggers an immediate poll, so the light does not wait for the next tick. No timer runs
-while no session exists. Once the session ticks (every 80 ms while it streams), its ticks drive the
-fast poll instead of the ~30 Hz timer: one wake-up per tick for the audio and the window. While the
-window is hidden (in the tray) or minimized (``set_window_shown(False)``) there is no fast poll at
-all: nothing shows the meters, and the light (the tray icon) still follows at once, from the
+session triggers an immediate poll, so the light does not wait for the next tick (while the window
+is hidden, only a status change does). No timer runs while no session exists. Once the session
+ticks (every 240 ms while it streams), its ticks drive the fast poll instead of the ~30 Hz timer:
+one wake-up per tick for the audio and the window. While the window is hidden (in the tray) or
+minimized (``set_window_shown(False)``) there is no fast poll at all: nothing shows the meters, and
+the light (the tray icon) still follows at once, from the
 event-triggered poll, and from the 2 Hz poll.
 
 A session that fails is shown by the light ("failed" and why, from the snapshot, or from the run
@@ -282,14 +283,17 @@ class SessionController(SnapshotView):
             self.running_changed.emit(running)
 
     def _on_event(self, event: SessionEvent) -> None:
-        """Session events arrive on the loop thread; lamp-relevant ones trigger an immediate poll."""
+        """Session events arrive on the loop thread; lamp-relevant ones trigger an immediate poll. While
+        the window is hidden, only the light's own event does: the tray shows the light and its words
+        (``StatusChanged``); the server's status and metrics (a poll each, about twice a second) feed
+        only what the window shows, which the 2 Hz poll keeps current."""
         if isinstance(event, ServerStatus | ServerMetrics | StatusChanged):
             now = time.perf_counter()
             if self._received_at is None:
                 self._received_at = now
             if self.receive_probe is not None:
                 self.receive_probe(now, event)
-            if not self._poll_pending:
+            if not self._poll_pending and (self._window_shown or isinstance(event, StatusChanged)):
                 self._poll_pending = True
                 QTimer.singleShot(0, self.poll_fast)
         elif isinstance(event, SessionFailed):  # the snapshot says it: the light shows "failed" and why

@@ -176,7 +176,8 @@ async def test_a_sound_server_crash_mid_session_is_a_device_failure(monkeypatch:
         with monkeypatch.context() as patch:  # the ALSA pulse plugin reads PULSE_SERVER when it opens
             patch.setenv("PULSE_SERVER", f"unix:{va_dir}/pulse/native")
             await mic.start()
-        assert len((await capture_while([mic], lambda: True, extra=0.2))[0]) > 0
+        # until the first block came (one 240 ms device block, delivered a while after the start)
+        assert len((await capture_while([mic], lambda: mic.counters().captured_frames > 0, extra=0.0))[0]) > 0
         subprocess.run(["bash", str(SCRIPT), "stop"], env=env, check=True, capture_output=True)
         await capture_while([mic], lambda: mic.fault is not None, extra=0.0)
     finally:

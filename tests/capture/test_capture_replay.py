@@ -105,6 +105,22 @@ async def test_stop_returns_the_padded_tail_once(tmp_path: Path) -> None:
     assert src.read_frames() == []
 
 
+async def test_stop_hands_out_what_came_due_since_the_last_read(tmp_path: Path) -> None:
+    """Like a live device's stop: the audio due up to the stop goes out with the tail, not only up to
+    the last read (at a 160 ms tick that is up to 8 frames a replayed session would lose)."""
+    clock = StepClock(0.0)
+    src = ReplaySource(Source.MIC, write_wav(tmp_path / "a.wav", ramp(16000), 16000), clock=clock)
+    await src.start()
+    clock.t = 0.04
+    assert len(src.read_frames()) == 2
+    clock.t = 0.2  # 8 more frames due, never read before the stop
+    await src.stop()
+    tail = src.read_frames()
+    assert len(tail) == 8 and src.finished
+    assert [f.index for f in tail] == list(range(2, 10))
+    assert src.counters().captured_frames == 10
+
+
 async def test_fast_mode_is_paced_by_the_consumer_and_matches_offline_framing(tmp_path: Path) -> None:
     rate = 44100
     t = np.arange(rate * 3) / rate

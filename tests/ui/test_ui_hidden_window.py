@@ -9,7 +9,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.core.level import Level, LevelReport
-from app.core.session_state import ConnectionState, SessionSnapshot
+from app.core.messages import MetricsEvent
+from app.core.session_state import ConnectionState, ServerMetrics, SessionSnapshot, StatusChanged
 from app.core.status_report import Light, StatusReport
 from app.ui.binding import bind
 from app.ui.controller import SessionController
@@ -131,3 +132,27 @@ def test_once_the_session_ticks_its_ticks_drive_the_poll_instead_of_a_timer(qtbo
     assert session.snapshots == before + 2 and not controller.fast_polling  # hidden: no poll at all
     window.show()
     assert controller.fast_polling and not controller._fast.isActive()  # the ticks still drive it
+
+
+def test_while_hidden_only_the_lights_own_event_polls_at_once(qtbot, controllers):
+    """The tray follows the light (StatusChanged) at once; the server's metrics, which come about twice
+    a second, poll at once only while the window shows what they change."""
+    listeners: list = []
+    window = MainWindow()
+    qtbot.addWidget(window)
+    session = StreamingSession()
+    controller = SessionController(lambda listener: (listeners.append(listener), session)[1], parent=window)
+    controllers.append(controller)
+    VisibilityWatch(window, controller.set_window_shown)  # never shown: started in the tray
+    controller.start()
+    qtbot.waitUntil(lambda: session.running, timeout=5_000)
+    [listener] = listeners
+    listener(ServerMetrics(1.0, MetricsEvent(source="system", queue_fill_ratio=0.2)))
+    assert not controller._poll_pending  # no poll for what nobody sees
+    before = session.snapshots
+    listener(StatusChanged(1.5, StatusReport(Light.LOSING, "3 s of audio could not be transcribed")))
+    qtbot.waitUntil(lambda: session.snapshots > before, timeout=5_000)  # the light's own event: at once
+    window.show()
+    qtbot.waitExposed(window)
+    listener(ServerMetrics(2.0, MetricsEvent(source="system", queue_fill_ratio=0.3)))
+    assert controller._poll_pending  # shown: the metrics poll at once, as before
