@@ -228,3 +228,33 @@ async def test_a_failing_audio_callback_is_logged_once_with_its_traceback_then_c
     assert failures and failures[0].exc_info is not None and "injected callback bug" in caplog.text
     assert sum(r.exc_info is not None for r in failures) == 1
     assert len(failures) <= 1 + mic.counters().callback_errors.bit_length()  # not one line per callback
+
+
+async def test_stop_keeps_the_words_said_in_the_block_still_being_filled(tmp_path: Path) -> None:
+    """PortAudio hands out whole blocks (240 ms): Stop clicked mid-block must still capture up to the click,
+    not end at the last whole block before it. The click comes well into a block (0.15 s after one was
+    read); ``stream.stop()`` delivers the block in progress (measured on PulseAudio through ALSA: the
+    capture ends 0.03-0.04 s after the click), which this keeps true. The tone plays through, so the
+    captured tail is real audio, not padding."""
+    tone = chirp_wav(tmp_path / "long.wav", seconds=6.0)
+    mic = LiveSource(Source.MIC)
+    await mic.start()
+    player = play_wav(tone, MIC_SINK)
+    frames: list[Frame] = []
+    try:
+        frames += (await capture_while([mic], lambda: mic.counters().captured_frames > 50, extra=0.0))[0]
+        while not (new := mic.read_frames()):  # right after a block came ...
+            await asyncio.sleep(0.005)
+        frames += new
+        await asyncio.sleep(0.15)  # ... the user clicks Stop well into the next one
+        click = time.monotonic()
+        await mic.stop()
+        frames += mic.read_frames()
+    finally:
+        player.kill()
+        player.wait()
+    assert mic.finished and mic.fault is None
+    end = frames[-1].capture_time + 0.02
+    assert end >= click - 0.05, f"capture ended {click - end:.3f} s before Stop"
+    tail = pcm_of([f for f in frames if click - 0.2 <= f.capture_time < click - 0.05])
+    assert len(tail) >= 5 * 320 and np.sqrt(np.mean(tail**2)) > 0.05  # the tone, up to the click
