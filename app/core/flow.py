@@ -6,8 +6,8 @@ It combines three limits:
 * **Liveness.** Once the server has shown that it reports its load (a first ``metrics`` message; they
   come every second while it works), a silence of ``stall_seconds`` means it stopped consuming: nothing
   more is written, so audio stays in the client's bounded hold, not in kernel buffers where a dead or
-  frozen backend would lose it. Writing resumes with the server's next word. A backend that never
-  sends metrics is not judged by them.
+  frozen backend would lose it. Writing resumes with the server's next word. A backend that sends no
+  metrics in a connection's first ``stall_seconds`` is not judged by them (nor by its queue).
 * **The server's queue** (``app.core.server_lane.LaneMirror.credit``): frames are sent only while the
   source's server queue stays ``margin_frames`` below full until the recognizer is seen to take its
   next chunk, so catching up runs exactly at the drain rate the backend demonstrates, whatever its
@@ -91,7 +91,7 @@ class FlowControl:
 
     def __init__(self, config: FlowConfig, opened_at: float) -> None:
         self.config = config
-        self._heard_at = opened_at
+        self._heard_at = self._opened_at = opened_at
         self.reports_load = False  # a metrics message came: silence now means a stall
         self._lanes: dict[str, LaneFlow] = {}
 
@@ -99,6 +99,11 @@ class FlowControl:
         """The server sent something (``metrics``: a metrics message)."""
         self._heard_at = max(self._heard_at, at)
         self.reports_load = self.reports_load or metrics
+
+    def judged_without_metrics(self, now: float) -> bool:
+        """No metrics message came in the connection's first ``stall_seconds`` (they come every second
+        while a server works): it does not report its load, and is not judged by it."""
+        return not self.reports_load and now - self._opened_at >= self.config.stall_seconds
 
     def live(self, now: float) -> bool:
         return not self.reports_load or now - self._heard_at < self.config.stall_seconds

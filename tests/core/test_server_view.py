@@ -233,3 +233,25 @@ def test_the_slowest_recent_drain_rate_follows_a_backend_that_has_just_slowed_do
     assert slowest is not None and slowest == pytest.approx(1 / 1.6, rel=0.1)
     median = loop.view.drain_rate("mic")
     assert median is not None and median > 2 * slowest  # what the budget used to be sized with
+
+
+@pytest.mark.parametrize(("throttle", "rtf"), [(True, 0.25), (True, 0.4), (True, 0.6), (True, 0.9),
+                                             (False, 0.25)])
+@pytest.mark.parametrize("first_metrics", [0.99, 1.3])
+def test_a_backlog_resent_to_a_fresh_server_waits_for_its_recognizer_and_drops_nothing(
+        throttle: bool, rtf: float, first_metrics: float) -> None:
+    """After a reconnect, 10 s per source are held (the resend window and what piled up meanwhile) and
+    the new server's queue is empty, its recognizer's speed unknown: until it is seen pulling, no more
+    than its queue holds may go; then the mirror's credit paces the rest. (Its first metrics message
+    comes a second or more after the ack: at the 4x ceiling alone that is 200 frames, a chunk and a
+    full queue, and a recognizer slower than 4x overflows.) Throttling off, live audio goes at real time
+    whatever the credit (the server's to drop); at the scenarios' RTF 0.25 it drops nothing either."""
+    loop = Loop(LaneServer(rtf=lambda t, s: rtf, metrics_phase=first_metrics), throttle=throttle)
+    for i in range(-500, 0):
+        for s in SOURCES:
+            loop.holds[s].push(Frame(s, bytes(640), i * FRAME, i), throttle)
+    loop.run(30.0)
+    for s in ("mic", "system"):
+        assert loop.server.lanes[s].dropped == []
+        if rtf < 0.5:
+            assert len(loop.holds[Source(s)]) <= 5  # and the backlog was caught up
