@@ -2,7 +2,8 @@
 
 Pure, for ``app.core.server_lane``. While chunk ``j`` is processed, a ``metrics`` report at ``M`` finds
 ``min(queue, newest(M) - end_j)`` frames queued: reports that agree bracket the end from below, the
-first that does not bracket it from above (so does a final of a later chunk). The point estimate is
+first that finds fewer queued brackets it from above (so does a final of a later chunk; more queued
+means the recognizer has not pulled the chunk yet, so it has not ended either). The point estimate is
 the start plus the median processing time of recent chunks, inside the bracket. A report that finds
 the queue partly full (``0 < q < queue``) pins the end of the NEXT chunk at ``newest(M) - q``; if that
 chunk began after a gap (drops), the queue held exactly its first frames when it was pulled, which
@@ -34,8 +35,10 @@ def estimate_end(chunk: ChunkInProgress, reports: Sequence[tuple[float, int]], l
     low, high, seen = chunk.began, None, None
     for at, q in reports:
         busy = max(0, min(chunk.queue, log.newest(at) - chunk.end))
-        if abs(q - busy) <= chunk.tolerance:
-            low = at  # consistent with the chunk still being processed (or too early to tell)
+        if q >= busy - chunk.tolerance:
+            # consistent with the chunk still being processed (or too early to tell); more queued than
+            # that: the recognizer has not even pulled it yet (a server slow to pull after a final)
+            low = at
             continue
         high, seen = at, q
         break

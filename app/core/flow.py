@@ -15,8 +15,8 @@ It combines three limits:
   still goes at real time (a backlog the server cannot take is the server's to drop, as with the
   macOS client), and only a backlog beyond real time (after a reconnect, a stall, at stop) waits for
   credit.
-* **A ceiling** of ``ceiling`` x real time per source, so a wide-open credit (an idle server after a
-  reconnect) never turns into one huge write.
+* **A ceiling** of ``ceiling`` x real time per source (a bucket of ``CEILING_BURST_SECONDS`` of it), so
+  a wide-open credit never turns into one huge write.
 
 The real-time share is a token bucket at 1x whose burst covers one late tick, so a late tick sends
 what came due meanwhile and real time is kept on average; unused real-time tokens do not pile up.
@@ -30,6 +30,10 @@ from dataclasses import dataclass
 from app.core.messages import FRAME_SECONDS
 
 LATE_TICK_SECONDS = 0.04
+# The ceiling's bucket holds this much (x ceiling): after the credit was shut for a moment (right after
+# a final, until the recognizer surely pulled), the next chunk's worth goes in a tick or two instead of
+# trickling at the ceiling's rate while the recognizer waits for it (catch-up speed, issue 12).
+CEILING_BURST_SECONDS = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +70,8 @@ class LaneFlow:
         per_tick = (config.tick_seconds + LATE_TICK_SECONDS) / FRAME_SECONDS
         self._config = config
         self._realtime = _Bucket(1.0 / FRAME_SECONDS, math.ceil(per_tick))
-        self._ceiling = _Bucket(config.ceiling / FRAME_SECONDS, math.ceil(config.ceiling * per_tick))
+        burst = max(per_tick, CEILING_BURST_SECONDS / FRAME_SECONDS)
+        self._ceiling = _Bucket(config.ceiling / FRAME_SECONDS, math.ceil(config.ceiling * burst))
 
     def allowance(self, now: float, credit: int, *, throttled: bool, live: bool) -> int:
         """Frames that may go now. ``credit``: what the server queue can take (``LaneMirror.credit``);

@@ -294,7 +294,9 @@ class LaneMirror:
         """How many more frames may be sent at ``now`` so that the queue stays at or below
         ``queue_frames - margin`` until the recognizer is seen to take its next chunk. For
         ``PULL_GRACE_SECONDS`` after a chunk's final the recognizer may not have pulled yet (a busy
-        server): everything sent since that chunk counts as queued meanwhile. Until the recognizer is
+        server): everything sent since that chunk counts as queued meanwhile, and the queue may be
+        filled to the brim (if it did pull, that completes its next chunk without waiting for the
+        grace to pass: catching up runs at the recognizer's pace, not a round trip's). Until the recognizer is
         seen pulling at all (``pull_seen``: a fresh connection, a server still loading its model, of
         unknown speed), only what the queue alone can hold."""
         room = self.queue_frames - margin
@@ -303,7 +305,9 @@ class LaneMirror:
             return room - newest
         last = next((c for c in reversed(self.chunks()) if c.ended is not None), None)
         if last is not None and now - (last.ended or 0.0) < PULL_GRACE_SECONDS:
-            return room - (newest - last.end)
+            # Not pulled yet, the queue holds at most what was sent after that chunk: it may fill to
+            # the brim (no margin), which completes the next chunk at once if it did pull.
+            return self.queue_frames - last.uncertainty - (newest - last.end)
         chunk = self.busy(now)
         if chunk is None:  # filling: it takes frames as they come until the chunk is full
             return max(0, self._filling_start + self.chunk_frames - 1 - newest) + room
