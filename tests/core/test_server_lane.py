@@ -242,3 +242,18 @@ def test_a_report_of_more_queued_than_the_chunk_in_progress_leaves_means_it_was_
     chunks = mirror.chunks()
     assert [(c.start, c.end, c.ended) for c in chunks] == [(0, 99, 2.6), (100, 199, None)]
     assert mirror.credit(3.0, margin=10) <= 90 - 10
+
+
+def test_a_report_that_predates_the_latest_batch_does_not_end_the_chunk() -> None:
+    # Chunk 0 ended with a final at 2.6; 100 more frames went by 3.13 (chunk 1 full: processing), then a
+    # batch of 30 at 3.15; the report read at 3.16 was counted before that batch reached the queue: 0
+    # queued, where the log says 30. That is no evidence that chunk 1 ended (it used to open the credit).
+    mirror = LaneMirror(tolerance_frames=TOLERANCE)
+    mirror.sent(100, 2.0)
+    mirror.final(0.0, 2.0, 2.6)
+    mirror.sent(100, 3.13)
+    mirror.sent(30, 3.15)
+    mirror.metrics(0, 3.16)
+    last = mirror.chunks()[-1]
+    assert (last.start, last.end, last.ended) == (100, 199, None)
+    assert mirror.credit(3.2, margin=10) == 90 - 30
