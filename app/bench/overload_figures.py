@@ -308,17 +308,25 @@ def physics(scenario: Scenario, kept: Kept | None, hold_seconds: float) -> dict[
                 "arithmetic": f"one recognizer: ({' + '.join(f'{during[s]:.2f}' for s in sources)} sent - "
                 f"{capacity:.3f} processed) x {length:g} s + stalls; drained at 1/{scenario.rtf:g} - "
                 f"{sum(after.values()):.2f} per s"}
+    # A chunk the recognizer began just before the episode's end still runs at the slow rate: on
+    # average half a slow chunk passes before the fast rate starts draining anything.
+    slow_chunk = scenario.episode_rtf * CHUNK_SECONDS
     out: dict[str, Any] = {"backlog_at_episode_end_seconds": {}, "shortest_recovery_seconds": {},
-                           "beyond_hold_seconds": {}}
+                           "expected_recovery_seconds": {}, "beyond_hold_seconds": {}}
     for s in sources:
         backlog = max(0.0, (during[s] - capacity) * length) + during[s] * stalled
         rate = fast - after[s]
         out["backlog_at_episode_end_seconds"][s] = round(backlog, 1)
-        out["shortest_recovery_seconds"][s] = None if end is None or rate <= 0 else round(backlog / rate, 1)
+        floor = None if end is None or rate <= 0 else backlog / rate
+        out["shortest_recovery_seconds"][s] = None if floor is None else round(floor, 1)
+        out["expected_recovery_seconds"][s] = (None if floor is None or backlog <= 0
+                                               else round(floor + slow_chunk / 2, 1))
         out["beyond_hold_seconds"][s] = round(max(0.0, backlog - hold_seconds), 1)
     shares = ", ".join(f"{s} {during[s]:.2f}" for s in sources)
     out["arithmetic"] = (f"per source: (share sent {shares} - {capacity:.3f} processed) x {length:g} s of "
                          f"episode + share x {stalled:g} s stalled; drained at min({FLOW_CEILING:g}, "
-                         f"1/{scenario.rtf:g}) - share sent after; the hold keeps {hold_seconds:g} s")
+                         f"1/{scenario.rtf:g}) - share sent after; the hold keeps {hold_seconds:g} s; "
+                         f"expected: + half a slow chunk ({scenario.episode_rtf:g} x {CHUNK_SECONDS:g} s "
+                         f"/ 2, begun before the episode's end) before the fast rate drains anything")
     return out
 

@@ -45,6 +45,10 @@ def test_physics_gives_the_backlog_recovery_floor_and_what_cannot_fit_the_hold()
     assert off["backlog_at_episode_end_seconds"]["mic"] == pytest.approx(135.0)  # (1 - 0.25) x 180
     assert off["beyond_hold_seconds"]["mic"] == pytest.approx(15.0)
     assert off["shortest_recovery_seconds"]["mic"] == pytest.approx(45.0)  # 135 / (4 - 1)
+    assert off["expected_recovery_seconds"]["mic"] == pytest.approx(49.0)  # + half a chunk at RTF 4
+    dense = of.physics(SCENARIOS["dense"], None, hold_seconds=120.0)
+    assert dense["shortest_recovery_seconds"]["mic"] == pytest.approx(3.8)  # 11.25 / (4 - 1)
+    assert dense["expected_recovery_seconds"]["mic"] == pytest.approx(5.35, abs=0.06)  # + 1.6 x 2 s / 2
     kept = of.Kept({"system": 0.5, "mic": 0.5}, {"system": 0.5, "mic": 0.5})
     on = of.physics(long, kept, hold_seconds=120.0)
     assert on["backlog_at_episode_end_seconds"]["mic"] == pytest.approx(45.0)  # (0.5 - 0.25) x 180
