@@ -11,7 +11,7 @@ succeeds), while the backoff delay only starts again from ``base_seconds`` after
 streamed for ``stable_after_seconds`` (so a backend that acknowledges and dies at once is not
 hammered: the delays keep growing to the cap).
 
-A connection that was healthy (streamed ``stable_after_seconds``) and then ended is most likely a
+A connection that was healthy (streamed ``quick_after_seconds``) and then ended is most likely a
 restart or a network blip: every second of back-off is a second of audio piling up in the client's
 hold, which then has to be caught up. So the first retries after it come at once and then every
 ``quick_interval_seconds``, for ``quick_seconds`` in all (the ``QUICK_DELAYS`` ramp, then the
@@ -41,6 +41,7 @@ class ReconnectPolicy:
     jitter: float = 0.25
     max_attempts: int = 8
     stable_after_seconds: float = 20.0
+    quick_after_seconds: float = 10.0  # a connection that streamed this long was healthy: quick retries
     quick_seconds: float = 10.0  # after a healthy connection: retry quickly this long before backing off
     quick_interval_seconds: float = 0.5
 
@@ -49,8 +50,9 @@ class ReconnectPolicy:
             raise ValueError("reconnect policy needs base > 0, factor >= 1, cap >= base")
         if not 0 <= self.jitter < 1 or self.max_attempts < 0:
             raise ValueError("reconnect policy needs 0 <= jitter < 1 and max_attempts >= 0")
-        if self.quick_seconds < 0 or self.quick_interval_seconds <= 0:
-            raise ValueError("reconnect policy needs quick_seconds >= 0 and quick_interval_seconds > 0")
+        if self.quick_seconds < 0 or self.quick_interval_seconds <= 0 or self.quick_after_seconds < 0:
+            raise ValueError("reconnect policy needs quick_seconds >= 0, quick_interval_seconds > 0 and "
+                             "quick_after_seconds >= 0")
 
 
 QUICK_DELAYS = (0.05, 0.25)  # the first quick retries (then every ``quick_interval_seconds``)
@@ -135,9 +137,10 @@ class AttemptCounter:
 
     def connection_streamed(self, seconds: float) -> None:
         """Report how long the last ACKNOWLEDGED connection streamed: it was a success, so the count of
-        consecutive failures starts again; a stable one (``stable_after_seconds``) also resets the delay
-        and earns quick retries."""
+        consecutive failures starts again; a healthy one (``quick_after_seconds``) earns quick retries, a
+        stable one (``stable_after_seconds``) also resets the delay."""
         self.attempt = self.backing_off = 0
+        if seconds >= self._policy.quick_after_seconds:
+            self._quick_left, self._quick_step = self._policy.quick_seconds, 0
         if seconds >= self._policy.stable_after_seconds:
             self._step = 0
-            self._quick_left, self._quick_step = self._policy.quick_seconds, 0

@@ -108,12 +108,17 @@ def test_after_a_healthy_connection_the_first_retries_are_quick_and_do_not_use_u
 
 
 def test_quick_retries_need_a_healthy_connection() -> None:
-    """At the start (never connected) and after a connection that died at once: back-off only."""
-    policy = ReconnectPolicy(jitter=0.0, base_seconds=1.0, stable_after_seconds=20.0)
+    """At the start (never connected) and after a connection that died at once: back-off only. One
+    that streamed a few seconds (the real server killed 19 s into a session) earns quick retries,
+    though not yet the back-off's reset."""
+    policy = ReconnectPolicy(jitter=0.0, base_seconds=1.0, stable_after_seconds=20.0,
+                             quick_after_seconds=10.0)
     counter = AttemptCounter(policy, random.Random(0))
     assert counter.next_delay() == 1.0
     counter.connection_streamed(3.0)
     assert counter.next_delay() == 2.0 and not counter.quick
+    counter.connection_streamed(19.0)
+    assert counter.next_delay() == 0.05 and counter.quick
 
 
 def test_quick_retries_are_jittered_but_never_longer() -> None:
