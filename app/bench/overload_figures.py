@@ -132,7 +132,8 @@ def analyse(raw: RawRun, meeting: Meeting, scenario: Scenario, kept: Kept, hold_
         + [[round(t, 2), f"light {light}", words] for t, light, words in lights
            if healthy[0] <= t < healthy[1] and light in ALARM_LIGHTS],
         "amber_warning": amber_warning(lights),
-        "physics": physics(scenario, kept if raw.mode == "on" else None, hold_seconds),
+        "physics": with_slow_tail(physics(scenario, kept if raw.mode == "on" else None, hold_seconds),
+                                  by("slow_tail_seconds")),
         "level_timeline": [[round(t, 2), level, reason] for t, level, reason in levels],
         "light_timeline": [[round(t, 2), light, words] for t, light, words in lights],
         "throttle_timeline": [[round(raw.meeting_time(t), 2), note] for t, note in raw.probe.notes],
@@ -214,6 +215,7 @@ def _source(raw: RawRun, src: str, speech: list[oa.Interval], grid: list[float],
                                 for what in oa.FATES if what != oa.TRANSCRIBED},
         "lag_seconds": {"max": round(max(live, default=0.0), 2), "p90": oa.percentile(live, 90)},
         "catch_up_start_seconds": None if catch is None else round(catch, 2),
+        "slow_tail_seconds": None if cut is None or drains is None else cut - drains,
         "segments": sum(len(segs) for segs in finals),
         "segments_paired": paired,
         "segments_outside_session": outside,
@@ -284,6 +286,21 @@ def _memory(raw: RawRun, src: str, hold_seconds: float, resend_seconds: float) -
             "mib": round(frames * raw.frame_bytes / mib, 2),
             "bound_seconds": round(bound * FRAME_SECONDS, 1),
             "bound_mib": round(bound * raw.frame_bytes / mib, 2)}
+
+
+def with_slow_tail(out: dict[str, Any], tails: dict[str, float | None]) -> dict[str, Any]:
+    """``physics`` of one run, plus how long each source's recognizer still ran a slow chunk after the
+    episode's end (until it cut its first chunk at the fast rate) and the floor that makes for this run:
+    that tail + backlog / rate."""
+    floors = out["shortest_recovery_seconds"]
+    if not isinstance(floors, dict) or not any(t is not None for t in tails.values()):
+        return out
+    out["slow_tail_seconds"] = {s: None if t is None else round(t, 2) for s, t in tails.items()}
+    out["shortest_recovery_this_run_seconds"] = {
+        s: None if floors.get(s) is None or tails.get(s) is None else round(floors[s] + tails[s], 1)
+        for s in floors}
+    out["arithmetic"] += "; this run: + the slow chunk the recognizer was still on after the episode"
+    return out
 
 
 def physics(scenario: Scenario, kept: Kept | None, hold_seconds: float) -> dict[str, Any]:

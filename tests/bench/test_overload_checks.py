@@ -138,3 +138,18 @@ def test_the_summary_table_fits_one_screen_and_names_failed_checks() -> None:
     lines = text.splitlines()
     assert len(lines) == 5 and max(len(line) for line in lines) < 200
     assert "never red" in lines[2] and "3.5" in lines[3] and "on_never_below_off" in lines[3]
+
+
+def test_the_slow_chunk_still_running_after_the_episode_counts_in_the_runs_recovery_floor() -> None:
+    # dense, this run: 11.2 s of backlog per source drains in 3.7 s at best; the recognizer was still on a
+    # slow chunk (RTF 1.6) for 2.4 s after the episode's end, so 6.1 s is this run's floor: a 5 s target
+    # cannot be met, whatever the client (a recovery of 7.75 s is 1.65 s over that floor).
+    out = of.with_slow_tail(of.physics(SCENARIOS["dense"], None, hold_seconds=120.0),
+                            {"system": 2.4, "mic": 2.2})
+    assert out["slow_tail_seconds"] == {"system": 2.4, "mic": 2.2}
+    assert out["shortest_recovery_this_run_seconds"]["system"] == pytest.approx(6.2, abs=0.06)
+    got = ob.checks(SCENARIOS["dense"], run(0.8, 0.8), run(0.99, 0.99, recovery_seconds=7.75, physics=out))
+    assert got["on_recovery"]["pass"] is False and "6.2 s" in got["on_recovery"]["impossible"]
+    healthy = of.with_slow_tail(of.physics(SCENARIOS["dense"], None, hold_seconds=120.0),
+                                {"system": None, "mic": None})
+    assert "shortest_recovery_this_run_seconds" not in healthy
