@@ -22,6 +22,7 @@ from pathlib import Path
 
 from app.backend.config import (
     FIDELITIES,
+    FINALS,
     RECOGNIZERS,
     WS_PATH,
     BackendConfig,
@@ -65,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write received and processed audio here as WAV")
     p.add_argument("--load-seconds", type=float, default=0.0,
                    help="simulated recognizer: pretend the model takes this long to load")
+    p.add_argument("--finals", choices=FINALS, default="regions",
+                   help="simulated recognizer: one final per speech region, none for silence, as the real "
+                   "server's Whisper providers (regions, default); or one per chunk covering it, silence "
+                   "too, as the stub the real server was measured with (chunks: its degrade ladder then "
+                   "says 'buffering' at about 10.6 s of a healthy session, like the measured runs)")
     p.add_argument("--start-timeout", type=float, default=10.0,
                    help="close connections that send no start within this many seconds (10)")
     p.add_argument("--flush-timeout", type=float, default=8.0,
@@ -85,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             chunk_seconds=args.chunk_seconds,
             shared_recognizer=args.shared_recognizer, queue_seconds=args.queue_seconds,
             max_sessions=args.max_sessions, record_dir=args.record_dir, load_seconds=args.load_seconds,
+            finals=args.finals,
             start_timeout=args.start_timeout, flush_timeout=args.flush_timeout,
         )
     except ConfigError as exc:

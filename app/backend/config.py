@@ -20,6 +20,10 @@ from app.errors import ConfigError
 
 RECOGNIZERS = ("pocketsphinx", "simulated")
 FIDELITIES = ("faithful", "ideal")
+# How the simulated recognizer reports a chunk: "regions", one final per speech region, none for
+# silence (as the real server's Whisper providers: empty texts are skipped); "chunks", one final per
+# chunk covering all of it, silence too (as the stub recognizer the real server was measured with).
+FINALS = ("regions", "chunks")
 WS_PATH = "/ws/live-listener"
 HEALTH_PATH = "/health"
 
@@ -63,6 +67,7 @@ class BackendConfig:
     capacity_wait_seconds: float = 5.0
     model_wait_seconds: float = 60.0
     load_seconds: float = 0.0  # simulated recognizer only: pretend the model takes this long to load
+    finals: str = "regions"  # simulated recognizer only: see FINALS
     metrics_interval: float = 1.0
     entities_interval: float = 12.0
     cards_interval: float = 40.0
@@ -74,6 +79,8 @@ class BackendConfig:
             raise ConfigError(
                 f"Unknown recognizer {self.recognizer!r}: choose one of {', '.join(RECOGNIZERS)}."
             )
+        if self.finals not in FINALS:
+            raise ConfigError(f"Unknown finals {self.finals!r}: choose one of {', '.join(FINALS)}.")
         if self.fidelity not in FIDELITIES:
             raise ConfigError(
                 f"Unknown fidelity {self.fidelity!r}: choose one of {', '.join(FIDELITIES)}."

@@ -220,6 +220,21 @@ class EngineChunkTranscriber:
         return finals
 
 
+class WholeChunkTranscriber:
+    """``ChunkTranscriber`` giving one final per chunk, covering all of it, silence too: how the stub
+    recognizer the real server was measured with reports (its degrade ladder then sees a final every
+    chunk seconds for chunk seconds of audio, about 1.0, in a healthy session; with finals only for
+    speech, as real models give, a pause makes the between-finals ratio large)."""
+
+    async def transcribe(self, pcm: bytes, t0: float) -> list[Final]:
+        seconds = len(pcm) / (2 * SAMPLE_RATE)
+        return [Final(f"[simulated chunk {seconds:.2f} s]", round(t0, 3), round(t0 + seconds, 3),
+                      SIMULATED_CONFIDENCE)]
+
+    def close(self) -> None:
+        pass
+
+
 class SimulatedEngine:
     """No decoding at all: a clearly marked placeholder per region (its cost is the worker's pacing)."""
 
@@ -246,7 +261,9 @@ class SimulatedRecognizer:
     provider = "simulated"
     model_id = "simulated-rtf"
 
-    def __init__(self, load_seconds: float = 0.0, load_gate: threading.Event | None = None) -> None:
+    def __init__(self, load_seconds: float = 0.0, load_gate: threading.Event | None = None, *,
+                 whole_chunks: bool = False) -> None:
+        self._whole_chunks = whole_chunks
         self._load_seconds = load_seconds
         self._load_gate = load_gate
         self._closed = threading.Event()
@@ -263,6 +280,8 @@ class SimulatedRecognizer:
         return SegmentingStream(SimulatedEngine())
 
     async def open_chunk_transcriber(self) -> ChunkTranscriber:
+        if self._whole_chunks:
+            return WholeChunkTranscriber()
         return EngineChunkTranscriber(SimulatedEngine())  # numpy over one chunk: well under 1 ms
 
     def close(self) -> None:

@@ -44,7 +44,7 @@ WEBSOCKETS_LOGGER = "app.backend.websockets"
 
 def make_recognizer(config: BackendConfig) -> Recognizer:
     if config.recognizer == "simulated":
-        return SimulatedRecognizer(load_seconds=config.load_seconds)
+        return SimulatedRecognizer(load_seconds=config.load_seconds, whole_chunks=config.finals == "chunks")
     from app.backend.sphinx import PocketsphinxRecognizer
 
     return PocketsphinxRecognizer()

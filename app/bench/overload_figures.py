@@ -132,7 +132,8 @@ def analyse(raw: RawRun, meeting: Meeting, scenario: Scenario, kept: Kept, hold_
         + [[round(t, 2), f"light {light}", words] for t, light, words in lights
            if healthy[0] <= t < healthy[1] and light in ALARM_LIGHTS],
         "amber_warning": amber_warning(lights),
-        "physics": physics(scenario, kept if raw.mode == "on" else None, hold_seconds),
+        "physics": with_slow_tail(physics(scenario, kept if raw.mode == "on" else None, hold_seconds),
+                                  by("slow_tail_seconds")),
         "level_timeline": [[round(t, 2), level, reason] for t, level, reason in levels],
         "light_timeline": [[round(t, 2), light, words] for t, light, words in lights],
         "throttle_timeline": [[round(raw.meeting_time(t), 2), note] for t, note in raw.probe.notes],
@@ -214,6 +215,7 @@ def _source(raw: RawRun, src: str, speech: list[oa.Interval], grid: list[float],
                                 for what in oa.FATES if what != oa.TRANSCRIBED},
         "lag_seconds": {"max": round(max(live, default=0.0), 2), "p90": oa.percentile(live, 90)},
         "catch_up_start_seconds": None if catch is None else round(catch, 2),
+        "slow_tail_seconds": None if cut is None or drains is None else cut - drains,
         "segments": sum(len(segs) for segs in finals),
         "segments_paired": paired,
         "segments_outside_session": outside,
@@ -286,6 +288,21 @@ def _memory(raw: RawRun, src: str, hold_seconds: float, resend_seconds: float) -
             "bound_mib": round(bound * raw.frame_bytes / mib, 2)}
 
 
+def with_slow_tail(out: dict[str, Any], tails: dict[str, float | None]) -> dict[str, Any]:
+    """``physics`` of one run, plus how long each source's recognizer still ran a slow chunk after the
+    episode's end (until it cut its first chunk at the fast rate) and the floor that makes for this run:
+    that tail + backlog / rate."""
+    floors = out["shortest_recovery_seconds"]
+    if not isinstance(floors, dict) or not any(t is not None for t in tails.values()):
+        return out
+    out["slow_tail_seconds"] = {s: None if t is None else round(t, 2) for s, t in tails.items()}
+    out["shortest_recovery_this_run_seconds"] = {
+        s: None if floors.get(s) is None or tails.get(s) is None else round(floors[s] + tails[s], 1)
+        for s in floors}
+    out["arithmetic"] += "; this run: + the slow chunk the recognizer was still on after the episode"
+    return out
+
+
 def physics(scenario: Scenario, kept: Kept | None, hold_seconds: float) -> dict[str, Any]:
     """What the backend CAN do, whatever the client: the backlog an episode must leave per source, the
     shortest recovery it allows, and the audio that cannot fit the hold (must be lost). ``kept``: the
@@ -308,17 +325,25 @@ def physics(scenario: Scenario, kept: Kept | None, hold_seconds: float) -> dict[
                 "arithmetic": f"one recognizer: ({' + '.join(f'{during[s]:.2f}' for s in sources)} sent - "
                 f"{capacity:.3f} processed) x {length:g} s + stalls; drained at 1/{scenario.rtf:g} - "
                 f"{sum(after.values()):.2f} per s"}
+    # A chunk the recognizer began just before the episode's end still runs at the slow rate: on
+    # average half a slow chunk passes before the fast rate starts draining anything.
+    slow_chunk = scenario.episode_rtf * CHUNK_SECONDS
     out: dict[str, Any] = {"backlog_at_episode_end_seconds": {}, "shortest_recovery_seconds": {},
-                           "beyond_hold_seconds": {}}
+                           "expected_recovery_seconds": {}, "beyond_hold_seconds": {}}
     for s in sources:
         backlog = max(0.0, (during[s] - capacity) * length) + during[s] * stalled
         rate = fast - after[s]
         out["backlog_at_episode_end_seconds"][s] = round(backlog, 1)
-        out["shortest_recovery_seconds"][s] = None if end is None or rate <= 0 else round(backlog / rate, 1)
+        floor = None if end is None or rate <= 0 else backlog / rate
+        out["shortest_recovery_seconds"][s] = None if floor is None else round(floor, 1)
+        out["expected_recovery_seconds"][s] = (None if floor is None or backlog <= 0
+                                               else round(floor + slow_chunk / 2, 1))
         out["beyond_hold_seconds"][s] = round(max(0.0, backlog - hold_seconds), 1)
     shares = ", ".join(f"{s} {during[s]:.2f}" for s in sources)
     out["arithmetic"] = (f"per source: (share sent {shares} - {capacity:.3f} processed) x {length:g} s of "
                          f"episode + share x {stalled:g} s stalled; drained at min({FLOW_CEILING:g}, "
-                         f"1/{scenario.rtf:g}) - share sent after; the hold keeps {hold_seconds:g} s")
+                         f"1/{scenario.rtf:g}) - share sent after; the hold keeps {hold_seconds:g} s; "
+                         f"expected: + half a slow chunk ({scenario.episode_rtf:g} x {CHUNK_SECONDS:g} s "
+                         f"/ 2, begun before the episode's end) before the fast rate drains anything")
     return out
 

@@ -2,11 +2,13 @@
 
 Pure, for ``app.core.server_lane``. While chunk ``j`` is processed, a ``metrics`` report at ``M`` finds
 ``min(queue, newest(M) - end_j)`` frames queued: reports that agree bracket the end from below, the
-first that does not bracket it from above (so does a final of a later chunk). The point estimate is
-the start plus the median processing time of recent chunks, inside the bracket. A report that finds
-the queue partly full (``0 < q < queue``) pins the end of the NEXT chunk at ``newest(M) - q``; if that
-chunk began after a gap (drops), the queue held exactly its first frames when it was pulled, which
-pins this chunk's end exactly.
+first that finds fewer queued (than even the frames written ``REPORT_SKEW_SECONDS`` before it leave:
+the later ones it may not have counted yet) brackets it from above (so does a final of a later
+chunk; more queued means the recognizer has not pulled the chunk yet, so it has not ended either).
+The point estimate is the start plus the median processing time of recent chunks, inside the
+bracket. A report that finds the queue partly full (``0 < q < queue``) pins the end of the NEXT chunk
+at ``newest(M) - q``; if that chunk began after a gap (drops), the queue held exactly its first frames
+when it was pulled, which pins this chunk's end exactly.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.core.send_log import SendLog
+
+# The client reads a report after writing its latest batches, which the server may not have read yet
+# when it counted its queue (its loop busy): what was written less than this before may be missing.
+REPORT_SKEW_SECONDS = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +39,13 @@ def estimate_end(chunk: ChunkInProgress, reports: Sequence[tuple[float, int]], l
     ``chunk.began`` on, in order; ``typical``: a recent processing time, if known."""
     low, high, seen = chunk.began, None, None
     for at, q in reports:
-        busy = max(0, min(chunk.queue, log.newest(at) - chunk.end))
-        if abs(q - busy) <= chunk.tolerance:
-            low = at  # consistent with the chunk still being processed (or too early to tell)
+        # The report may predate the last batch or two the client wrote before it read the report (the
+        # server had not read them from its socket yet): judge it by what had surely arrived.
+        busy = max(0, min(chunk.queue, log.newest(at - REPORT_SKEW_SECONDS) - chunk.end))
+        if q >= busy - chunk.tolerance:
+            # consistent with the chunk still being processed (or too early to tell); more queued than
+            # that: the recognizer has not even pulled it yet (a server slow to pull after a final)
+            low = at
             continue
         high, seen = at, q
         break
@@ -44,7 +54,9 @@ def estimate_end(chunk: ChunkInProgress, reports: Sequence[tuple[float, int]], l
             return None, False, None
         high = later_final
     guess = min(max(chunk.began + (typical if typical is not None else (high - chunk.began) / 2), low), high)
-    if seen is not None and chunk.tolerance < seen < chunk.queue - chunk.tolerance:
+    # a pin needs the queue's newest frame: not when a latest batch bigger than the tolerance may be missing
+    settled = high is not None and log.newest(high) - log.surely(high, REPORT_SKEW_SECONDS) <= chunk.tolerance
+    if seen is not None and settled and chunk.tolerance < seen < chunk.queue - chunk.tolerance:
         next_end = log.newest(high) - seen  # the chunk in progress at ``high`` ends here
         next_start = next_end - chunk.size + 1
         if next_start > chunk.end + 1:  # a gap: the queue held exactly next_start.. when it was pulled

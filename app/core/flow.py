@@ -6,8 +6,8 @@ It combines three limits:
 * **Liveness.** Once the server has shown that it reports its load (a first ``metrics`` message; they
   come every second while it works), a silence of ``stall_seconds`` means it stopped consuming: nothing
   more is written, so audio stays in the client's bounded hold, not in kernel buffers where a dead or
-  frozen backend would lose it. Writing resumes with the server's next word. A backend that never
-  sends metrics is not judged by them.
+  frozen backend would lose it. Writing resumes with the server's next word. A backend that sends no
+  metrics in a connection's first ``stall_seconds`` is not judged by them (nor by its queue).
 * **The server's queue** (``app.core.server_lane.LaneMirror.credit``): frames are sent only while the
   source's server queue stays ``margin_frames`` below full until the recognizer is seen to take its
   next chunk, so catching up runs exactly at the drain rate the backend demonstrates, whatever its
@@ -15,8 +15,8 @@ It combines three limits:
   still goes at real time (a backlog the server cannot take is the server's to drop, as with the
   macOS client), and only a backlog beyond real time (after a reconnect, a stall, at stop) waits for
   credit.
-* **A ceiling** of ``ceiling`` x real time per source, so a wide-open credit (an idle server after a
-  reconnect) never turns into one huge write.
+* **A ceiling** of ``ceiling`` x real time per source (a bucket of ``CEILING_BURST_SECONDS`` of it), so
+  a wide-open credit never turns into one huge write.
 
 The real-time share is a token bucket at 1x whose burst covers one late tick, so a late tick sends
 what came due meanwhile and real time is kept on average; unused real-time tokens do not pile up.
@@ -30,6 +30,10 @@ from dataclasses import dataclass
 from app.core.messages import FRAME_SECONDS
 
 LATE_TICK_SECONDS = 0.04
+# The ceiling's bucket holds this much (x ceiling): after the credit was shut for a moment (right after
+# a final, until the recognizer surely pulled), the next chunk's worth goes in a tick or two instead of
+# trickling at the ceiling's rate while the recognizer waits for it (catch-up speed, issue 12).
+CEILING_BURST_SECONDS = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +70,8 @@ class LaneFlow:
         per_tick = (config.tick_seconds + LATE_TICK_SECONDS) / FRAME_SECONDS
         self._config = config
         self._realtime = _Bucket(1.0 / FRAME_SECONDS, math.ceil(per_tick))
-        self._ceiling = _Bucket(config.ceiling / FRAME_SECONDS, math.ceil(config.ceiling * per_tick))
+        burst = max(per_tick, CEILING_BURST_SECONDS / FRAME_SECONDS)
+        self._ceiling = _Bucket(config.ceiling / FRAME_SECONDS, math.ceil(config.ceiling * burst))
 
     def allowance(self, now: float, credit: int, *, throttled: bool, live: bool) -> int:
         """Frames that may go now. ``credit``: what the server queue can take (``LaneMirror.credit``);
@@ -91,7 +96,7 @@ class FlowControl:
 
     def __init__(self, config: FlowConfig, opened_at: float) -> None:
         self.config = config
-        self._heard_at = opened_at
+        self._heard_at = self._opened_at = opened_at
         self.reports_load = False  # a metrics message came: silence now means a stall
         self._lanes: dict[str, LaneFlow] = {}
 
@@ -99,6 +104,11 @@ class FlowControl:
         """The server sent something (``metrics``: a metrics message)."""
         self._heard_at = max(self._heard_at, at)
         self.reports_load = self.reports_load or metrics
+
+    def judged_without_metrics(self, now: float) -> bool:
+        """No metrics message came in the connection's first ``stall_seconds`` (they come every second
+        while a server works): it does not report its load, and is not judged by it."""
+        return not self.reports_load and now - self._opened_at >= self.config.stall_seconds
 
     def live(self, now: float) -> bool:
         return not self.reports_load or now - self._heard_at < self.config.stall_seconds

@@ -10,6 +10,13 @@ resets it, so a backend that restarts every few seconds never ends a session whi
 succeeds), while the backoff delay only starts again from ``base_seconds`` after a connection has
 streamed for ``stable_after_seconds`` (so a backend that acknowledges and dies at once is not
 hammered: the delays keep growing to the cap).
+
+A connection that was healthy (streamed ``quick_after_seconds``) and then ended is most likely a
+restart or a network blip: every second of back-off is a second of audio piling up in the client's
+hold, which then has to be caught up. So the first retries after it come at once and then every
+``quick_interval_seconds``, for ``quick_seconds`` in all (the ``QUICK_DELAYS`` ramp, then the
+interval); they do not count against ``max_attempts``. Only if the backend is still away after that
+does the exponential back-off begin, from ``base_seconds``.
 """
 
 from __future__ import annotations
@@ -34,12 +41,21 @@ class ReconnectPolicy:
     jitter: float = 0.25
     max_attempts: int = 8
     stable_after_seconds: float = 20.0
+    quick_after_seconds: float = 10.0  # a connection that streamed this long was healthy: quick retries
+    quick_seconds: float = 10.0  # after a healthy connection: retry quickly this long before backing off
+    quick_interval_seconds: float = 0.5
 
     def __post_init__(self) -> None:
         if self.base_seconds <= 0 or self.factor < 1 or self.cap_seconds < self.base_seconds:
             raise ValueError("reconnect policy needs base > 0, factor >= 1, cap >= base")
         if not 0 <= self.jitter < 1 or self.max_attempts < 0:
             raise ValueError("reconnect policy needs 0 <= jitter < 1 and max_attempts >= 0")
+        if self.quick_seconds < 0 or self.quick_interval_seconds <= 0 or self.quick_after_seconds < 0:
+            raise ValueError("reconnect policy needs quick_seconds >= 0, quick_interval_seconds > 0 and "
+                             "quick_after_seconds >= 0")
+
+
+QUICK_DELAYS = (0.05, 0.25)  # the first quick retries (then every ``quick_interval_seconds``)
 
 
 def backoff_delay(policy: ReconnectPolicy, step: int, rng: random.Random) -> float:
@@ -84,29 +100,47 @@ def fixed_in_settings(error: BaseException) -> bool:
 
 class AttemptCounter:
     """Counts consecutive failed attempts (``attempt``, reset by any acknowledged connection) and hands
-    out their delays (growing until a connection was stable)."""
+    out their delays: quick ones first after a healthy connection, then growing until a connection was
+    stable (see the module docstring)."""
 
     def __init__(self, policy: ReconnectPolicy, rng: random.Random) -> None:
         self._policy = policy
         self._rng = rng
         self._step = 0  # position in the backoff sequence; back to 0 after a stable connection
+        self._quick_left = 0.0  # seconds of quick retrying left (granted by a healthy connection)
+        self._quick_step = 0
         self.attempt = 0  # failed attempts since the last acknowledged connection
+        self.backing_off = 0  # ... of which in the back-off (``max_attempts`` bounds these)
+        self.quick = False  # the last delay handed out was a quick retry
         self.total = 0  # reconnects over the whole session
 
     def next_delay(self) -> float | None:
         """The delay before the next attempt, or ``None`` when ``max_attempts`` consecutive attempts
-        have failed."""
-        if self.attempt >= self._policy.max_attempts:
-            return None
-        delay = backoff_delay(self._policy, self._step, self._rng)
-        self._step += 1
+        have failed in the back-off."""
+        policy = self._policy
+        self.quick = self._quick_left > 0
+        if self.quick:
+            nominal = QUICK_DELAYS[self._quick_step] if self._quick_step < len(QUICK_DELAYS) \
+                else policy.quick_interval_seconds
+            delay = min(nominal, self._quick_left) * (1.0 - policy.jitter * self._rng.random())
+            self._quick_left -= nominal
+            self._quick_step += 1
+        else:
+            if self.backing_off >= policy.max_attempts:
+                return None
+            delay = backoff_delay(policy, self._step, self._rng)
+            self._step += 1
+            self.backing_off += 1
         self.attempt += 1
         self.total += 1
         return delay
 
     def connection_streamed(self, seconds: float) -> None:
         """Report how long the last ACKNOWLEDGED connection streamed: it was a success, so the count of
-        consecutive failures starts again; a stable one (``stable_after_seconds``) also resets the delay."""
-        self.attempt = 0
+        consecutive failures starts again; a healthy one (``quick_after_seconds``) earns quick retries, a
+        stable one (``stable_after_seconds``) also resets the delay."""
+        self.attempt = self.backing_off = 0
+        if seconds >= self._policy.quick_after_seconds:
+            self._quick_left, self._quick_step = self._policy.quick_seconds, 0
         if seconds >= self._policy.stable_after_seconds:
             self._step = 0

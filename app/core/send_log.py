@@ -41,6 +41,15 @@ class SendLog:
         i = bisect.bisect_left(self._times, t) - 1
         return self._counts[i] - 1 if i >= 0 else self._forgotten - 1
 
+    def surely(self, t: float, skew: float) -> int:
+        """``newest(t)``, not counting the last batch before ``t`` if it came less than ``skew`` before
+        it: a server message stamped ``t`` (when the client read it) may have been written before the
+        server read that batch from its socket."""
+        i = bisect.bisect_left(self._times, t) - 1
+        if i >= 0 and self._times[i] > t - skew:
+            i -= 1
+        return self._counts[i] - 1 if i >= 0 else self._forgotten - 1
+
     def arrival(self, position: int) -> float | None:
         """When ``position`` arrived (None: not yet)."""
         i = bisect.bisect_right(self._counts, position)

@@ -90,6 +90,7 @@ class LaneMirror:
         self._filling_start = 0
         self._pruned = False  # the log and reports of settled chunks were forgotten
         self._dropped_seen = False
+        self.pull_seen = False  # the recognizer was seen taking frames from the queue on this connection
         self._dirty = True
         self.evidence_time = 0.0  # the newest evidence seen (for settling)
 
@@ -109,6 +110,7 @@ class LaneMirror:
         """An ``asr_final`` of this lane (``t0``/``t1`` in processed seconds) sent at ``at``."""
         end = max(round(t1 / FRAME_SECONDS), round(t0 / FRAME_SECONDS) + 1)
         bisect.insort(self._finals, (end, at))
+        self.pull_seen = True
         self.evidence_time = max(self.evidence_time, at)
         self._dirty = True
 
@@ -117,6 +119,8 @@ class LaneMirror:
         (after a drop chunks may not be back to back: the chunk size is no longer inferred)."""
         if dropped_total:
             self._dropped_seen = True
+        if queued_frames + self.tolerance < self.newest(at):
+            self.pull_seen = True  # fewer queued than sent: the recognizer is pulling
         self._metrics.append((at, max(0, queued_frames)))
         del self._metrics[: -MAX_METRICS]  # bounded even if nothing settles
         self.evidence_time = max(self.evidence_time, at)
@@ -290,12 +294,20 @@ class LaneMirror:
         """How many more frames may be sent at ``now`` so that the queue stays at or below
         ``queue_frames - margin`` until the recognizer is seen to take its next chunk. For
         ``PULL_GRACE_SECONDS`` after a chunk's final the recognizer may not have pulled yet (a busy
-        server): everything sent since that chunk counts as queued meanwhile."""
+        server): everything sent since that chunk counts as queued meanwhile, and the queue may be
+        filled to the brim (if it did pull, that completes its next chunk without waiting for the
+        grace to pass: catching up runs at the recognizer's pace, not a round trip's). Until the recognizer is
+        seen pulling at all (``pull_seen``: a fresh connection, a server still loading its model, of
+        unknown speed), only what the queue alone can hold."""
         room = self.queue_frames - margin
         newest = self.newest(now)
+        if not self.pull_seen:
+            return room - newest
         last = next((c for c in reversed(self.chunks()) if c.ended is not None), None)
         if last is not None and now - (last.ended or 0.0) < PULL_GRACE_SECONDS:
-            return room - (newest - last.end)
+            # Not pulled yet, the queue holds at most what was sent after that chunk: it may fill to
+            # the brim (no margin), which completes the next chunk at once if it did pull.
+            return self.queue_frames - last.uncertainty - (newest - last.end)
         chunk = self.busy(now)
         if chunk is None:  # filling: it takes frames as they come until the chunk is full
             return max(0, self._filling_start + self.chunk_frames - 1 - newest) + room

@@ -134,9 +134,9 @@ class ServerView(Generic[F]):
     def allowance(self, source: str, now: float, *, throttled: bool, flushing: bool) -> int:
         """Frames ``source`` may send now (``app.core.flow``); the caller reports them with ``spent``."""
         lane = self._source(source)
-        if self.flow.reports_load:
+        if not self.flow.judged_without_metrics(now):  # a fresh connection is judged as one that reports
             credit = lane.mirror.credit(now, self.flow.config.margin_frames)
-        else:  # nothing to judge its queue by: the ceiling alone (and the socket's backpressure)
+        else:  # a backend that reports no load: the ceiling alone (and the socket's backpressure)
             credit = 10**9
         return self.flow.lane(source).allowance(now, credit, throttled=throttled or flushing,
                                                 live=self.flow.live(now))

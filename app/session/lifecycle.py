@@ -27,7 +27,7 @@ from app.capture.source import AudioSource
 from app.core.flow import FlowConfig
 from app.core.framing import Frame
 from app.core.losses import LossCause
-from app.core.messages import ClientFeatures, ServerEvent, StartMessage
+from app.core.messages import ClientFeatures, ServerEvent, StartMessage, TranscriptEvent
 from app.core.reconnect import AttemptCounter, Retry, classify, fixed_in_settings
 from app.core.server_view import ServerView
 from app.core.session_state import (
@@ -298,9 +298,12 @@ class Session:
             self._view.record_sent(batch, now)
 
     def _on_server_event(self, event: ServerEvent) -> None:
-        """First the view (a final must be in the mirror before the model maps its times)."""
+        """First the view (a final must be in the mirror before the model maps its times). A final
+        wakes the sender: the recognizer is pulling its next chunk now, not at the next tick."""
         if self._view is not None:
             self._view.on_event(event, self._clock())
+            if isinstance(event, TranscriptEvent) and event.is_final:
+                self._sender.wake()
         self._model.on_server_event(event)
 
     def _set_state(self, state: ConnectionState, detail: str = "") -> None:

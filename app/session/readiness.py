@@ -58,6 +58,11 @@ async def back_off(counter: AttemptCounter, error: EchoPanelError, *, limit: int
     if delay is None:
         raise ConnectionFailedError(f"Gave up after {counter.attempt} reconnect attempts: {error}")
     announce(counter.attempt, delay)
-    set_state(ConnectionState.RECONNECTING,
-              f"Reconnecting in {delay:.1f} s (attempt {counter.attempt} of {limit}): {error}")
+    if counter.quick:  # the last connection was healthy: a restart, most likely
+        which = f"attempt {counter.attempt}"
+    elif counter.backing_off == counter.attempt:
+        which = f"attempt {counter.attempt} of {limit}"
+    else:
+        which = f"attempt {counter.attempt}: {counter.backing_off} of {limit} after the quick retries"
+    set_state(ConnectionState.RECONNECTING, f"Reconnecting in {delay:.1f} s ({which}): {error}")
     await within(stop.wait(), delay)

@@ -45,6 +45,10 @@ def test_physics_gives_the_backlog_recovery_floor_and_what_cannot_fit_the_hold()
     assert off["backlog_at_episode_end_seconds"]["mic"] == pytest.approx(135.0)  # (1 - 0.25) x 180
     assert off["beyond_hold_seconds"]["mic"] == pytest.approx(15.0)
     assert off["shortest_recovery_seconds"]["mic"] == pytest.approx(45.0)  # 135 / (4 - 1)
+    assert off["expected_recovery_seconds"]["mic"] == pytest.approx(49.0)  # + half a chunk at RTF 4
+    dense = of.physics(SCENARIOS["dense"], None, hold_seconds=120.0)
+    assert dense["shortest_recovery_seconds"]["mic"] == pytest.approx(3.8)  # 11.25 / (4 - 1)
+    assert dense["expected_recovery_seconds"]["mic"] == pytest.approx(5.35, abs=0.06)  # + 1.6 x 2 s / 2
     kept = of.Kept({"system": 0.5, "mic": 0.5}, {"system": 0.5, "mic": 0.5})
     on = of.physics(long, kept, hold_seconds=120.0)
     assert on["backlog_at_episode_end_seconds"]["mic"] == pytest.approx(45.0)  # (0.5 - 0.25) x 180
@@ -134,3 +138,18 @@ def test_the_summary_table_fits_one_screen_and_names_failed_checks() -> None:
     lines = text.splitlines()
     assert len(lines) == 5 and max(len(line) for line in lines) < 200
     assert "never red" in lines[2] and "3.5" in lines[3] and "on_never_below_off" in lines[3]
+
+
+def test_the_slow_chunk_still_running_after_the_episode_counts_in_the_runs_recovery_floor() -> None:
+    # dense, this run: 11.2 s of backlog per source drains in 3.7 s at best; the recognizer was still on a
+    # slow chunk (RTF 1.6) for 2.4 s after the episode's end, so 6.1 s is this run's floor: a 5 s target
+    # cannot be met, whatever the client (a recovery of 7.75 s is 1.65 s over that floor).
+    out = of.with_slow_tail(of.physics(SCENARIOS["dense"], None, hold_seconds=120.0),
+                            {"system": 2.4, "mic": 2.2})
+    assert out["slow_tail_seconds"] == {"system": 2.4, "mic": 2.2}
+    assert out["shortest_recovery_this_run_seconds"]["system"] == pytest.approx(6.2, abs=0.06)
+    got = ob.checks(SCENARIOS["dense"], run(0.8, 0.8), run(0.99, 0.99, recovery_seconds=7.75, physics=out))
+    assert got["on_recovery"]["pass"] is False and "6.2 s" in got["on_recovery"]["impossible"]
+    healthy = of.with_slow_tail(of.physics(SCENARIOS["dense"], None, hold_seconds=120.0),
+                                {"system": None, "mic": None})
+    assert "shortest_recovery_this_run_seconds" not in healthy

@@ -42,7 +42,8 @@ def test_seeded_rng_gives_reproducible_delays() -> None:
 
 def test_counter_bounds_consecutive_failures_and_only_a_stable_connection_resets_the_delay() -> None:
     policy = ReconnectPolicy(
-        jitter=0.0, max_attempts=3, base_seconds=1.0, cap_seconds=10.0, stable_after_seconds=20.0
+        jitter=0.0, max_attempts=3, base_seconds=1.0, cap_seconds=10.0, stable_after_seconds=20.0,
+        quick_seconds=0.0,  # no quick retries after a healthy connection (their own test below)
     )
     counter = AttemptCounter(policy, random.Random(0))
     assert counter.next_delay() == 1.0
@@ -90,3 +91,41 @@ def test_policy_rejects_nonsense() -> None:
         ReconnectPolicy(base_seconds=0)
     with pytest.raises(ValueError):
         ReconnectPolicy(jitter=1.5)
+
+
+def test_after_a_healthy_connection_the_first_retries_are_quick_and_do_not_use_up_the_attempts() -> None:
+    """A backend restart after a healthy connection: retry at once, then every interval for
+    ``quick_seconds``; only then the exponential back-off, from its base, bounded by max_attempts."""
+    policy = ReconnectPolicy(jitter=0.0, max_attempts=3, base_seconds=1.0, cap_seconds=10.0,
+                             stable_after_seconds=20.0, quick_seconds=2.0, quick_interval_seconds=0.5)
+    counter = AttemptCounter(policy, random.Random(0))
+    counter.connection_streamed(45.0)
+    quick = [counter.next_delay() for _ in range(6)]
+    assert quick == pytest.approx([0.05, 0.25, 0.5, 0.5, 0.5, 0.2])  # the ramp, the interval, the rest
+    assert counter.quick and counter.attempt == 6 and counter.backing_off == 0
+    assert [counter.next_delay() for _ in range(4)] == [1.0, 2.0, 4.0, None]  # then the back-off
+    assert not counter.quick and counter.backing_off == 3
+
+
+def test_quick_retries_need_a_healthy_connection() -> None:
+    """At the start (never connected) and after a connection that died at once: back-off only. One
+    that streamed a few seconds (the real server killed 19 s into a session) earns quick retries,
+    though not yet the back-off's reset."""
+    policy = ReconnectPolicy(jitter=0.0, base_seconds=1.0, stable_after_seconds=20.0,
+                             quick_after_seconds=10.0)
+    counter = AttemptCounter(policy, random.Random(0))
+    assert counter.next_delay() == 1.0
+    counter.connection_streamed(3.0)
+    assert counter.next_delay() == 2.0 and not counter.quick
+    counter.connection_streamed(19.0)
+    assert counter.next_delay() == 0.05 and counter.quick
+
+
+def test_quick_retries_are_jittered_but_never_longer() -> None:
+    policy = ReconnectPolicy(jitter=0.25, quick_seconds=5.0, quick_interval_seconds=0.5)
+    counter = AttemptCounter(policy, random.Random(5))
+    counter.connection_streamed(60.0)
+    delays = [counter.next_delay() for _ in range(6)]
+    assert all(d is not None for d in delays)
+    for delay, nominal in zip(delays, [0.05, 0.25, 0.5, 0.5, 0.5, 0.5], strict=True):
+        assert delay is not None and 0.75 * nominal - 1e-9 <= delay <= nominal

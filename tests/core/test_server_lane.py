@@ -227,3 +227,33 @@ def test_the_report_that_bounds_an_estimated_chunk_end_does_not_also_end_the_nex
     assert first.end == 99 and first.ended is not None and not first.exact
     assert (second.start, second.end, second.ended) == (111, 210, None)  # still being processed
     assert mirror.credit(27.9, margin=10) <= 90  # the queue's room, not the room plus a chunk
+
+
+def test_a_report_of_more_queued_than_the_chunk_in_progress_leaves_means_it_was_not_pulled_yet() -> None:
+    # Chunk 0 (0..99) ended with a final at 2.6; the client then sent the next chunk's worth and a bit,
+    # but the server was slow to pull (a busy loop): the report at 2.7 finds all 110 still queued. That
+    # is no evidence that chunk 1 ENDED (it used to be read so, which opened the credit wide while the
+    # queue was full: drops); chunk 1 is still in progress, credit shut.
+    mirror = LaneMirror(tolerance_frames=TOLERANCE)
+    mirror.sent(100, 2.0)
+    mirror.final(0.0, 2.0, 2.6)
+    mirror.sent(110, 2.62)
+    mirror.metrics(100, 2.7)
+    chunks = mirror.chunks()
+    assert [(c.start, c.end, c.ended) for c in chunks] == [(0, 99, 2.6), (100, 199, None)]
+    assert mirror.credit(3.0, margin=10) <= 90 - 10
+
+
+def test_a_report_that_predates_the_latest_batch_does_not_end_the_chunk() -> None:
+    # Chunk 0 ended with a final at 2.6; 100 more frames went by 3.13 (chunk 1 full: processing), then a
+    # batch of 30 at 3.15; the report read at 3.16 was counted before that batch reached the queue: 0
+    # queued, where the log says 30. That is no evidence that chunk 1 ended (it used to open the credit).
+    mirror = LaneMirror(tolerance_frames=TOLERANCE)
+    mirror.sent(100, 2.0)
+    mirror.final(0.0, 2.0, 2.6)
+    mirror.sent(100, 3.13)
+    mirror.sent(30, 3.15)
+    mirror.metrics(0, 3.16)
+    last = mirror.chunks()[-1]
+    assert (last.start, last.end, last.ended) == (100, 199, None)
+    assert mirror.credit(3.2, margin=10) == 90 - 30

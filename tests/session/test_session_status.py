@@ -32,9 +32,11 @@ def lights(run: Run) -> list[Light]:
     return [e.report.light for e in run.of(StatusChanged)]
 
 
-async def test_a_healthy_session_stays_green_through_the_degrade_ladders_buffering(tmp_path: Path) -> None:
+@pytest.mark.parametrize("finals", ["regions", "chunks"])  # chunks: as the real server was measured
+async def test_a_healthy_session_stays_green_through_the_degrade_ladders_buffering(tmp_path: Path,
+                                                                                   finals: str) -> None:
     async with ReferenceBackend(BackendConfig(host="127.0.0.1", port=0, recognizer="simulated",
-                                              rtf=0.3)) as backend:
+                                              rtf=0.3, finals=finals)) as backend:
         run = await run_session(session_config(backend.ws_url), speech(tmp_path, 15.0), timeout=60)
     assert run.ended is not None and run.ended.outcome is StopOutcome.SUMMARY, run.ended.message
     ladder = [e.status for e in run.of(ServerStatus) if e.status.degrade_level and not e.status.source]
