@@ -6,7 +6,8 @@ first that does not bracket it from above (so does a final of a later chunk). Th
 the start plus the median processing time of recent chunks, inside the bracket. A report that finds
 the queue partly full (``0 < q < queue``) pins the end of the NEXT chunk at ``newest(M) - q``; if that
 chunk began after a gap (drops), the queue held exactly its first frames when it was pulled, which
-pins this chunk's end exactly.
+pins this chunk's end exactly. A chunk whose start is uncertain (after a stall) is busy for any
+report its possible places explain, and no report pins anything from it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class ChunkInProgress:
     size: int  # frames per chunk
     queue: int  # the server queue, frames
     tolerance: int  # frames the send log and the queue may disagree by
+    uncertainty: int = 0  # frames its start (so its end) may lie later than ``end`` (after a stall)
 
 
 def estimate_end(chunk: ChunkInProgress, reports: Sequence[tuple[float, int]], log: SendLog, *,
@@ -34,7 +36,8 @@ def estimate_end(chunk: ChunkInProgress, reports: Sequence[tuple[float, int]], l
     low, high, seen = chunk.began, None, None
     for at, q in reports:
         busy = max(0, min(chunk.queue, log.newest(at) - chunk.end))
-        if abs(q - busy) <= chunk.tolerance:
+        least = max(0, min(chunk.queue, log.newest(at) - chunk.end - chunk.uncertainty))
+        if least - chunk.tolerance <= q <= busy + chunk.tolerance:
             low = at  # consistent with the chunk still being processed (or too early to tell)
             continue
         high, seen = at, q
@@ -44,7 +47,7 @@ def estimate_end(chunk: ChunkInProgress, reports: Sequence[tuple[float, int]], l
             return None, False, None
         high = later_final
     guess = min(max(chunk.began + (typical if typical is not None else (high - chunk.began) / 2), low), high)
-    if seen is not None and chunk.tolerance < seen < chunk.queue - chunk.tolerance:
+    if seen is not None and chunk.tolerance < seen < chunk.queue - chunk.tolerance and not chunk.uncertainty:
         next_end = log.newest(high) - seen  # the chunk in progress at ``high`` ends here
         next_start = next_end - chunk.size + 1
         if next_start > chunk.end + 1:  # a gap: the queue held exactly next_start.. when it was pulled

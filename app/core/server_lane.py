@@ -42,6 +42,10 @@ TOLERANCE_FRAMES = 2  # skew between the client's send log and the server's queu
 SETTLE_SECONDS = 30.0  # an estimated chunk end this old gets no more evidence: stop re-examining it
 MAX_METRICS = 4096
 PULL_GRACE_SECONDS = 0.3  # after a final, until the recognizer surely pulled again (credit)
+STALL_SECONDS = 2.0  # a server that reports its load (metrics every second) silent this long was stopped
+RESUME_SECONDS = 0.5  # after a stall, the server reads what sat in the socket meanwhile: reports this
+#                       soon after it speaks again saw an unknown part of that, and are not evidence
+MAX_RESUMES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,8 @@ class LaneMirror:
         self._dropped_seen = False
         self._dirty = True
         self.evidence_time = 0.0  # the newest evidence seen (for settling)
+        self._heard: float | None = None  # the server's last message (any), once it reported its load
+        self.resumes: list[tuple[float, int, int]] = []  # after a stall: (when, first held, last held + 1)
 
     # ------------------------------------------------------------------ inputs
 
@@ -105,8 +111,28 @@ class LaneMirror:
             self.log.add(frames, at)
             self._dirty = True
 
+    def heard(self, at: float) -> None:
+        """The server sent something at ``at`` (any message, of any lane). Once it has reported its
+        load, a silence of ``STALL_SECONDS`` means it was stopped: what this client wrote meanwhile
+        reached it only now (``SendLog.held_back``)."""
+        last = self._heard
+        if last is None:
+            if self._metrics:
+                self._heard = at
+            return
+        self._heard = max(last, at)
+        if at - last > STALL_SECONDS:
+            before, after = self.log.held_back(last, at)
+            self.resumes.append((at, before, after))
+            del self.resumes[: -MAX_RESUMES]
+            self._dirty = True
+
+    def _resumed(self, at: float) -> bool:
+        return bool(self.resumes) and 0.0 <= at - self.resumes[-1][0] < RESUME_SECONDS
+
     def final(self, t0: float, t1: float, at: float) -> None:
         """An ``asr_final`` of this lane (``t0``/``t1`` in processed seconds) sent at ``at``."""
+        self.heard(at)
         end = max(round(t1 / FRAME_SECONDS), round(t0 / FRAME_SECONDS) + 1)
         bisect.insort(self._finals, (end, at))
         self.evidence_time = max(self.evidence_time, at)
@@ -115,8 +141,14 @@ class LaneMirror:
     def metrics(self, queued_frames: int, at: float, dropped_total: int | None = None) -> None:
         """A ``metrics`` message of this lane sent at ``at``: its queue, and the session's ``dropped_total``
         (after a drop chunks may not be back to back: the chunk size is no longer inferred)."""
+        self.heard(at)
+        if self._heard is None:
+            self._heard = at
         if dropped_total:
             self._dropped_seen = True
+        if self._resumed(at):
+            self.evidence_time = max(self.evidence_time, at)
+            return
         self._metrics.append((at, max(0, queued_frames)))
         del self._metrics[: -MAX_METRICS]  # bounded even if nothing settles
         self.evidence_time = max(self.evidence_time, at)
@@ -162,7 +194,7 @@ class LaneMirror:
             ended: float | None = finals.get(j)
             exact = ended is not None
             if ended is None:
-                ended, exact, pinned = self._estimate_end(j, end, began, durations, finals)
+                ended, exact, pinned = self._estimate_end(j, end, began, durations, finals, uncertain)
             if ended is None:
                 out.append(Chunk(start, end, began, None, False, uncertain))
                 self._filling_start = end + 1
@@ -177,8 +209,23 @@ class LaneMirror:
                 uncertain = 0 if following > end + 1 else uncertain
             else:
                 uncertain += spread(self.log, end, self.queue_frames, began, ended)
+            if pinned is None:
+                following, uncertain = self._after_resume(began, ended, end, following, uncertain)
             start, prev_ended = following, ended
             j += 1
+
+    def _after_resume(self, began: float, ended: float, end: int, following: int,
+                      uncertain: int) -> tuple[int, int]:
+        """(next start, uncertainty) for a chunk that was in progress when the server stopped and
+        ended once it resumed: whether it pulled the next chunk before or after reading what sat in
+        the socket is a race. The point estimate is "before" (its end came first: seen on the real
+        server and the reference backend), the other outcome the uncertainty."""
+        for at, before, after in reversed(self.resumes):
+            if began < at <= ended and after > before:
+                low = max(end + 1, before - self.queue_frames)
+                high = max(following, after - self.queue_frames)
+                return low, uncertain + high - low
+        return following, uncertain
 
     def _final_times(self, first_chunk: int) -> dict[int, float]:
         """Chunk index (from ``first_chunk`` on) -> arrival of its first final, for the current size."""
@@ -189,7 +236,7 @@ class LaneMirror:
         return out
 
     def _estimate_end(self, j: int, end: int, began: float, durations: list[float],
-                      finals: dict[int, float]) -> tuple[float | None, bool, int | None]:
+                      finals: dict[int, float], uncertain: int = 0) -> tuple[float | None, bool, int | None]:
         """(end time, exact, the next chunk's start if a metrics message pins it) of chunk ``j``, which
         no final marks (``app.core.chunk_end``); (None, False, None) while nothing shows it ended."""
         later = min((t for k, t in finals.items() if k > j), default=None)
@@ -197,8 +244,9 @@ class LaneMirror:
         # From just after ``began``: when the previous chunk's end is an estimate, ``began`` is the last
         # report that found that chunk still busy, which says nothing about this one.
         reports = self._metrics[bisect.bisect_right(self._metrics, (began, self.queue_frames + 1)):]
-        return estimate_end(ChunkInProgress(end, began, self.chunk_frames, self.queue_frames, self.tolerance),
-                            reports, self.log, typical=typical, later_final=later)
+        progress = ChunkInProgress(end, began, self.chunk_frames, self.queue_frames, self.tolerance,
+                                   uncertain)
+        return estimate_end(progress, reports, self.log, typical=typical, later_final=later)
 
     def _settle(self) -> None:
         """Move the leading exact (or old) tail chunks into the settled list and forget what only
@@ -290,9 +338,10 @@ class LaneMirror:
         """How many more frames may be sent at ``now`` so that the queue stays at or below
         ``queue_frames - margin`` until the recognizer is seen to take its next chunk. For
         ``PULL_GRACE_SECONDS`` after a chunk's final the recognizer may not have pulled yet (a busy
-        server): everything sent since that chunk counts as queued meanwhile."""
+        server): everything sent since that chunk counts as queued meanwhile. Every frame written
+        counts, arrived or not (after a stall the socket may still hold some)."""
         room = self.queue_frames - margin
-        newest = self.newest(now)
+        newest = self.sent_frames - 1  # in flight or not, every frame written will be in the queue
         last = next((c for c in reversed(self.chunks()) if c.ended is not None), None)
         if last is not None and now - (last.ended or 0.0) < PULL_GRACE_SECONDS:
             return room - (newest - last.end)

@@ -98,17 +98,20 @@ class ServerView(Generic[F]):
 
     def on_metrics(self, source: str, queued_frames: int | None, dropped_total: int | None,
                    at: float) -> None:
-        self.flow.heard(at, metrics=True)
+        self.heard(at, metrics=True)
         if queued_frames is not None:
             self._source(source).mirror.metrics(queued_frames, at, dropped_total)
 
     def on_final(self, source: str, t0: float, t1: float, at: float) -> None:
-        self.flow.heard(at)
+        self.heard(at)
         self._source(source).mirror.final(t0, t1, at)
 
-    def heard(self, at: float) -> None:
-        """Any other server message: the server is alive."""
-        self.flow.heard(at)
+    def heard(self, at: float, *, metrics: bool = False) -> None:
+        """Any server message (``metrics``: a metrics message): the server is alive, and after a
+        stall every lane learns that what sat in the socket reached it now."""
+        self.flow.heard(at, metrics=metrics)
+        for lane in self._sources.values():
+            lane.mirror.heard(at)
 
     def on_event(self, event: ServerEvent, at: float) -> None:
         """Any server message of this connection, received at ``at`` (before the session maps a final's
