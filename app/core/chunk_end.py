@@ -7,7 +7,7 @@ the start plus the median processing time of recent chunks, inside the bracket. 
 the queue partly full (``0 < q < queue``) pins the end of the NEXT chunk at ``newest(M) - q``; if that
 chunk began after a gap (drops), the queue held exactly its first frames when it was pulled, which
 pins this chunk's end exactly. A chunk whose start is uncertain (after a stall) is busy for any
-report its possible places explain, and no report pins anything from it.
+report its possible places explain, and a gap after it must be wider than that uncertainty.
 """
 
 from __future__ import annotations
@@ -47,10 +47,10 @@ def estimate_end(chunk: ChunkInProgress, reports: Sequence[tuple[float, int]], l
             return None, False, None
         high = later_final
     guess = min(max(chunk.began + (typical if typical is not None else (high - chunk.began) / 2), low), high)
-    if seen is not None and chunk.tolerance < seen < chunk.queue - chunk.tolerance and not chunk.uncertainty:
+    if seen is not None and chunk.tolerance < seen < chunk.queue - chunk.tolerance:
         next_end = log.newest(high) - seen  # the chunk in progress at ``high`` ends here
         next_start = next_end - chunk.size + 1
-        if next_start > chunk.end + 1:  # a gap: the queue held exactly next_start.. when it was pulled
+        if next_start > chunk.end + chunk.uncertainty + 1:  # a gap: the queue held exactly next_start..
             pulled = log.arrival(next_start + chunk.queue - 1)
             if pulled is not None:
                 return min(max(pulled, low), high), True, next_start

@@ -193,6 +193,11 @@ class LaneMirror:
             pinned: int | None = None
             ended: float | None = finals.get(j)
             exact = ended is not None
+            if uncertain and ended is not None:
+                shift = self._placed(end, uncertain, began, ended)
+                if shift is not None:  # a report found exactly where it is
+                    start, end, uncertain = start + shift, end + shift, 0
+                    began = max(self.arrival(end) or began, prev_ended)
             if ended is None:
                 ended, exact, pinned = self._estimate_end(j, end, began, durations, finals, uncertain)
             if ended is None:
@@ -226,6 +231,21 @@ class LaneMirror:
                 high = max(following, after - self.queue_frames)
                 return low, uncertain + high - low
         return following, uncertain
+
+    def _placed(self, end: int, uncertain: int, began: float, ended: float) -> int | None:
+        """How much later than ``end`` (at most ``uncertain``) a chunk processed from ``began`` to
+        ``ended`` really ends, if a report meanwhile found its queue partly full (``newest - q`` is
+        then its end); None if none did."""
+        first = bisect.bisect_right(self._metrics, (began, self.queue_frames + 1))
+        for at, q in self._metrics[first:]:
+            if at >= ended:
+                break
+            if self.tolerance < q < self.queue_frames - self.tolerance:
+                shift = self.newest(at) - q - end
+                if -self.tolerance <= shift <= uncertain + self.tolerance:
+                    return min(max(shift, 0), uncertain)
+                return None
+        return None
 
     def _final_times(self, first_chunk: int) -> dict[int, float]:
         """Chunk index (from ``first_chunk`` on) -> arrival of its first final, for the current size."""
