@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from app.core.send_log import SendLog
 
+REPORT_LAG_SECONDS = 0.25  # a report read at t may describe the queue this long before (a loaded machine)
+
 
 @dataclass(frozen=True, slots=True)
 class ChunkInProgress:
@@ -36,7 +38,7 @@ def estimate_end(chunk: ChunkInProgress, reports: Sequence[tuple[float, int]], l
     low, high, seen = chunk.began, None, None
     for at, q in reports:
         busy = max(0, min(chunk.queue, log.newest(at) - chunk.end))
-        least = max(0, min(chunk.queue, log.newest(at) - chunk.end - chunk.uncertainty))
+        least = max(0, min(chunk.queue, log.newest(at - REPORT_LAG_SECONDS) - chunk.end - chunk.uncertainty))
         if least - chunk.tolerance <= q <= busy + chunk.tolerance:
             low = at  # consistent with the chunk still being processed (or too early to tell)
             continue

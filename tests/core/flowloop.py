@@ -49,6 +49,7 @@ class Loop:
     shed: int = 0
     seen: int = 0
     sent_at: dict[tuple[str, int], float] = field(default_factory=dict)
+    report_delay: float = 0.0  # from the server writing a message to the client reading it
     burst_first: bool = True  # at a resume, the server reads the socket before it ends its chunk
     socket: list[tuple[str, int]] = field(default_factory=list)  # written while the server was stopped
     resume_at: float | None = None
@@ -119,12 +120,17 @@ class Loop:
         self.socket.clear()
 
     def deliver(self) -> None:
+        """The server's messages the client has received by now: each ``report_delay`` after the
+        server wrote it (a loaded machine), received at that time."""
         for ev in self.server.events[self.seen:]:
+            at = ev.at + self.report_delay
+            if at > self.server_time + 1e-9:
+                break
             if ev.kind == "final":
-                self.view.on_final(ev.source, ev.t0, ev.t1, ev.at)
+                self.view.on_final(ev.source, ev.t0, ev.t1, at)
             else:
-                self.view.on_metrics(ev.source, ev.queued, ev.dropped_total, ev.at)
-        self.seen = len(self.server.events)
+                self.view.on_metrics(ev.source, ev.queued, ev.dropped_total, at)
+            self.seen += 1
 
     def drain(self, limit: float = 300.0) -> None:
         """Stop: send everything held at the server's pace, then the server flushes."""

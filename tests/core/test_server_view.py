@@ -123,3 +123,20 @@ def test_the_slowest_recent_drain_rate_follows_a_backend_that_has_just_slowed_do
     assert slowest is not None and slowest == pytest.approx(1 / 1.6, rel=0.1)
     median = loop.view.drain_rate("mic")
     assert median is not None and median > 2 * slowest  # what the budget used to be sized with
+
+
+@pytest.mark.parametrize("delay", [0.1, 0.2])
+@pytest.mark.parametrize("rtf", [1.3, 1.6])
+def test_throttled_reports_read_late_do_not_open_credit_mid_chunk(delay: float, rtf: float) -> None:
+    # On a loaded machine a metrics message is read up to a tick or two after the server sampled its
+    # queue. Compared with everything written by the time it was read, a report taken before the
+    # last frames arrived looked like "the chunk ended": credit opened while the recognizer was
+    # mid-chunk and the queue overflowed (overloaded until Stop: 5.8 s per source in the benchmark).
+    def speech(s: str, i: int) -> bool:
+        return ((i + (0 if s == "mic" else 150)) % 300) < 150
+
+    loop = Loop(LaneServer(rtf=episode(10, 999, rtf, low=0.25)), throttle=True, speech=speech,
+                report_delay=delay)
+    loop.run(40)
+    loop.drain()
+    assert all(not lane.dropped for lane in loop.server.lanes.values())
