@@ -19,6 +19,13 @@ and how many more frames its queue can take (flow control), what is surely consu
 after a reconnect), and how long chunks take (the drain rate). Chunks after an estimated end carry its
 uncertainty (in frames) until evidence settles it.
 
+Two things the evidence does not say exactly. A message is read a little after the server wrote it
+(``app.core.chunk_end``: a report fits the frames written up to a quarter second before it was read).
+And a server that went silent for ``STALL_SECONDS`` was stopped: what was written meanwhile sat in the
+socket and reaches it when it speaks again (``heard``), and whether the chunk it was in pulled its
+successor before or after reading that is a race, carried as the successor's uncertainty until a
+report that finds its queue partly full places it.
+
 Times are the caller's: arrival of each send batch and the server time of each message. Cost: evidence
 only re-examines the chunks after the last settled one (exact, or ``SETTLE_SECONDS`` after it ended);
 memory is one record per chunk plus the unsettled tail. Pure: no I/O, no clock of its own.
@@ -33,6 +40,7 @@ from dataclasses import dataclass
 from app.core.chunk_end import ChunkInProgress, estimate_end, spread
 from app.core.chunk_size import infer_chunk_frames
 from app.core.messages import FRAME_SECONDS
+from app.core.resume import MAX_RESUMES, RESUME_SECONDS, STALL_SECONDS, Resume, after_resume, placed
 from app.core.send_log import SendLog
 
 DEFAULT_CHUNK_FRAMES = 100  # 2 s: the real server's ECHOPANEL_ASR_CHUNK_SECONDS default
@@ -42,10 +50,6 @@ TOLERANCE_FRAMES = 2  # skew between the client's send log and the server's queu
 SETTLE_SECONDS = 30.0  # an estimated chunk end this old gets no more evidence: stop re-examining it
 MAX_METRICS = 4096
 PULL_GRACE_SECONDS = 0.3  # after a final, until the recognizer surely pulled again (credit)
-STALL_SECONDS = 2.0  # a server that reports its load (metrics every second) silent this long was stopped
-RESUME_SECONDS = 0.5  # after a stall, the server reads what sat in the socket meanwhile: reports this
-#                       soon after it speaks again saw an unknown part of that, and are not evidence
-MAX_RESUMES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +101,7 @@ class LaneMirror:
         self._dirty = True
         self.evidence_time = 0.0  # the newest evidence seen (for settling)
         self._heard: float | None = None  # the server's last message (any), once it reported its load
-        self.resumes: list[tuple[float, int, int]] = []  # after a stall: (when, first held, last held + 1)
+        self.resumes: list[Resume] = []  # the server spoke again after a stall (app.core.resume)
 
     # ------------------------------------------------------------------ inputs
 
@@ -123,12 +127,12 @@ class LaneMirror:
         self._heard = max(last, at)
         if at - last > STALL_SECONDS:
             before, after = self.log.held_back(last, at)
-            self.resumes.append((at, before, after))
+            self.resumes.append(Resume(at, before, after))
             del self.resumes[: -MAX_RESUMES]
             self._dirty = True
 
     def _resumed(self, at: float) -> bool:
-        return bool(self.resumes) and 0.0 <= at - self.resumes[-1][0] < RESUME_SECONDS
+        return bool(self.resumes) and 0.0 <= at - self.resumes[-1].at < RESUME_SECONDS
 
     def final(self, t0: float, t1: float, at: float) -> None:
         """An ``asr_final`` of this lane (``t0``/``t1`` in processed seconds) sent at ``at``."""
@@ -194,7 +198,8 @@ class LaneMirror:
             ended: float | None = finals.get(j)
             exact = ended is not None
             if uncertain and ended is not None:
-                shift = self._placed(end, uncertain, began, ended)
+                shift = placed(self._metrics, self.log, queue=cap, tolerance=self.tolerance, end=end,
+                               uncertain=uncertain, began=began, ended=ended)
                 if shift is not None:  # a report found exactly where it is
                     start, end, uncertain = start + shift, end + shift, 0
                     began = max(self.arrival(end) or began, prev_ended)
@@ -215,37 +220,10 @@ class LaneMirror:
             else:
                 uncertain += spread(self.log, end, self.queue_frames, began, ended)
             if pinned is None:
-                following, uncertain = self._after_resume(began, ended, end, following, uncertain)
+                following, uncertain = after_resume(self.resumes, cap, began=began, ended=ended, end=end,
+                                                    following=following, uncertain=uncertain)
             start, prev_ended = following, ended
             j += 1
-
-    def _after_resume(self, began: float, ended: float, end: int, following: int,
-                      uncertain: int) -> tuple[int, int]:
-        """(next start, uncertainty) for a chunk that was in progress when the server stopped and
-        ended once it resumed: whether it pulled the next chunk before or after reading what sat in
-        the socket is a race. The point estimate is "before" (its end came first: seen on the real
-        server and the reference backend), the other outcome the uncertainty."""
-        for at, before, after in reversed(self.resumes):
-            if began < at <= ended and after > before:
-                low = max(end + 1, before - self.queue_frames)
-                high = max(following, after - self.queue_frames)
-                return low, uncertain + high - low
-        return following, uncertain
-
-    def _placed(self, end: int, uncertain: int, began: float, ended: float) -> int | None:
-        """How much later than ``end`` (at most ``uncertain``) a chunk processed from ``began`` to
-        ``ended`` really ends, if a report meanwhile found its queue partly full (``newest - q`` is
-        then its end); None if none did."""
-        first = bisect.bisect_right(self._metrics, (began, self.queue_frames + 1))
-        for at, q in self._metrics[first:]:
-            if at >= ended:
-                break
-            if self.tolerance < q < self.queue_frames - self.tolerance:
-                shift = self.newest(at) - q - end
-                if -self.tolerance <= shift <= uncertain + self.tolerance:
-                    return min(max(shift, 0), uncertain)
-                return None
-        return None
 
     def _final_times(self, first_chunk: int) -> dict[int, float]:
         """Chunk index (from ``first_chunk`` on) -> arrival of its first final, for the current size."""
