@@ -6,8 +6,9 @@ first that does not bracket it from above (so does a final of a later chunk). Th
 the start plus the median processing time of recent chunks, inside the bracket. A report that finds
 the queue partly full (``0 < q < queue``) pins the end of the NEXT chunk at ``newest(M) - q``; if that
 chunk began after a gap (drops), the queue held exactly its first frames when it was pulled, which
-pins this chunk's end exactly. A chunk whose start is uncertain (after a stall) is busy for any
-report its possible places explain, and a gap after it must be wider than that uncertainty.
+pins this chunk's end exactly. A chunk whose start is uncertain (after a stall: the two
+outcomes of a race) is busy for a report either place explains, and a gap after it must be wider than
+that uncertainty.
 """
 
 from __future__ import annotations
@@ -36,10 +37,9 @@ def estimate_end(chunk: ChunkInProgress, reports: Sequence[tuple[float, int]], l
     report and no later final shows the chunk ended. ``reports``: (time, queued frames) from
     ``chunk.began`` on, in order; ``typical``: a recent processing time, if known."""
     low, high, seen = chunk.began, None, None
+    places = (chunk.end, chunk.end + chunk.uncertainty) if chunk.uncertainty else (chunk.end,)
     for at, q in reports:
-        busy = max(0, min(chunk.queue, log.newest(at) - chunk.end))
-        least = max(0, min(chunk.queue, log.newest(at - REPORT_LAG_SECONDS) - chunk.end - chunk.uncertainty))
-        if least - chunk.tolerance <= q <= busy + chunk.tolerance:
+        if any(fits(log, at, q, end, chunk.queue, chunk.tolerance) for end in places):
             low = at  # consistent with the chunk still being processed (or too early to tell)
             continue
         high, seen = at, q
@@ -58,6 +58,15 @@ def estimate_end(chunk: ChunkInProgress, reports: Sequence[tuple[float, int]], l
                 return min(max(pulled, low), high), True, next_start
         return guess, False, max(chunk.end + 1, next_start)
     return guess, False, None
+
+
+def fits(log: SendLog, at: float, q: int, end: int, queue: int, tolerance: int) -> bool:
+    """Whether a report read at ``at`` that found ``q`` frames queued fits a chunk ending at ``end``
+    still being processed: the queue then held what arrived after ``end``, written by ``at`` or, the
+    report being read late, up to ``REPORT_LAG_SECONDS`` before."""
+    least = max(0, min(queue, log.newest(at - REPORT_LAG_SECONDS) - end))
+    most = max(0, min(queue, log.newest(at) - end))
+    return least - tolerance <= q <= most + tolerance
 
 
 def spread(log: SendLog, end: int, queue: int, low: float, high: float) -> int:

@@ -15,6 +15,7 @@ import bisect
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from app.core.chunk_end import fits
 from app.core.send_log import SendLog
 
 STALL_SECONDS = 2.0
@@ -44,15 +45,15 @@ def after_resume(resumes: Sequence[Resume], queue: int, *, began: float, ended: 
 
 def placed(reports: Sequence[tuple[float, int]], log: SendLog, *, queue: int, tolerance: int, end: int,
            uncertain: int, began: float, ended: float) -> int | None:
-    """How much later than ``end`` (at most ``uncertain``) a chunk processed from ``began`` to ``ended``
-    really ends, if a report meanwhile found its queue partly full (its end is then ``newest - q``);
-    None if none did. ``reports``: (time, queued frames), in order."""
+    """Which outcome of the race (``after_resume``) a chunk processed from ``began`` to ``ended`` came
+    from: 0 (it ends at ``end``) or ``uncertain`` (that much later), once a report meanwhile found its
+    queue partly full and fits only one of them; None until one does. ``reports``: (time, queued
+    frames), in order."""
     for at, q in reports[bisect.bisect_right(reports, (began, queue + 1)):]:
         if at >= ended:
             break
         if tolerance < q < queue - tolerance:
-            shift = log.newest(at) - q - end
-            if -tolerance <= shift <= uncertain + tolerance:
-                return min(max(shift, 0), uncertain)
-            return None
+            early, late = (fits(log, at, q, e, queue, tolerance) for e in (end, end + uncertain))
+            if early != late:  # it tells the two outcomes apart
+                return 0 if early else uncertain
     return None
