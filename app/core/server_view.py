@@ -61,8 +61,12 @@ class ServerView(Generic[F]):
     """See the module docstring."""
 
     def __init__(self, flow: FlowConfig, opened_at: float, *, chunk_frames: int | None = None,
-                 resend_seconds: float = RESEND_SECONDS) -> None:
+                 resend_seconds: float = RESEND_SECONDS, reports_load: bool = False) -> None:
+        """``reports_load``: the backend is known to report its load (the previous connection's did),
+        so its queue's credit applies from the first frame (the backlog after a reconnect, sent into a
+        recognizer whose first chunk is not seen through yet), not only from its first metrics."""
         self.flow = FlowControl(flow, opened_at)
+        self._expects_load = reports_load
         self.time_map = TimeMap()
         self._chunk_frames = chunk_frames
         self._window_frames = max(1, round(resend_seconds / FRAME_SECONDS))
@@ -137,7 +141,7 @@ class ServerView(Generic[F]):
     def allowance(self, source: str, now: float, *, throttled: bool, flushing: bool) -> int:
         """Frames ``source`` may send now (``app.core.flow``); the caller reports them with ``spent``."""
         lane = self._source(source)
-        if self.flow.reports_load:
+        if self.flow.reports_load or self._expects_load:
             credit = lane.mirror.credit(now, self.flow.config.margin_frames)
         else:  # nothing to judge its queue by: the ceiling alone (and the socket's backpressure)
             credit = 10**9
@@ -158,6 +162,11 @@ class ServerView(Generic[F]):
         times = sorted(recent)
         taken = max(recent[-RECENT_CHUNKS:]) if slowest else times[len(times) // 2]
         return mirror.chunk_frames * FRAME_SECONDS / max(taken, 0.001)
+
+    @property
+    def reports_load(self) -> bool:
+        """Whether this backend reports its load (seen, or known from an earlier connection)."""
+        return self.flow.reports_load or self._expects_load
 
     def shared_recognizer(self) -> bool:
         """Whether the two sources look served by ONE recognizer (``app.core.shared_recognizer``: the

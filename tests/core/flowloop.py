@@ -49,13 +49,14 @@ class Loop:
     shed: int = 0
     seen: int = 0
     sent_at: dict[tuple[str, int], float] = field(default_factory=dict)
+    reports_load: bool = False  # the view knows from an earlier connection that the server reports its load
     report_delay: float = 0.0  # from the server writing a message to the client reading it
     burst_first: bool = True  # at a resume, the server reads the socket before it ends its chunk
     socket: list[tuple[str, int]] = field(default_factory=list)  # written while the server was stopped
     resume_at: float | None = None
 
     def __post_init__(self) -> None:
-        self.view = ServerView(FlowConfig(tick_seconds=TICK), 0.0)
+        self.view = ServerView(FlowConfig(tick_seconds=TICK), 0.0, reports_load=self.reports_load)
         self.policy = ThrottlePolicy(clock=lambda: 0.0, enabled=self.throttle)
 
         def tagger(source: str) -> Callable[[], SpeechTagger[Held[Frame]]]:

@@ -5,9 +5,10 @@
 from __future__ import annotations
 
 import pytest
-from flowloop import TICK, Loop, episode
+from flowloop import SOURCES, TICK, Loop, episode
 from lanesim import FRAME, LaneServer
 
+from app.core.framing import Frame
 from app.core.messages import Source
 
 
@@ -140,3 +141,21 @@ def test_throttled_reports_read_late_do_not_open_credit_mid_chunk(delay: float, 
     loop.run(40)
     loop.drain()
     assert all(not lane.dropped for lane in loop.server.lanes.values())
+
+
+@pytest.mark.parametrize("known", [False, True])
+def test_after_a_reconnect_the_backlog_goes_at_the_pace_of_the_new_servers_queue(known: bool) -> None:
+    # A new connection to a backend that reported its load on the previous one: the held backlog
+    # (here 8 s) waits for credit from the first frame. Before its first metrics (about 1 s) the
+    # view used to send it at the 4x ceiling into a recognizer still on its first chunk, and the
+    # queue could overflow (stall60: 0.14 s per source dropped after the reconnect).
+    loop = Loop(LaneServer(rtf=lambda t, s: 0.25, metrics_phase=1.0), throttle=True, reports_load=known)
+    for i in range(400):
+        for s in SOURCES:
+            loop.holds[s].push(Frame(s, bytes(640), i * FRAME - 8.0, i), False)
+    loop.run(0.96)  # before the first chunk's final and the first metrics
+    room = 100 + 100 - loop.view.flow.config.margin_frames  # the first chunk + the queue less the margin
+    sent = max(len(p) for p in loop.positions.values())
+    assert (sent <= room) if known else (sent > room)
+    loop.run(11)
+    assert not known or all(not lane.dropped for lane in loop.server.lanes.values())
