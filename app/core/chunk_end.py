@@ -28,7 +28,7 @@ class ChunkInProgress:
     size: int  # frames per chunk
     queue: int  # the server queue, frames
     tolerance: int  # frames the send log and the queue may disagree by
-    uncertainty: int = 0  # frames its start (so its end) may lie later than ``end`` (after a stall)
+    uncertainty: int = 0  # after a stall: its end is ``end`` or this much later (app.core.resume)
 
 
 def estimate_end(chunk: ChunkInProgress, reports: Sequence[tuple[float, int]], log: SendLog, *,

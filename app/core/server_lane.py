@@ -62,6 +62,7 @@ class Chunk:
     ended: float | None  # when it ended; None: still being processed, as far as anything shows
     exact: bool  # ``ended`` comes from a final or is pinned by a metrics message
     uncertainty: int = 0  # frames ``start`` may be off by (an estimated chunk end before it)
+    race: int = 0  # of that, the two outcomes of a resume (app.core.resume): ``start`` or this much later
 
 
 @dataclass(slots=True)
@@ -71,6 +72,7 @@ class _Cursor:
     start: int = 0
     uncertainty: int = 0
     prev_ended: float = 0.0
+    race: int = 0
 
 
 class LaneMirror:
@@ -185,7 +187,7 @@ class LaneMirror:
         size, cap = self.chunk_frames, self.queue_frames
         finals = self._final_times(len(self._settled))
         out: list[Chunk] = []
-        start, uncertain, prev_ended = cursor.start, cursor.uncertainty, cursor.prev_ended
+        start, uncertain, prev_ended, race = cursor.start, cursor.uncertainty, cursor.prev_ended, cursor.race
         j = len(self._settled)
         while True:
             end = start + size - 1
@@ -197,19 +199,19 @@ class LaneMirror:
             pinned: int | None = None
             ended: float | None = finals.get(j)
             exact = ended is not None
-            if uncertain and ended is not None:
+            if race and ended is not None:
                 shift = placed(self._metrics, self.log, queue=cap, tolerance=self.tolerance, end=end,
-                               uncertain=uncertain, began=began, ended=ended)
-                if shift is not None:  # a report found exactly where it is
-                    start, end, uncertain = start + shift, end + shift, 0
+                               uncertain=race, began=began, ended=ended)
+                if shift is not None:  # a report told the race's outcomes apart
+                    start, end, uncertain, race = start + shift, end + shift, max(0, uncertain - race), 0
                     began = max(self.arrival(end) or began, prev_ended)
             if ended is None:
-                ended, exact, pinned = self._estimate_end(j, end, began, durations, finals, uncertain)
+                ended, exact, pinned = self._estimate_end(j, end, began, durations, finals, race)
             if ended is None:
-                out.append(Chunk(start, end, began, None, False, uncertain))
+                out.append(Chunk(start, end, began, None, False, uncertain, race))
                 self._filling_start = end + 1
                 return out
-            out.append(Chunk(start, end, began, ended, exact, uncertain))
+            out.append(Chunk(start, end, began, ended, exact, uncertain, race))
             if exact:
                 durations.append(ended - began)
             following = max(end + 1, self.newest(ended) - cap + 1)
@@ -219,9 +221,11 @@ class LaneMirror:
                 uncertain = 0 if following > end + 1 else uncertain
             else:
                 uncertain += spread(self.log, end, self.queue_frames, began, ended)
+            race = 0
             if pinned is None:
-                following, uncertain = after_resume(self.resumes, cap, began=began, ended=ended, end=end,
-                                                    following=following, uncertain=uncertain)
+                following, widened = after_resume(self.resumes, cap, began=began, ended=ended, end=end,
+                                                  following=following, uncertain=uncertain)
+                race, uncertain = widened - uncertain, widened
             start, prev_ended = following, ended
             j += 1
 
@@ -234,7 +238,7 @@ class LaneMirror:
         return out
 
     def _estimate_end(self, j: int, end: int, began: float, durations: list[float],
-                      finals: dict[int, float], uncertain: int = 0) -> tuple[float | None, bool, int | None]:
+                      finals: dict[int, float], race: int = 0) -> tuple[float | None, bool, int | None]:
         """(end time, exact, the next chunk's start if a metrics message pins it) of chunk ``j``, which
         no final marks (``app.core.chunk_end``); (None, False, None) while nothing shows it ended."""
         later = min((t for k, t in finals.items() if k > j), default=None)
@@ -242,8 +246,7 @@ class LaneMirror:
         # From just after ``began``: when the previous chunk's end is an estimate, ``began`` is the last
         # report that found that chunk still busy, which says nothing about this one.
         reports = self._metrics[bisect.bisect_right(self._metrics, (began, self.queue_frames + 1)):]
-        progress = ChunkInProgress(end, began, self.chunk_frames, self.queue_frames, self.tolerance,
-                                   uncertain)
+        progress = ChunkInProgress(end, began, self.chunk_frames, self.queue_frames, self.tolerance, race)
         return estimate_end(progress, reports, self.log, typical=typical, later_final=later)
 
     def _settle(self) -> None:
@@ -265,7 +268,7 @@ class LaneMirror:
         nxt = self._tail[0]
         ended = done[-1].ended
         assert ended is not None
-        self._cursor = _Cursor(nxt.start, nxt.uncertainty, ended)
+        self._cursor = _Cursor(nxt.start, nxt.uncertainty, ended, nxt.race)
         self._prune(ended, nxt.start, len(self._settled) * self.chunk_frames)
 
     def _prune(self, from_time: float, from_position: int, processed: int) -> None:
