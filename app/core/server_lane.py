@@ -307,7 +307,7 @@ class LaneMirror:
         for chunk in self.chunks():
             first = prev.end + 1 if prev is not None else 0
             if chunk.start > first:
-                exact = prev is None or (prev.exact and chunk.uncertainty == 0)
+                exact = prev is None or (prev.exact and prev.uncertainty == 0 and chunk.uncertainty == 0)
                 spans.append((first, chunk.start - 1, exact))
             prev = chunk
         return spans
