@@ -1,14 +1,17 @@
 """When did the server finish a chunk that no final marks? (Silence, or the middle of an utterance.)
 
 Pure, for ``app.core.server_lane``. While chunk ``j`` is processed, a ``metrics`` report at ``M`` finds
-``min(queue, newest(M) - end_j)`` frames queued: reports that agree bracket the end from below, the
-first that finds fewer queued (than even the frames written ``REPORT_SKEW_SECONDS`` before it leave:
-the later ones it may not have counted yet) brackets it from above (so does a final of a later
-chunk; more queued means the recognizer has not pulled the chunk yet, so it has not ended either).
-The point estimate is the start plus the median processing time of recent chunks, inside the
-bracket. A report that finds the queue partly full (``0 < q < queue``) pins the end of the NEXT chunk
-at ``newest(M) - q``; if that chunk began after a gap (drops), the queue held exactly its first frames
-when it was pulled, which pins this chunk's end exactly.
+``min(queue, newest(M) - end_j)`` frames queued, give or take the batches written in the last
+``REPORT_LAG_SECONDS`` (the server may not have read them yet when it counted): reports that agree, or
+find more queued (the recognizer has not pulled the chunk yet, so it has not ended either), bracket the
+end from below; the first that finds fewer brackets it from above (so does a final of a later chunk),
+and pins nothing while a batch beyond the tolerance may be missing from it. The point estimate is
+the start plus the median processing time of recent chunks, inside the bracket. A report that finds
+the queue partly full (``0 < q < queue``) pins the end of the NEXT chunk at ``newest(M) - q``; if that
+chunk began after a gap (drops), the queue held exactly its first frames when it was pulled, which
+pins this chunk's end exactly. A chunk whose start is uncertain (after a stall: the two
+outcomes of a race) is busy for a report either place explains, and a gap after it must be wider than
+that uncertainty.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from dataclasses import dataclass
 from app.core.send_log import SendLog
 
 # The client reads a report after writing its latest batches, which the server may not have read yet
-# when it counted its queue (its loop busy): what was written less than this before may be missing.
-REPORT_SKEW_SECONDS = 0.3
+# when it counted its queue (its loop busy, a loaded machine): what was written less than this before
+# the report was read may be missing from it (one 240 ms batch and then some).
+REPORT_LAG_SECONDS = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +34,7 @@ class ChunkInProgress:
     size: int  # frames per chunk
     queue: int  # the server queue, frames
     tolerance: int  # frames the send log and the queue may disagree by
+    uncertainty: int = 0  # after a stall: its end is ``end`` or this much later (app.core.resume)
 
 
 def estimate_end(chunk: ChunkInProgress, reports: Sequence[tuple[float, int]], log: SendLog, *,
@@ -38,13 +43,11 @@ def estimate_end(chunk: ChunkInProgress, reports: Sequence[tuple[float, int]], l
     report and no later final shows the chunk ended. ``reports``: (time, queued frames) from
     ``chunk.began`` on, in order; ``typical``: a recent processing time, if known."""
     low, high, seen = chunk.began, None, None
+    places = (chunk.end, chunk.end + chunk.uncertainty) if chunk.uncertainty else (chunk.end,)
     for at, q in reports:
-        # The report may predate the last batch or two the client wrote before it read the report (the
-        # server had not read them from its socket yet): judge it by what had surely arrived.
-        busy = max(0, min(chunk.queue, log.newest(at - REPORT_SKEW_SECONDS) - chunk.end))
-        if q >= busy - chunk.tolerance:
-            # consistent with the chunk still being processed (or too early to tell); more queued than
-            # that: the recognizer has not even pulled it yet (a server slow to pull after a final)
+        # consistent with the chunk still being processed (or too early to tell); more queued than that:
+        # the recognizer has not even pulled it yet (a server slow to pull after a final)
+        if any(fits(log, at, q, end, chunk.queue, chunk.tolerance, pulled=False) for end in places):
             low = at
             continue
         high, seen = at, q
@@ -55,16 +58,27 @@ def estimate_end(chunk: ChunkInProgress, reports: Sequence[tuple[float, int]], l
         high = later_final
     guess = min(max(chunk.began + (typical if typical is not None else (high - chunk.began) / 2), low), high)
     # a pin needs the queue's newest frame: not when a latest batch bigger than the tolerance may be missing
-    settled = high is not None and log.newest(high) - log.surely(high, REPORT_SKEW_SECONDS) <= chunk.tolerance
+    settled = high is not None and log.newest(high) - log.surely(high, REPORT_LAG_SECONDS) <= chunk.tolerance
     if seen is not None and settled and chunk.tolerance < seen < chunk.queue - chunk.tolerance:
         next_end = log.newest(high) - seen  # the chunk in progress at ``high`` ends here
         next_start = next_end - chunk.size + 1
-        if next_start > chunk.end + 1:  # a gap: the queue held exactly next_start.. when it was pulled
+        if next_start > chunk.end + chunk.uncertainty + 1:  # a gap: the queue held exactly next_start..
             pulled = log.arrival(next_start + chunk.queue - 1)
             if pulled is not None:
                 return min(max(pulled, low), high), True, next_start
         return guess, False, max(chunk.end + 1, next_start)
     return guess, False, None
+
+
+def fits(log: SendLog, at: float, q: int, end: int, queue: int, tolerance: int, *,
+         pulled: bool = True) -> bool:
+    """Whether a report read at ``at`` that found ``q`` frames queued fits a chunk ending at ``end``
+    still being processed: the queue then held what arrived after ``end``, written by ``at`` or, the
+    report being read late, up to ``REPORT_LAG_SECONDS`` before. ``pulled=False`` also accepts more
+    queued than that (the chunk not pulled yet, so not ended either)."""
+    least = max(0, min(queue, log.newest(at - REPORT_LAG_SECONDS) - end))
+    most = max(0, min(queue, log.newest(at) - end))
+    return least - tolerance <= q and (not pulled or q <= most + tolerance)
 
 
 def spread(log: SendLog, end: int, queue: int, low: float, high: float) -> int:

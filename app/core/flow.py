@@ -41,7 +41,7 @@ class FlowConfig:
     margin_frames: int = 10  # the server queue is kept this far below full (0.2 s)
     ceiling: float = 4.0  # x real time, per source
     stall_seconds: float = 3.0  # server silent this long: stop writing
-    tick_seconds: float = 0.08
+    tick_seconds: float = 0.24  # the session's tick (app.session.config.DEFAULT_TICK_SECONDS)
 
     def __post_init__(self) -> None:
         if self.margin_frames < 0 or self.ceiling < 1.0 or self.stall_seconds <= 0 or self.tick_seconds <= 0:

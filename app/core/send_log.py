@@ -2,6 +2,10 @@
 
 Pure. ``LaneMirror`` asks it which was the newest frame before a server message and when a frame
 arrived, and forgets (``forget``) what no answer needs any more, keeping only the running count.
+
+A frame is taken to arrive when it is written, except across a stall: what the client wrote while the
+server said nothing sat in the socket (a stopped process reads nothing), so once the server speaks
+again ``held_back`` moves those batches to that moment.
 """
 
 from __future__ import annotations
@@ -54,6 +58,24 @@ class SendLog:
         """When ``position`` arrived (None: not yet)."""
         i = bisect.bisect_right(self._counts, position)
         return self._times[i] if i < len(self._times) else None
+
+    def held_back(self, since: float, until: float) -> tuple[int, int]:
+        """The batches written after ``since`` and before ``until`` reached the server only at
+        ``until`` (a stall: see the module docstring). Returns the positions that had arrived before
+        them and the positions they add: (first held, last held + 1); equal when none were held."""
+        first = bisect.bisect_right(self._times, since)
+        last = bisect.bisect_left(self._times, until)
+        before = self._counts[first - 1] if first > 0 else self._forgotten
+        if last <= first:
+            return before, before
+        after = self._counts[last - 1]
+        del self._times[first:last], self._counts[first:last]
+        if first < len(self._times) and self._times[first] == until:
+            pass  # a batch written at ``until`` itself already counts them
+        else:
+            self._times.insert(first, until)
+            self._counts.insert(first, after)
+        return before, after
 
     def forget(self, from_time: float, from_position: int) -> bool:
         """Drop the batches no longer needed to answer ``newest(t)`` for t >= ``from_time`` and

@@ -19,6 +19,13 @@ and how many more frames its queue can take (flow control), what is surely consu
 after a reconnect), and how long chunks take (the drain rate). Chunks after an estimated end carry its
 uncertainty (in frames) until evidence settles it.
 
+Two things the evidence does not say exactly. A message is read a little after the server wrote it
+(``app.core.chunk_end``: a report fits the frames written up to a quarter second before it was read).
+And a server that went silent for ``STALL_SECONDS`` was stopped: what was written meanwhile sat in the
+socket and reaches it when it speaks again (``heard``), and whether the chunk it was in pulled its
+successor before or after reading that is a race, carried as the successor's uncertainty until a
+report that finds its queue partly full places it.
+
 Times are the caller's: arrival of each send batch and the server time of each message. Cost: evidence
 only re-examines the chunks after the last settled one (exact, or ``SETTLE_SECONDS`` after it ended);
 memory is one record per chunk plus the unsettled tail. Pure: no I/O, no clock of its own.
@@ -33,6 +40,7 @@ from dataclasses import dataclass
 from app.core.chunk_end import ChunkInProgress, estimate_end, spread
 from app.core.chunk_size import infer_chunk_frames
 from app.core.messages import FRAME_SECONDS
+from app.core.resume import MAX_RESUMES, RESUME_SECONDS, STALL_SECONDS, Resume, after_resume, placed
 from app.core.send_log import SendLog
 
 DEFAULT_CHUNK_FRAMES = 100  # 2 s: the real server's ECHOPANEL_ASR_CHUNK_SECONDS default
@@ -54,6 +62,7 @@ class Chunk:
     ended: float | None  # when it ended; None: still being processed, as far as anything shows
     exact: bool  # ``ended`` comes from a final or is pinned by a metrics message
     uncertainty: int = 0  # frames ``start`` may be off by (an estimated chunk end before it)
+    race: int = 0  # of that, the two outcomes of a resume (app.core.resume): ``start`` or this much later
 
 
 @dataclass(slots=True)
@@ -63,6 +72,7 @@ class _Cursor:
     start: int = 0
     uncertainty: int = 0
     prev_ended: float = 0.0
+    race: int = 0
 
 
 class LaneMirror:
@@ -93,6 +103,8 @@ class LaneMirror:
         self.pull_seen = False  # the recognizer was seen taking frames from the queue on this connection
         self._dirty = True
         self.evidence_time = 0.0  # the newest evidence seen (for settling)
+        self._heard: float | None = None  # the server's last message (any), once it reported its load
+        self.resumes: list[Resume] = []  # the server spoke again after a stall (app.core.resume)
 
     # ------------------------------------------------------------------ inputs
 
@@ -106,8 +118,28 @@ class LaneMirror:
             self.log.add(frames, at)
             self._dirty = True
 
+    def heard(self, at: float) -> None:
+        """The server sent something at ``at`` (any message, of any lane). Once it has reported its
+        load, a silence of ``STALL_SECONDS`` means it was stopped: what this client wrote meanwhile
+        reached it only now (``SendLog.held_back``)."""
+        last = self._heard
+        if last is None:
+            if self._metrics:
+                self._heard = at
+            return
+        self._heard = max(last, at)
+        if at - last > STALL_SECONDS:
+            before, after = self.log.held_back(last, at)
+            self.resumes.append(Resume(at, before, after))
+            del self.resumes[: -MAX_RESUMES]
+            self._dirty = True
+
+    def _resumed(self, at: float) -> bool:
+        return bool(self.resumes) and 0.0 <= at - self.resumes[-1].at < RESUME_SECONDS
+
     def final(self, t0: float, t1: float, at: float) -> None:
         """An ``asr_final`` of this lane (``t0``/``t1`` in processed seconds) sent at ``at``."""
+        self.heard(at)
         end = max(round(t1 / FRAME_SECONDS), round(t0 / FRAME_SECONDS) + 1)
         bisect.insort(self._finals, (end, at))
         self.pull_seen = True
@@ -117,8 +149,14 @@ class LaneMirror:
     def metrics(self, queued_frames: int, at: float, dropped_total: int | None = None) -> None:
         """A ``metrics`` message of this lane sent at ``at``: its queue, and the session's ``dropped_total``
         (after a drop chunks may not be back to back: the chunk size is no longer inferred)."""
+        self.heard(at)
+        if self._heard is None:
+            self._heard = at
         if dropped_total:
             self._dropped_seen = True
+        if self._resumed(at):
+            self.evidence_time = max(self.evidence_time, at)
+            return
         if queued_frames + self.tolerance < self.newest(at):
             self.pull_seen = True  # fewer queued than sent: the recognizer is pulling
         self._metrics.append((at, max(0, queued_frames)))
@@ -153,7 +191,7 @@ class LaneMirror:
         size, cap = self.chunk_frames, self.queue_frames
         finals = self._final_times(len(self._settled))
         out: list[Chunk] = []
-        start, uncertain, prev_ended = cursor.start, cursor.uncertainty, cursor.prev_ended
+        start, uncertain, prev_ended, race = cursor.start, cursor.uncertainty, cursor.prev_ended, cursor.race
         j = len(self._settled)
         while True:
             end = start + size - 1
@@ -165,13 +203,19 @@ class LaneMirror:
             pinned: int | None = None
             ended: float | None = finals.get(j)
             exact = ended is not None
+            if race and ended is not None:
+                shift = placed(self._metrics, self.log, queue=cap, tolerance=self.tolerance, end=end,
+                               uncertain=race, began=began, ended=ended)
+                if shift is not None:  # a report told the race's outcomes apart
+                    start, end, uncertain, race = start + shift, end + shift, max(0, uncertain - race), 0
+                    began = max(self.arrival(end) or began, prev_ended)
             if ended is None:
-                ended, exact, pinned = self._estimate_end(j, end, began, durations, finals)
+                ended, exact, pinned = self._estimate_end(j, end, began, durations, finals, race)
             if ended is None:
-                out.append(Chunk(start, end, began, None, False, uncertain))
+                out.append(Chunk(start, end, began, None, False, uncertain, race))
                 self._filling_start = end + 1
                 return out
-            out.append(Chunk(start, end, began, ended, exact, uncertain))
+            out.append(Chunk(start, end, began, ended, exact, uncertain, race))
             if exact:
                 durations.append(ended - began)
             following = max(end + 1, self.newest(ended) - cap + 1)
@@ -181,6 +225,11 @@ class LaneMirror:
                 uncertain = 0 if following > end + 1 else uncertain
             else:
                 uncertain += spread(self.log, end, self.queue_frames, began, ended)
+            race = 0
+            if pinned is None:
+                following, widened = after_resume(self.resumes, cap, began=began, ended=ended, end=end,
+                                                  following=following, uncertain=uncertain)
+                race, uncertain = widened - uncertain, widened
             start, prev_ended = following, ended
             j += 1
 
@@ -193,7 +242,7 @@ class LaneMirror:
         return out
 
     def _estimate_end(self, j: int, end: int, began: float, durations: list[float],
-                      finals: dict[int, float]) -> tuple[float | None, bool, int | None]:
+                      finals: dict[int, float], race: int = 0) -> tuple[float | None, bool, int | None]:
         """(end time, exact, the next chunk's start if a metrics message pins it) of chunk ``j``, which
         no final marks (``app.core.chunk_end``); (None, False, None) while nothing shows it ended."""
         later = min((t for k, t in finals.items() if k > j), default=None)
@@ -201,8 +250,8 @@ class LaneMirror:
         # From just after ``began``: when the previous chunk's end is an estimate, ``began`` is the last
         # report that found that chunk still busy, which says nothing about this one.
         reports = self._metrics[bisect.bisect_right(self._metrics, (began, self.queue_frames + 1)):]
-        return estimate_end(ChunkInProgress(end, began, self.chunk_frames, self.queue_frames, self.tolerance),
-                            reports, self.log, typical=typical, later_final=later)
+        progress = ChunkInProgress(end, began, self.chunk_frames, self.queue_frames, self.tolerance, race)
+        return estimate_end(progress, reports, self.log, typical=typical, later_final=later)
 
     def _settle(self) -> None:
         """Move the leading exact (or old) tail chunks into the settled list and forget what only
@@ -223,7 +272,7 @@ class LaneMirror:
         nxt = self._tail[0]
         ended = done[-1].ended
         assert ended is not None
-        self._cursor = _Cursor(nxt.start, nxt.uncertainty, ended)
+        self._cursor = _Cursor(nxt.start, nxt.uncertainty, ended, nxt.race)
         self._prune(ended, nxt.start, len(self._settled) * self.chunk_frames)
 
     def _prune(self, from_time: float, from_position: int, processed: int) -> None:
@@ -262,7 +311,7 @@ class LaneMirror:
         for chunk in self.chunks():
             first = prev.end + 1 if prev is not None else 0
             if chunk.start > first:
-                exact = prev is None or (prev.exact and chunk.uncertainty == 0)
+                exact = prev is None or (prev.exact and prev.uncertainty == 0 and chunk.uncertainty == 0)
                 spans.append((first, chunk.start - 1, exact))
             prev = chunk
         return spans
@@ -296,11 +345,12 @@ class LaneMirror:
         ``PULL_GRACE_SECONDS`` after a chunk's final the recognizer may not have pulled yet (a busy
         server): everything sent since that chunk counts as queued meanwhile, and the queue may be
         filled to the brim (if it did pull, that completes its next chunk without waiting for the
-        grace to pass: catching up runs at the recognizer's pace, not a round trip's). Until the recognizer is
-        seen pulling at all (``pull_seen``: a fresh connection, a server still loading its model, of
-        unknown speed), only what the queue alone can hold."""
+        grace to pass: catching up runs at the recognizer's pace, not a round trip's). Until the
+        recognizer is seen pulling at all (``pull_seen``: a fresh connection, a server still loading its
+        model, of unknown speed), only what the queue alone can hold. Every frame written counts,
+        arrived or not (after a stall the socket may still hold some)."""
         room = self.queue_frames - margin
-        newest = self.newest(now)
+        newest = self.sent_frames - 1  # in flight or not, every frame written will be in the queue
         if not self.pull_seen:
             return room - newest
         last = next((c for c in reversed(self.chunks()) if c.ended is not None), None)

@@ -61,8 +61,12 @@ class ServerView(Generic[F]):
     """See the module docstring."""
 
     def __init__(self, flow: FlowConfig, opened_at: float, *, chunk_frames: int | None = None,
-                 resend_seconds: float = RESEND_SECONDS) -> None:
+                 resend_seconds: float = RESEND_SECONDS, reports_load: bool = False) -> None:
+        """``reports_load``: the backend is known to report its load (the previous connection's did),
+        so its queue's credit applies from the first frame (the backlog after a reconnect, sent into a
+        recognizer whose first chunk is not seen through yet), not only from its first metrics."""
         self.flow = FlowControl(flow, opened_at)
+        self._expects_load = reports_load
         self.time_map = TimeMap()
         self._chunk_frames = chunk_frames
         self._window_frames = max(1, round(resend_seconds / FRAME_SECONDS))
@@ -98,17 +102,20 @@ class ServerView(Generic[F]):
 
     def on_metrics(self, source: str, queued_frames: int | None, dropped_total: int | None,
                    at: float) -> None:
-        self.flow.heard(at, metrics=True)
+        self.heard(at, metrics=True)
         if queued_frames is not None:
             self._source(source).mirror.metrics(queued_frames, at, dropped_total)
 
     def on_final(self, source: str, t0: float, t1: float, at: float) -> None:
-        self.flow.heard(at)
+        self.heard(at)
         self._source(source).mirror.final(t0, t1, at)
 
-    def heard(self, at: float) -> None:
-        """Any other server message: the server is alive."""
-        self.flow.heard(at)
+    def heard(self, at: float, *, metrics: bool = False) -> None:
+        """Any server message (``metrics``: a metrics message): the server is alive, and after a
+        stall every lane learns that what sat in the socket reached it now."""
+        self.flow.heard(at, metrics=metrics)
+        for lane in self._sources.values():
+            lane.mirror.heard(at)
 
     def on_event(self, event: ServerEvent, at: float) -> None:
         """Any server message of this connection, received at ``at`` (before the session maps a final's
@@ -134,7 +141,9 @@ class ServerView(Generic[F]):
     def allowance(self, source: str, now: float, *, throttled: bool, flushing: bool) -> int:
         """Frames ``source`` may send now (``app.core.flow``); the caller reports them with ``spent``."""
         lane = self._source(source)
-        if not self.flow.judged_without_metrics(now):  # a fresh connection is judged as one that reports
+        # a fresh connection is judged as one that reports its load (until it proves it does not), and one
+        # to a backend that reported it before always is
+        if self._expects_load or not self.flow.judged_without_metrics(now):
             credit = lane.mirror.credit(now, self.flow.config.margin_frames)
         else:  # a backend that reports no load: the ceiling alone (and the socket's backpressure)
             credit = 10**9
@@ -155,6 +164,11 @@ class ServerView(Generic[F]):
         times = sorted(recent)
         taken = max(recent[-RECENT_CHUNKS:]) if slowest else times[len(times) // 2]
         return mirror.chunk_frames * FRAME_SECONDS / max(taken, 0.001)
+
+    @property
+    def reports_load(self) -> bool:
+        """Whether this backend reports its load (seen, or known from an earlier connection)."""
+        return self.flow.reports_load or self._expects_load
 
     def shared_recognizer(self) -> bool:
         """Whether the two sources look served by ONE recognizer (``app.core.shared_recognizer``: the

@@ -228,7 +228,9 @@ class Session:
         tcfg = TransportConfig(self.config.endpoint, self.config.token, self.config.binary_audio,
                                ack_timeout=self.config.ack_timeout)
         self._conn = await LiveConnection.open(tcfg, start, self._on_server_event)
-        self._view = ServerView(FlowConfig(tick_seconds=self.config.tick_seconds), self._clock())
+        known = self._view is not None and self._view.reports_load  # the backend reported its load before
+        self._view = ServerView(FlowConfig(tick_seconds=self.config.tick_seconds), self._clock(),
+                                reports_load=known)
         self._model.new_connection(self._view)  # only acknowledged connections get a transcript timeline
         return self._conn
 

@@ -67,8 +67,9 @@ async def finish(conn: LiveConnection, sender_task: asyncio.Task[bool], *, confi
         given_up = intake.abandon()
         for source, frames in given_up.items():
             model.losses.frames(source.value, frames, LossCause.CLIENT_SHED)
-        note = unsent_note(given_up)
-        model.warn(note)
+        if any(given_up.values()):  # else only stop padding was left: nothing of the meeting lost
+            note = unsent_note(given_up)
+            model.warn(note)
         sender.drop_padding()
         sender.wake()  # it returns once its write in progress is done
         if stuck := not await within(sender_task, SENDER_GRACE_SECONDS):

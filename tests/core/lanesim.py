@@ -61,10 +61,25 @@ class LaneServer:
         self.shared = shared
         self.pull_delay = pull_delay
         self._ready: list[tuple[SimLane, float]] = []  # shared: full chunks waiting, with when they filled
+        self.frozen: list[tuple[float, float]] = []  # (from, until): the process is stopped (SIGSTOP)
 
-    def arrive(self, source: str, position: int, at: float) -> None:
-        """Frame ``position`` of ``source`` reaches the server at ``at`` (positions in order)."""
-        self.advance(at)
+    def freeze(self, start: float, end: float) -> None:
+        """The server process is stopped from ``start`` to ``end``: nothing it would do meanwhile
+        (a chunk's end, a pull, a metrics tick) happens before ``end``; the caller holds back the
+        frames that reach it meanwhile (they sit in the socket) and delivers them at ``end``."""
+        self.frozen.append((start, end))
+
+    def _thaw(self, t: float) -> float:
+        for start, end in self.frozen:
+            if start <= t < end:
+                return end
+        return t
+
+    def arrive(self, source: str, position: int, at: float, *, advance: bool = True) -> None:
+        """Frame ``position`` of ``source`` reaches the server at ``at`` (positions in order);
+        ``advance`` False: before anything else due at ``at`` (a burst read first after a stall)."""
+        if advance:
+            self.advance(at)
         lane = self.lanes.get(source)
         if lane is None:
             lane = self.lanes[source] = SimLane(source, self.queue_frames, self.chunk_frames)
@@ -78,10 +93,12 @@ class LaneServer:
         while True:
             busy = [(ln.busy_until, ln.name) for ln in self.lanes.values() if ln.busy_until is not None]
             busy += [(ln.pull_at, ln.name) for ln in self.lanes.values() if ln.pull_at is not None]
+            busy = [(self._thaw(when), name) for when, name in busy]
             when, name = min(busy, default=(None, ""))
+            self._next_metrics = self._thaw(self._next_metrics)
             if when is not None and when <= until and when <= self._next_metrics:
                 lane = self.lanes[name]
-                if lane.pull_at == when and lane.busy_until is None:
+                if lane.pull_at is not None and self._thaw(lane.pull_at) == when and lane.busy_until is None:
                     lane.pull_at = None
                     self._pull(lane, when)
                 else:

@@ -32,7 +32,7 @@ def test_on_sends_nothing_without_credit_and_up_to_the_ceiling_with_it() -> None
 
 
 def test_a_late_tick_makes_up_real_time_but_unused_tokens_do_not_pile_up() -> None:
-    flow = LaneFlow(FlowConfig())
+    flow = LaneFlow(FlowConfig(tick_seconds=0.08))
     flow.allowance(0.0, 0, throttled=False, live=True)
     flow.spent(flow.allowance(0.08, 0, throttled=False, live=True))
     late = flow.allowance(0.2, 0, throttled=False, live=True)  # 120 ms late: 6 frames came due

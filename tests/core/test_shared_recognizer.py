@@ -69,9 +69,22 @@ def test_a_wrong_guess_holds_system_audio_back_a_few_seconds_at_most(mic: float,
     # Recognizers of nearly the same speed whose chunks drifted half a period apart end in turn, just
     # as one recognizer's do: the guess may be wrong, but holding system audio back proves it at once
     # (the microphone's chunks alone take as long as before) and system audio goes again.
+    # Each wrong guess costs one chunk of each source (at RTF 1.6 about 6 s); as the two drift in and
+    # out of phase over a 65 s overload it may be guessed again (twice at a 240 ms tick, once at 80 ms),
+    # never more often than the drift allows, and never while the last refutation is fresh.
     loop = Loop(LaneServer(rtf=speeds(mic, system)), throttle=True)
-    _, _, held = watch(loop, 70)
-    assert held < 8.0
+    episodes: list[float] = []
+    was = False
+    for _ in range(round(70 / TICK)):
+        loop.run(TICK)
+        held = loop.policy.holds_back("system")
+        if held and not was:
+            episodes.append(0.0)
+        if held:
+            episodes[-1] += TICK
+        was = held
+    assert all(seconds < 8.0 for seconds in episodes), episodes
+    assert len(episodes) <= 2 and sum(episodes) < 16.0
     assert not loop.policy.holds_back("system")
 
 
