@@ -6,15 +6,12 @@ recognizer is still slow then), and every loss the session reports must be a rea
 from __future__ import annotations
 
 import asyncio
-import os
-import re
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sessionkit import Run, bursts, run_session, session_config, wait_for, write_wav
+from testkit import launch_backend
 
 from app.capture.replay import ReplaySource
 from app.core.messages import Source
@@ -22,22 +19,10 @@ from app.core.session_state import ServerMetrics, StopOutcome, TranscriptChanged
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 SECONDS = 22.0
 STALL_AT, STALL_SECONDS = 7.0, 6.0  # session seconds; the recognizer is at RTF 1.6 from 4 to 16 s
 
 
-def launch_backend(*args: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.backend", "--port", "0", "--recognizer", "simulated", *args],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        env={**os.environ, "ECHOPANEL_WS_AUTH_TOKEN": ""},
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    match = re.fullmatch(r"listening on (ws://127\.0\.0\.1:\d+/ws/live-listener)\n", line)
-    assert match, f"the backend did not start: {line!r}"
-    return proc, match.group(1)
 
 
 async def test_throttled_a_stall_in_an_overload_loses_nothing_after_the_resume(tmp_path: Path) -> None:

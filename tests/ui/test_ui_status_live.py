@@ -11,15 +11,13 @@ session's error in the next one). Conditions are awaited with generous timeouts,
 
 from __future__ import annotations
 
-import os
-import re
 import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
+from testkit import launch_backend
 
 from app.capture.replay import ReplaySource
 from app.core.messages import Source
@@ -38,22 +36,10 @@ from app.ui.window import MainWindow
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 LOAD_WORDS = ("buffering", "overloaded", "backpressure")
 STEP_TIMEOUT_MS = 60_000  # a loaded 2-core machine: generous, and only ever waited on, never slept
 
 
-def launch_backend(*args: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.backend", "--port", "0", "--recognizer", "simulated", *args],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        env={**os.environ, "ECHOPANEL_WS_AUTH_TOKEN": ""},
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    match = re.fullmatch(r"listening on (ws://127\.0\.0\.1:\d+/ws/live-listener)\n", line)
-    assert match, f"the backend did not start: {line!r}"
-    return proc, match.group(1)
 
 
 @pytest.fixture
