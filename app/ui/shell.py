@@ -5,6 +5,10 @@ the audio and backend check (opened by itself at the first start), and the meeti
 Owns the user's choices and where they are kept (``SettingsStore`` for QSettings, ``TokenStore``
 for the keyring) and applies changes: adaptive throttling live through the controller, everything
 else at the next Start. The session factory reads ``settings()`` / ``token()`` when Start is pressed.
+
+The window's device pickers show the saved choices at once and get the device lists from
+``load_devices()``, which the app calls once its window is on screen: listing starts PortAudio, which
+takes tens of milliseconds (more with a slow sound server).
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ class DesktopShell(QObject):
         self._checker = checker
         self._check: CheckDialog | None = None
         self._notice: QMessageBox | None = None
+        self._device_lists = DeviceLists()  # until ``load_devices()``: the saved choices only
         self.open_url: UrlOpener = QDesktopServices.openUrl  # how About opens the log folder
         self._settings, problems = store.load()
         if tray_available is None:
@@ -128,6 +133,15 @@ class DesktopShell(QObject):
             return  # stays in the tray until the user opens it
         self.window.show()
         QTimer.singleShot(0, lambda: clamp_to_screen(self.window))  # again, with the frame and layout known
+
+    def load_devices(self) -> None:
+        """List the audio devices and offer them in the window's pickers (the current choices stay
+        selected). The first listing starts PortAudio: on the UI thread, before any check or session
+        uses it from an executor thread (first started there, it was seen to stop the event loop's
+        timers during the first-run check)."""
+        self._device_lists = self._list_devices()
+        s = self._settings
+        self.window.source_picker.set_devices(self._device_lists, s.mic_device, s.system_device)
 
     def save_geometry(self) -> None:
         self._store.save_geometry(self.window.saveGeometry())
@@ -258,7 +272,7 @@ class DesktopShell(QObject):
         s = self._settings
         picker = self.window.source_picker
         picker.set_choice(s.sources.value)
-        picker.set_devices(self._list_devices(), s.mic_device, s.system_device)
+        picker.set_devices(self._device_lists, s.mic_device, s.system_device)
         self.window.backend_label.setText(f"Backend: {self.backend_label()}")
 
     def _sources_picked(self) -> None:
