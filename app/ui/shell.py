@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QDesktopServices
@@ -24,7 +25,6 @@ from PySide6.QtWidgets import QMessageBox, QSystemTrayIcon
 from app import __version__
 from app.core.settings import Settings, SourceSelection
 from app.history import History
-from app.ui.about import AboutDialog, AboutInfo, UrlOpener
 from app.ui.check_dialog import CheckDialog
 from app.ui.checks import Checker
 from app.ui.controller import SessionController
@@ -32,12 +32,15 @@ from app.ui.meetings_ui import MeetingsUi
 from app.ui.message_bar import Severity
 from app.ui.screen_fit import allow_scrolling, clamp_to_screen
 from app.ui.secrets import TokenStore
-from app.ui.settings_dialog import SettingsDialog
 from app.ui.settings_store import SettingsStore
 from app.ui.sources import DeviceLister, DeviceLists
 from app.ui.status_view import StatusView
 from app.ui.tray import LevelTray, NotificationGate
 from app.ui.window import MainWindow
+
+if TYPE_CHECKING:  # the dialogs are imported when first opened: start-up does not wait for them
+    from app.ui.about import AboutDialog, UrlOpener
+    from app.ui.settings_dialog import SettingsDialog
 
 log = logging.getLogger(__name__)
 FIRST_RUN_KEY = "first_run_checked"
@@ -156,6 +159,8 @@ class DesktopShell(QObject):
         if self._dialog is not None:
             self._dialog.raise_()
             return
+        from app.ui.settings_dialog import SettingsDialog
+
         dialog = SettingsDialog(
             self._settings,
             self._tokens.get(),
@@ -231,6 +236,8 @@ class DesktopShell(QObject):
         backend = self.backend_label()
         if self._settings.uses_builtin_backend:
             backend += " (the reference backend, running inside this app)"
+        from app.ui.about import AboutDialog, AboutInfo
+
         info = AboutInfo(__version__, self._log_path, self._store.file_name(), backend)
         about = AboutDialog(info, lambda url: self.open_url(url), parent=self.window)
         about.finished.connect(self._about_closed)
