@@ -7,12 +7,13 @@
     python -m app --backend ARGS...        the reference backend (app.backend): how the bundle runs the
                                            built-in backend as its own child process (app.backend.process)
 
-GUI order: logging (rotating file in the user log dir + stderr) -> single instance (per data folder)
--> QApplication -> error reporter (sys.excepthook + asyncio handler) -> qasync loop -> meeting history
-(recovers meetings a crash interrupted) -> stores, controller, window, shell (tray, settings) -> run
-until quit -> ordered shutdown: stop the session (flush + summary wait, the window kept up and a
-"Quit now" dialog if the wait lasts) -> save the meeting (the history's last commit) -> stop the
-built-in backend -> quit the loop.
+GUI order: logging (rotating file in the user log dir + stderr) -> single instance (per data folder) ->
+QApplication -> error reporter (sys.excepthook + asyncio handler) -> qasync loop -> meeting history
+(recovers meetings a crash interrupted) -> stores, controller, window, shell (tray, settings) -> show
+the window -> once it is on screen, in the background: the keyring, the audio device lists, the modules
+Start needs (``app.ui.startup``) -> run until quit -> ordered shutdown: stop the session (flush +
+summary wait, the window kept up and a "Quit now" dialog if the wait lasts) -> save the meeting (the
+history's last commit) -> stop the built-in backend -> quit the loop.
 Qt is imported only inside the GUI paths. Without a display (Linux) the GUI path exits 2 with a hint.
 """
 
@@ -185,6 +186,7 @@ def _run_gui(options: argparse.Namespace) -> int:
     from app.ui.settings_store import SettingsStore, default_qsettings
     from app.ui.shell import DesktopShell
     from app.ui.shutdown import finish_session
+    from app.ui.startup import after_first_frame, when_on_screen
     from app.ui.visibility import VisibilityWatch
     from app.ui.window import MainWindow
 
@@ -232,8 +234,7 @@ def _run_gui(options: argparse.Namespace) -> int:
     )
     bind(window, controller)
     VisibilityWatch(window, controller.set_window_shown)  # no meter repaints while hidden or minimized
-    tokens = TokenStore()
-    loop.run_in_executor(None, tokens.get)  # the first keyring read (D-Bus) off the UI thread; then cached
+    tokens = TokenStore()  # the keyring is found and read once the window is up, off the UI thread
     shell = DesktopShell(
         window, controller, SettingsStore(default_qsettings()), tokens, list_devices, log_path=log_path,
         history=history, checker=Checker(builtin), history_problem=history_problem,
@@ -250,18 +251,22 @@ def _run_gui(options: argparse.Namespace) -> int:
     wake.start(500)
     wake.timeout.connect(lambda: None)
     shell.show_initial(minimized=options.minimized)
-    if options.start:
-        controller.start()
-    else:
-        shell.first_run()  # the audio and backend check, the first time the app runs on this computer
+
+    def then() -> None:
+        if options.start:
+            controller.start()
+        else:
+            shell.first_run()  # the audio and backend check, the first time the app runs on this computer
 
     def on_command(command: str) -> None:
         """A later launch: show the window, and start a meeting if it asked to."""
         window.bring_to_front()
         if command == "start" and not controller.is_running():
             controller.start()
-    if os.environ.get("ECHOPANEL_REPORT_FIRST_SHOW"):  # packaging/bundle.sh --measure times start-up by it
-        QTimer.singleShot(0, lambda: print("first-window-shown", file=sys.stderr, flush=True))
+    report = bool(os.environ.get("ECHOPANEL_REPORT_FIRST_SHOW"))  # packaging/bundle.sh --measure
+    background: set[object] = set()
+    background.add(when_on_screen(window, lambda: background.update(
+        after_first_frame(shell, tokens, then, report))))
     # Start-up objects (modules, Qt wrappers) live until exit: freeze them so that a full garbage
     # collection mid-session scans only what the session allocates (a 30 ms pause otherwise).
     gc.freeze()

@@ -6,8 +6,8 @@
 #   --dist DIR    output directory (default dist/): DIR/echopanel-companion/ and DIR/echopanel-companion-*.tar.gz
 #   --work DIR    PyInstaller's work directory (default build/pyinstaller/)
 #   --no-tar      skip the archive (the smoke test only needs the folder)
-#   --measure N   after building, launch the bundle N times offscreen and print the median time from
-#                 process start to the first window shown
+#   --measure N   after building, launch the bundle N times offscreen, as a user starts it, and print
+#                 the median time from process start to its first window painted (measure_startup.py)
 #   --skip-build  use the bundle already in --dist (with --measure: time it without rebuilding)
 #
 # Usually run as `packaging/dev.sh bundle`, which first makes sure the dev venv and system libraries
@@ -124,50 +124,6 @@ fi
 [ -f "$BUNDLE/SYSTEM-PACKAGES.txt" ] && log "target system packages: $(tail -n 1 "$BUNDLE/SYSTEM-PACKAGES.txt")"
 
 if [ "$MEASURE" -gt 0 ]; then
-  "$PY" - "$BUNDLE/$NAME" "$MEASURE" <<'EOF'
-"""Median wall time from spawning the frozen app (offscreen) to its first window being shown.
-
-The marker is the app's `first-window-shown ...` stderr line (printed when ECHOPANEL_REPORT_FIRST_SHOW=1)
-or, if it prints none, `--self-test`'s first state line ("self-test idle:"), which comes right after the
-main window is shown and rendered. The clock is this harness's own, so bootloader and interpreter
-start-up are included. stdout is a pty so the self-test line is not block-buffered.
-"""
-import os, pty, select, shutil, statistics, subprocess, sys, tempfile, time
-
-exe, runs = sys.argv[1], int(sys.argv[2])
-times, markers = [], set()
-for _ in range(runs):
-    home = tempfile.mkdtemp(prefix="echopanel-startup-")
-    env = {"PATH": "/usr/bin:/bin", "HOME": home, "XDG_RUNTIME_DIR": home, "LANG": "C.UTF-8",
-           "QT_QPA_PLATFORM": "offscreen", "ECHOPANEL_REPORT_FIRST_SHOW": "1"}
-    master, slave = pty.openpty()
-    t0 = time.monotonic()
-    proc = subprocess.Popen([exe, "--self-test"], stdout=slave, stderr=subprocess.PIPE, env=env)
-    os.close(slave)
-    bufs, seen = {master: b"", proc.stderr.fileno(): b""}, None
-    open_fds = set(bufs)
-    while open_fds and seen is None and time.monotonic() - t0 < 60:
-        for fd in select.select(list(open_fds), [], [], 1.0)[0]:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                open_fds.discard(fd)
-                continue
-            bufs[fd] += chunk
-            for marker in (b"first-window-shown", b"self-test idle:"):
-                if seen is None and marker in bufs[fd]:
-                    seen = time.monotonic() - t0
-                    markers.add(marker.decode())
-    proc.wait(timeout=60)
-    os.close(master)
-    shutil.rmtree(home, ignore_errors=True)  # the app's config, logs and caches from this run
-    if seen is None:
-        err = bufs[proc.stderr.fileno()].decode(errors="replace")
-        sys.exit(f"startup: the app showed no window line; exit {proc.returncode}; stderr:\n{err[-2000:]}")
-    times.append(seen)
-print(f"startup to first window shown ({', '.join(sorted(markers))}), {runs} runs: median "
-      f"{statistics.median(times):.2f} s (min {min(times):.2f}, max {max(times):.2f})")
-EOF
+  # As a user starts it (no arguments), offscreen, a fresh home each time: packaging/measure_startup.py.
+  "$PY" "$ROOT/packaging/measure_startup.py" --runs "$MEASURE" -- "$BUNDLE/$NAME"
 fi

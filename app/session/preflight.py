@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 import uuid
-from dataclasses import dataclass
 
 import numpy as np
 
 from app.capture.live import LiveSource
+from app.core.check_result import CheckResult, CheckState
 from app.core.devices import DeviceKey
 from app.core.endpoint import Endpoint
 from app.core.messages import Source, StartMessage
@@ -41,19 +40,6 @@ log = logging.getLogger(__name__)
 LISTEN_SECONDS = 1.0
 SILENCE_PEAK = 33  # int16 peak below this (about -60 dBFS) is silence
 HANDSHAKE_TIMEOUT = 5.0
-
-
-class CheckState(enum.StrEnum):
-    OK = "ok"
-    WARNING = "warning"  # works, but something needs attention (silence, model loading, capacity)
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    state: CheckState
-    summary: str  # what was found
-    fix: str = ""  # what to do about it ("" when OK)
 
 
 MIC_FIX = ("Plug in a microphone or choose another one in Settings; on macOS and Windows, allow this app to "

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.session.preflight import CheckResult, CheckState
+from app.core.check_result import CheckResult, CheckState
 from app.ui.screen_fit import clamp_to_screen
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,9 @@
 """The checks the app can run, bound to the current settings: the first-run check's three rows and
 Settings' "Test connection". The built-in backend is started for its check (off the UI thread), as
 Start would start it. No Qt here.
+
+The checks themselves (``app.session.preflight``: capture, transport, numpy) are imported when a
+check runs, not when the window is built: the app's start-up does not wait for them.
 """
 
 from __future__ import annotations
@@ -8,11 +11,11 @@ from __future__ import annotations
 import asyncio
 
 from app.backend.process import BackendStartError
+from app.core.check_result import CheckResult, CheckState
 from app.core.devices import DeviceKey
 from app.core.endpoint import parse_endpoint
 from app.core.settings import DeviceRef, Settings, SourceSelection
 from app.errors import EchoPanelError
-from app.session.preflight import CheckResult, CheckState, check_backend, check_microphone, check_system_audio
 from app.ui.builtin import BuiltinBackend
 from app.ui.check_dialog import Check
 
@@ -33,11 +36,15 @@ class Checker:
         async def microphone() -> CheckResult:
             if wanted is SourceSelection.SYSTEM:
                 return CheckResult(CheckState.OK, "Not used: Settings capture system audio only.")
+            from app.session.preflight import check_microphone
+
             return await check_microphone(_key(mic))
 
         async def system_audio() -> CheckResult:
             if wanted is SourceSelection.MIC:
                 return CheckResult(CheckState.OK, "Not used: Settings capture the microphone only.")
+            from app.session.preflight import check_system_audio
+
             return await check_system_audio(_key(system))
 
         url = settings.backend_url
@@ -60,6 +67,8 @@ class Checker:
         except Exception as exc:  # the built-in backend could not start
             return CheckResult(CheckState.FAILED, f"The built-in backend could not start: {exc}.",
                                "See the log; or use another backend in Settings.")
+        from app.session.preflight import check_backend
+
         result = await check_backend(endpoint, token)
         if builtin and result.state is CheckState.WARNING and "not ready" in result.summary:
             return CheckResult(CheckState.OK, "The built-in backend is running; its speech model is still "

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
-from app.session.preflight import CheckResult, CheckState
+from app.core.check_result import CheckResult, CheckState
 
 BackendTester = Callable[[str, str], Awaitable[CheckResult]]  # (url, "" = built-in; token) -> result
 MARKS = {CheckState.OK: "✔", CheckState.WARNING: "⚠", CheckState.FAILED: "✖"}

@@ -9,6 +9,8 @@ so and why, so the settings dialog can tell the user instead of failing or silen
 Threads: a keyring read can be a D-Bus round trip, so the app reads it off the UI thread (at each
 Start in an executor, and once in the background at start-up); the first successful read is kept in
 memory, later ``get()`` calls do not touch the keyring. A lock keeps the two threads consistent.
+Finding the keyring backend is also left to that first use: ``import keyring`` and its backend
+discovery (entry points, SecretStorage) take ~0.1-0.2 s, which the window's start-up does not wait for.
 """
 
 from __future__ import annotations
@@ -18,9 +20,6 @@ import logging
 import sys
 import threading
 from typing import Any
-
-import keyring
-import keyring.errors
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +42,38 @@ class TokenStore:
     """``get()``/``set()`` the token. Pass ``backend`` to use a specific keyring backend (tests)."""
 
     def __init__(self, backend: Any = None) -> None:
-        self._backend = backend if backend is not None else keyring.get_keyring()
-        self._persistent = keyring_usable(self._backend)
+        self._given = backend
+        self._backend: Any = None  # found at first use (``_find_backend``)
+        self._persistent = False
         self._memory = ""
         self._loaded = False  # the keyring was read: ``_memory`` holds its value
-        # Why there is no keyring is asked only when someone reads it (the settings dialog): the
-        # question imports SecretStorage, and with it cryptography, ~11 MB for the rest of the run.
-        self._problem: str | None = "" if self._persistent or backend is not None else None
-        self._lock = threading.Lock()
+        self._problem: str | None = None
+        self._lock = threading.RLock()  # RLock: the methods that hold it find the backend too
+
+    def _find_backend(self) -> None:
+        """Once, on first use (in the app, the background read at start-up): keyring's backend."""
+        with self._lock:
+            if self._backend is not None:
+                return
+            if self._given is not None:
+                backend = self._given
+            else:
+                import keyring
+
+                backend = keyring.get_keyring()
+            self._persistent = keyring_usable(backend)
+            # Why there is no keyring is asked only when someone reads it (the settings dialog): the
+            # question imports SecretStorage, and with it cryptography, ~11 MB for the rest of the run.
+            self._problem = "" if self._persistent or self._given is not None else None
+            self._backend = backend
 
     @property
     def persistent(self) -> bool:
+        self._find_backend()
         return self._persistent
 
     def describe(self) -> str:
+        self._find_backend()
         if self._persistent:
             return f"Saved in the system keyring ({type(self._backend).__name__})."
         if self._problem is None:
@@ -67,6 +84,7 @@ class TokenStore:
     def get(self) -> str:
         """The token; reads the keyring once (blocking: call it off the UI thread), never raises."""
         with self._lock:
+            self._find_backend()
             if not self._persistent or self._loaded:
                 return self._memory
             try:
@@ -81,6 +99,7 @@ class TokenStore:
         """Keep ``token`` (stripped; "" deletes it); never raises: a keyring failure keeps it in memory."""
         token = token.strip()
         with self._lock:
+            self._find_backend()
             self._memory, self._loaded = token, True
             if not self._persistent:
                 return
@@ -93,6 +112,8 @@ class TokenStore:
                 self._fall_back("The system keyring could not store the token", exc)
 
     def _delete(self) -> None:
+        import keyring.errors
+
         with contextlib.suppress(keyring.errors.PasswordDeleteError):  # nothing stored: already deleted
             self._backend.delete_password(SERVICE, USERNAME)
 

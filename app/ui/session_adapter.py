@@ -4,6 +4,9 @@ off the UI thread: a keyring read can be a D-Bus round trip), the endpoint, the 
 session config. Every Start is a new meeting in the history, from the press of the button (a session
 that never connects is kept too, with why) to its end, however it ends (stopped, failed, cancelled by
 "Quit now"). No Qt here.
+
+The session itself (``app.session``, the capture and transport layers, numpy) is imported at the first
+Start, not when the window is built (the app preloads it in the background once its window is shown).
 """
 
 from __future__ import annotations
@@ -13,24 +16,26 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from app.capture.source import AudioSource
 from app.core.endpoint import insecure_token_warning, parse_endpoint, sends_token_in_clear
 from app.core.session_state import ConnectionState, SessionSnapshot, SessionWarning
 from app.core.settings import DeviceRef, Settings
 from app.errors import EchoPanelError
 from app.history import History, MeetingInfo, Origin
-from app.history.live import LiveMeeting
-from app.session import Session
-from app.session.config import SessionConfig
 from app.ui.builtin import BuiltinBackend
 from app.ui.session_handle import EventListener, SessionFactory, SessionHandle
+
+if TYPE_CHECKING:
+    from app.capture.source import AudioSource
+    from app.history.live import LiveMeeting
+    from app.session import Session
 
 log = logging.getLogger(__name__)
 
 BUILTIN_HEALTH_WAIT_SECONDS = 90.0  # the built-in recognizer may still be loading its model
 
-SourcesFactory = Callable[[Settings], Sequence[AudioSource]]
+SourcesFactory = Callable[[Settings], Sequence["AudioSource"]]
 HistoryLookup = Callable[[], History | None]
 
 
@@ -113,6 +118,8 @@ class AppSession:
     def _begin_meeting(self) -> LiveMeeting | None:
         if self._history is None:
             return None
+        from app.history.live import LiveMeeting
+
         settings = self._settings
         backend = "Built-in backend" if settings.uses_builtin_backend else settings.backend_url
         sources = tuple(s.value for s in settings.sources.sources)
@@ -129,6 +136,8 @@ class AppSession:
             await self._session.stop()
 
     async def _prepare(self) -> Session | None:
+        from app.session import Session, SessionConfig
+
         settings = self._settings
         loop = asyncio.get_running_loop()
         health_wait = 30.0

@@ -5,6 +5,10 @@ the audio and backend check (opened by itself at the first start), and the meeti
 Owns the user's choices and where they are kept (``SettingsStore`` for QSettings, ``TokenStore``
 for the keyring) and applies changes: adaptive throttling live through the controller, everything
 else at the next Start. The session factory reads ``settings()`` / ``token()`` when Start is pressed.
+
+The window's device pickers show the saved choices at once and get the device lists from
+``load_devices()``, which the app calls once its window is on screen: listing starts PortAudio, which
+takes tens of milliseconds (more with a slow sound server).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QDesktopServices
@@ -20,7 +25,6 @@ from PySide6.QtWidgets import QMessageBox, QSystemTrayIcon
 from app import __version__
 from app.core.settings import Settings, SourceSelection
 from app.history import History
-from app.ui.about import AboutDialog, AboutInfo, UrlOpener
 from app.ui.check_dialog import CheckDialog
 from app.ui.checks import Checker
 from app.ui.controller import SessionController
@@ -28,12 +32,15 @@ from app.ui.meetings_ui import MeetingsUi
 from app.ui.message_bar import Severity
 from app.ui.screen_fit import allow_scrolling, clamp_to_screen
 from app.ui.secrets import TokenStore
-from app.ui.settings_dialog import SettingsDialog
 from app.ui.settings_store import SettingsStore
 from app.ui.sources import DeviceLister, DeviceLists
 from app.ui.status_view import StatusView
 from app.ui.tray import LevelTray, NotificationGate
 from app.ui.window import MainWindow
+
+if TYPE_CHECKING:  # the dialogs are imported when first opened: start-up does not wait for them
+    from app.ui.about import AboutDialog, UrlOpener
+    from app.ui.settings_dialog import SettingsDialog
 
 log = logging.getLogger(__name__)
 FIRST_RUN_KEY = "first_run_checked"
@@ -73,6 +80,7 @@ class DesktopShell(QObject):
         self._checker = checker
         self._check: CheckDialog | None = None
         self._notice: QMessageBox | None = None
+        self._device_lists = DeviceLists()  # until ``load_devices()``: the saved choices only
         self.open_url: UrlOpener = QDesktopServices.openUrl  # how About opens the log folder
         self._settings, problems = store.load()
         if tray_available is None:
@@ -129,6 +137,15 @@ class DesktopShell(QObject):
         self.window.show()
         QTimer.singleShot(0, lambda: clamp_to_screen(self.window))  # again, with the frame and layout known
 
+    def load_devices(self) -> None:
+        """List the audio devices and offer them in the window's pickers (the current choices stay
+        selected). The first listing starts PortAudio: on the UI thread, before any check or session
+        uses it from an executor thread (first started there, it was seen to stop the event loop's
+        timers during the first-run check)."""
+        self._device_lists = self._list_devices()
+        s = self._settings
+        self.window.source_picker.set_devices(self._device_lists, s.mic_device, s.system_device)
+
     def save_geometry(self) -> None:
         self._store.save_geometry(self.window.saveGeometry())
 
@@ -142,6 +159,8 @@ class DesktopShell(QObject):
         if self._dialog is not None:
             self._dialog.raise_()
             return
+        from app.ui.settings_dialog import SettingsDialog
+
         dialog = SettingsDialog(
             self._settings,
             self._tokens.get(),
@@ -217,6 +236,8 @@ class DesktopShell(QObject):
         backend = self.backend_label()
         if self._settings.uses_builtin_backend:
             backend += " (the reference backend, running inside this app)"
+        from app.ui.about import AboutDialog, AboutInfo
+
         info = AboutInfo(__version__, self._log_path, self._store.file_name(), backend)
         about = AboutDialog(info, lambda url: self.open_url(url), parent=self.window)
         about.finished.connect(self._about_closed)
@@ -258,7 +279,7 @@ class DesktopShell(QObject):
         s = self._settings
         picker = self.window.source_picker
         picker.set_choice(s.sources.value)
-        picker.set_devices(self._list_devices(), s.mic_device, s.system_device)
+        picker.set_devices(self._device_lists, s.mic_device, s.system_device)
         self.window.backend_label.setText(f"Backend: {self.backend_label()}")
 
     def _sources_picked(self) -> None:
