@@ -27,10 +27,9 @@ from app.core.losses import LossSpan
 from app.core.session_state import TranscriptSegment
 from app.core.transcript_rows import format_timestamp, plan_rows, row_parts, row_text, with_losses
 from app.ui.present import split_transcript
-from app.ui.transcript_view import TranscriptListView, TranscriptModel
+from app.ui.transcript_view import TranscriptModel, TranscriptRowsView
 
 __all__ = ["TranscriptPane", "format_timestamp"]
-BOTTOM_TOLERANCE_PX = 4
 
 
 class TranscriptPane(QWidget):
@@ -40,7 +39,7 @@ class TranscriptPane(QWidget):
         super().__init__(parent)
         self.setObjectName("transcriptPane")
         self.model = TranscriptModel()
-        self.view = TranscriptListView(self.model)
+        self.view = TranscriptRowsView(self.model)
         self.paused_label = QLabel("Autoscroll paused while you read back.")
         self.jump_button = QPushButton("Jump to latest")
         self.jump_button.clicked.connect(self.scroll_to_latest)
@@ -89,16 +88,10 @@ class TranscriptPane(QWidget):
         plan = plan_rows(self.model.rows, rows)
         if plan.replace == plan.insert == plan.remove == 0:
             return
-        delegate = self.view.row_delegate
-        stale = delegate.forget_from(plan.keep)
+        self.view.row_delegate.forget_from(plan.keep)  # those rows are measured again when shown
         self._updating = True
         try:
             self.model.replace_rows(plan.keep, rows)
-            # rows only replaced in place: Qt lays out again only if one of them changed height
-            in_place = not (plan.insert or plan.remove)
-            heights = enumerate(stale[: plan.replace], start=plan.keep)
-            if in_place and any(delegate.height(row) != old for row, old in heights):
-                self.view.relayout()
             self.view.settle()
         finally:
             self._updating = False
@@ -139,7 +132,7 @@ class TranscriptPane(QWidget):
         if self._updating:
             return  # our own edits move the bar; only the user's scrolling changes following
         bar = self.view.verticalScrollBar()
-        self._set_following(value >= bar.maximum() - BOTTOM_TOLERANCE_PX)
+        self._set_following(value >= bar.maximum())  # the bar counts rows: the last page is the end
 
     def _set_following(self, following: bool) -> None:
         if following == self._following:

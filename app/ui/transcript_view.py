@@ -1,5 +1,5 @@
 """The transcript's virtualised list: a model over the rows, a delegate that wraps and paints one row,
-and the list view that lays out only what it shows.
+and the view that lays out only the rows it shows.
 
 Why not a QTextEdit: a text document keeps the layout of every line it ever showed (about 2.8 kB per
 line, issue 17), so a long meeting grew the window's memory line by line. Here the model holds only
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QPointF, QSize, Qt
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QPointF, QSize, QStringListModel, Qt
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -25,16 +25,17 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPalette,
+    QResizeEvent,
     QTextCharFormat,
     QTextLayout,
     QTextOption,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QListView,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QTreeView,
     QWidget,
 )
 
@@ -47,15 +48,16 @@ PLACEHOLDER = "The transcript appears here while a session runs."
 AnyIndex = QModelIndex | QPersistentModelIndex
 
 
-class TranscriptModel(QAbstractListModel):
-    """The rows shown, as references; DisplayRole is the row's plain text (screen readers read it)."""
+class TranscriptModel(QStringListModel):
+    """The rows shown, as references; DisplayRole is the row's plain text (screen readers read it).
+
+    Row count and indexes are Qt's own (C++): QTreeView asks them for every row on each layout, and a
+    Python ``rowCount`` made that a call into Python per row of the meeting. The strings Qt stores
+    stay empty (one shared null string per row); the text is made from ``rows`` when asked."""
 
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[Row] = []
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
-        return 0 if parent.isValid() else len(self.rows)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole) and index.isValid():
@@ -71,30 +73,35 @@ class TranscriptModel(QAbstractListModel):
         if common > keep:
             self.dataChanged.emit(self.index(keep), self.index(common - 1))
         if len(rows) > old:
-            self.beginInsertRows(QModelIndex(), old, len(rows) - 1)
-            self.rows.extend(rows[old:])
-            self.endInsertRows()
+            self.rows.extend(rows[old:])  # before Qt announces them: the view may ask their text then
+            self.insertRows(old, len(rows) - old)
         elif len(rows) < old:
-            self.beginRemoveRows(QModelIndex(), len(rows), old - 1)
+            self.removeRows(len(rows), old - len(rows))
             del self.rows[len(rows):]
-            self.endRemoveRows()
 
 
 class RowDelegate(QStyledItemDelegate):
-    """Wraps and paints one row; remembers each row's height at the current width, nothing else."""
+    """Wraps and paints one row. Remembers each row's height at the current width, and the laid-out
+    text of the rows painted last (those on screen, so a repaint does not lay them out again)."""
 
-    def __init__(self, model: TranscriptModel, view: QListView) -> None:
+    def __init__(self, model: TranscriptModel, view: QAbstractItemView) -> None:
         super().__init__(view)
         self._model = model
         self._view = view
         self._heights: list[int] = []  # per row at self._width; 0 = not measured yet
         self._width = -1
+        self._on_screen: dict[int, tuple[Row, int, bool, int, QTextLayout]] = {}  # row -> its layout
+        self._painted: set[int] = set()
 
-    def forget_from(self, row: int) -> list[int]:
-        """Drop the heights from ``row`` on (those rows changed); returns what they were."""
-        stale = self._heights[row:]
+    def forget_from(self, row: int) -> None:
+        """Drop the heights from ``row`` on (those rows changed)."""
         del self._heights[row:]
-        return stale
+
+    def end_paint(self) -> None:
+        """Keep the layouts of the rows just painted, drop the others (scrolled out of view)."""
+        for row in self._on_screen.keys() - self._painted:
+            del self._on_screen[row]
+        self._painted.clear()
 
     def height(self, row: int) -> int:
         width = max(1, self._view.viewport().width() - 2 * MARGIN)
@@ -118,8 +125,14 @@ class RowDelegate(QStyledItemDelegate):
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         if selected:
             painter.fillRect(rect, palette.color(QPalette.ColorRole.Highlight))
-        parts = row_parts(self._model.rows[index.row()])
-        layout, _ = self._layout(parts, max(1, rect.width() - 2 * MARGIN), palette, selected)
+        row, item, width, look = index.row(), self._model.rows[index.row()], rect.width(), palette.cacheKey()
+        cached = self._on_screen.get(row)
+        if cached is not None and cached[0] is item and cached[1:4] == (width, selected, look):
+            layout = cached[4]
+        else:
+            layout, _ = self._layout(row_parts(item), max(1, width - 2 * MARGIN), palette, selected)
+            self._on_screen[row] = (item, width, selected, look, layout)
+        self._painted.add(row)
         painter.save()
         ink = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         painter.setPen(palette.color(ink))
@@ -179,28 +192,39 @@ def _range(start: int, length: int, fmt: QTextCharFormat) -> QTextLayout.FormatR
     return span
 
 
-class TranscriptListView(QListView):
-    """A list that wraps each row to the width, scrolls by pixels, copies its selected rows as text
-    and shows a placeholder line while empty."""
+class TranscriptRowsView(QTreeView):
+    """One column of wrapped rows, scrolled by rows; copies its selected rows as text and shows a
+    placeholder line while empty.
+
+    A QTreeView, not a QListView: QListView lays out every row again (a sizeHint per row) on each
+    insert or change, which at a few thousand lines cost tens of milliseconds per final; QTreeView
+    scrolled per row asks only the rows it shows (and those of the last page, for the scroll range)
+    and re-measures only the rows that changed."""
 
     def __init__(self, model: TranscriptModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setModel(model)
         self.row_delegate = RowDelegate(model, self)
         self.setItemDelegate(self.row_delegate)
-        self.setUniformItemSizes(False)
-        self.setResizeMode(QListView.ResizeMode.Adjust)
-        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHeaderHidden(True)
+        self.setRootIsDecorated(False)
+        self.setItemsExpandable(False)
+        self.setIndentation(0)
+        self.setUniformRowHeights(False)
+        self.setAllColumnsShowFocus(True)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)
         # always there: a bar that came and went would change the width, so the wrapping, so the height
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setAccessibleName("Transcript")
         self.copy_action = self._action("&Copy", QKeySequence.StandardKey.Copy, self.copy_selection)
         select_all = QKeySequence.StandardKey.SelectAll
         self.select_all_action = self._action("Select &all", select_all, self.selectAll)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self._laid_out_width = -1
 
     def _action(self, text: str, keys: QKeySequence.StandardKey, slot: object) -> QAction:
         action = QAction(text, self)
@@ -221,15 +245,25 @@ class TranscriptListView(QListView):
         if text:
             QGuiApplication.clipboard().setText(text)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.viewport().width() != self._laid_out_width:  # the rows wrap differently: measure again
+            self._laid_out_width = self.viewport().width()
+            self.scheduleDelayedItemsLayout()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.PaletteChange, QEvent.Type.StyleChange):
+            self.row_delegate.forget_from(0)  # another font wraps differently
+            self.scheduleDelayedItemsLayout()
+
     def settle(self) -> None:
         """Lay out now what changed, so the scroll bar's range is current before we scroll."""
         self.executeDelayedItemsLayout()
 
-    def relayout(self) -> None:
-        self.scheduleDelayedItemsLayout()
-
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
+        self.row_delegate.end_paint()
         if self.model().rowCount():
             return
         painter = QPainter(self.viewport())

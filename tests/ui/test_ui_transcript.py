@@ -101,7 +101,7 @@ class ModelEdits:
 
     def __init__(self, model) -> None:
         self.rows: list[tuple[str, int, int]] = []
-        model.dataChanged.connect(lambda top, bottom, *_: self.rows.append(("changed", top.row(), bottom.row())))
+        model.dataChanged.connect(lambda top, end, *_: self.rows.append(("changed", top.row(), end.row())))
         model.rowsInserted.connect(lambda _parent, first, last: self.rows.append(("inserted", first, last)))
         model.rowsRemoved.connect(lambda _parent, first, last: self.rows.append(("removed", first, last)))
         model.modelReset.connect(lambda: self.rows.append(("reset", 0, -1)))
