@@ -147,7 +147,7 @@ class RowDelegate(QStyledItemDelegate):
         self, parts: RowParts, width: int, palette: QPalette, selected: bool
     ) -> tuple[QTextLayout, float]:
         layout = QTextLayout(parts.text, self._view.font())
-        layout.setFormats(_formats(parts, palette, selected))
+        layout.setFormats(row_formats(parts, palette, selected))
         option = QTextOption()
         option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         layout.setTextOption(option)
@@ -161,7 +161,7 @@ class RowDelegate(QStyledItemDelegate):
         return layout, y
 
 
-def _formats(parts: RowParts, palette: QPalette, selected: bool) -> list[QTextLayout.FormatRange]:
+def row_formats(parts: RowParts, palette: QPalette, selected: bool) -> list[QTextLayout.FormatRange]:
     """Muted time stamp, bold tag, italic muted partials, italic red loss markers (light or dark)."""
     muted = palette.color(QPalette.ColorRole.PlaceholderText)
     spans: list[tuple[int, int, QTextCharFormat]] = []
