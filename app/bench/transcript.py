@@ -94,6 +94,7 @@ def main(argv: list[str]) -> int:
         "final_ms_p99": round(tail[min(len(tail) - 1, int(len(tail) * 0.99))], 2),
         "partial_ms_median": round(statistics.median(partial_ms), 2),
         "longest_step_ms": round(longest, 1),
+        "longest_final_at_line": final_ms.index(max(final_ms)) + 1,
         "targets": {"bytes_per_line": BYTES_PER_LINE_TARGET, "longest_step_ms": STALL_MS},
         "ok": per_line <= BYTES_PER_LINE_TARGET and longest <= STALL_MS,
     }

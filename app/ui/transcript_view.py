@@ -17,7 +17,16 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QPointF, QSize, QStringListModel, Qt
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QPointF,
+    QSize,
+    QStringListModel,
+    Qt,
+)
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -84,7 +93,7 @@ class TranscriptModel(QStringListModel):
 
 class RowDelegate(QStyledItemDelegate):
     """Wraps and paints one row. Remembers each row's height at the current width, and the laid-out
-    text of the rows painted last (those on screen, so a repaint does not lay them out again)."""
+    text of the rows on screen (so a repaint draws them without laying them out again)."""
 
     def __init__(self, model: TranscriptModel, view: QAbstractItemView) -> None:
         super().__init__(view)
@@ -93,17 +102,15 @@ class RowDelegate(QStyledItemDelegate):
         self._heights: list[int] = []  # per row at self._width; 0 = not measured yet
         self._width = -1
         self._on_screen: dict[int, tuple[Row, int, bool, int, QTextLayout]] = {}  # row -> its layout
-        self._painted: set[int] = set()
 
     def forget_from(self, row: int) -> None:
         """Drop the heights from ``row`` on (those rows changed)."""
         del self._heights[row:]
 
-    def end_paint(self) -> None:
-        """Keep the layouts of the rows just painted, drop the others (scrolled out of view)."""
-        for row in self._on_screen.keys() - self._painted:
+    def keep_only(self, first: int, last: int) -> None:
+        """Keep the layouts of rows ``first``..``last`` (those on screen), drop the others."""
+        for row in [row for row in self._on_screen if not first <= row <= last]:
             del self._on_screen[row]
-        self._painted.clear()
 
     def height(self, row: int) -> int:
         width = max(1, self._view.viewport().width() - 2 * MARGIN)
@@ -134,7 +141,6 @@ class RowDelegate(QStyledItemDelegate):
         else:
             layout, _ = self._layout(row_parts(item), max(1, width - 2 * MARGIN), palette, selected)
             self._on_screen[row] = (item, width, selected, look, layout)
-        self._painted.add(row)
         painter.save()
         ink = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         painter.setPen(palette.color(ink))
@@ -265,8 +271,10 @@ class TranscriptRowsView(QTreeView):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
-        self.row_delegate.end_paint()
-        if self.model().rowCount():
+        rows = self.model().rowCount()
+        if rows:
+            first, last = self.indexAt(QPoint(0, 0)), self.indexAt(QPoint(0, self.viewport().height() - 1))
+            self.row_delegate.keep_only(first.row(), last.row() if last.isValid() else rows - 1)
             return
         painter = QPainter(self.viewport())
         painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
