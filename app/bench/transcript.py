@@ -16,10 +16,10 @@ import argparse
 import ctypes
 import gc
 import json
-import os
 import statistics
-import time
 from typing import Any
+
+from app.core.session_state import TranscriptSegment
 
 COMMAND = "python -m app.bench transcript"
 BYTES_PER_LINE_TARGET = 1000
@@ -46,40 +46,17 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog=COMMAND, description=__doc__.splitlines()[0])
     p.add_argument("--lines", type=int, default=3000, help="final lines to add (default 3000: ~45 min)")
     args = p.parse_args(argv)
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
+    from app.ui.transcript_bench import feed_pane  # the Qt side lives in app/ui
 
-    from app.core.session_state import TranscriptSegment
-    from app.ui.transcript import TranscriptPane
-
-    app = QApplication.instance() or QApplication([])
-    pane = TranscriptPane()
-    pane.resize(700, 400)
-    pane.show()
     n = max(300, args.lines)
     finals = [TranscriptSegment("mic" if i % 2 else "system", _sentence(i), i * 3.0, i * 3.0 + 2.5, True)
               for i in range(n)]
     partials = [TranscriptSegment("mic", _sentence(i + 1)[:40], i * 3.0, i * 3.0 + 1.0, False)
                 for i in range(n + 1)]
-    pane.set_segments(finals[:50])
-    app.processEvents()
-    pane.clear()
-    app.processEvents()
-    before = _anon_rss_bytes()
-    final_ms: list[float] = []
-    for step in range(1, n + 1):
-        started = time.perf_counter()
-        pane.set_segments([*finals[:step], partials[step]])
-        app.processEvents()
-        final_ms.append((time.perf_counter() - started) * 1000)
-    partial_ms: list[float] = []
-    for i in range(50):
-        grown = TranscriptSegment("mic", f"{_sentence(i)} {i}", n * 3.0, n * 3.0 + 1.0, False)
-        started = time.perf_counter()
-        pane.set_segments([*finals, grown])
-        app.processEvents()
-        partial_ms.append((time.perf_counter() - started) * 1000)
-    after = _anon_rss_bytes()
+    grown = [TranscriptSegment("mic", f"{_sentence(i)} {i}", n * 3.0, n * 3.0 + 1.0, False)
+             for i in range(50)]
+    run = feed_pane(finals, partials, grown, _anon_rss_bytes)
+    before, after, final_ms, partial_ms = run.before, run.after, run.final_ms, run.partial_ms
     per_line = (after - before) / n
     tail = sorted(final_ms[-200:])
     longest = max(max(final_ms), max(partial_ms))
