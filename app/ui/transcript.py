@@ -118,11 +118,11 @@ class TranscriptPane(QWidget):
 
     def _scroll_bottom(self) -> None:
         bar = self.view.verticalScrollBar()
-        self._updating = True
+        was_updating, self._updating = self._updating, True  # also called from within _render
         try:
             bar.setValue(bar.maximum())
         finally:
-            self._updating = False
+            self._updating = was_updating
 
     def _on_range_changed(self, _minimum: int, _maximum: int) -> None:
         if self._following:
