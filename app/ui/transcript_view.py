@@ -80,9 +80,12 @@ class TranscriptModel(QStringListModel):
         the difference in count is inserted or removed at the end (selection and scroll stay put)."""
         old = len(self.rows)
         common = min(old, len(rows))
+        last = common - 1  # rows at the end of the range that did not change (the other source's
+        while last >= keep and (self.rows[last] is rows[last] or self.rows[last] == rows[last]):
+            last -= 1  # partial, when a final lands before it) are not repainted
         self.rows[keep:common] = rows[keep:common]
-        if common > keep:
-            self.dataChanged.emit(self.index(keep), self.index(common - 1))
+        if last >= keep:
+            self.dataChanged.emit(self.index(keep), self.index(last))
         if len(rows) > old:
             self.rows.extend(rows[old:])  # before Qt announces them: the view may ask their text then
             self.insertRows(old, len(rows) - old)

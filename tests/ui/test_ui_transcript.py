@@ -181,3 +181,13 @@ def test_a_long_meeting_keeps_its_shown_lines_when_only_the_partial_changes(pane
     assert edits.first_row_touched() == 300
     pane.set_segments([*head, final("so far and more", 601.0), partial("next", 603.0)])
     assert len(edits.rows) == 3  # the same transcript again: no edit at all
+
+
+def test_a_final_landing_before_the_other_sources_partial_changes_only_its_own_row(pane):
+    head = [final(f"line {i}", i * 2.0) for i in range(10)]
+    mic_so_far = partial("mic so far", 21.0)
+    pane.set_segments([*head, partial("system so far", 20.0, "system"), mic_so_far])
+    edits = ModelEdits(pane.model)
+    pane.set_segments([*head, final("system said", 20.0, "system"), mic_so_far])
+    assert edits.rows == [("changed", 10, 10)]  # the mic's partial row is left alone
+    assert pane.plain_text().splitlines()[-2:] == ["[00:20] System: system said", "[00:21] Mic: mic so far …"]
