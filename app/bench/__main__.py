@@ -12,6 +12,7 @@ BENCHMARKS = {
     "vad": "voice detectors on speech with known truth: speech missed, non-speech kept, CPU",
     "app": "the real app process, two live sources: CPU, RSS, threads, files; window, tray, headless",
     "history": "meeting history: size of a 3-hour meeting, opening a history of 500 meetings",
+    "transcript": "the live transcript pane: memory per line, time per final and per partial",
 }
 
 
