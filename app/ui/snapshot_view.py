@@ -18,6 +18,7 @@ from datetime import datetime
 from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from app.core.session_state import SessionSnapshot
+from app.ui.models import ConnectionView
 from app.ui.present import (
     chart_values,
     connection_view,
@@ -69,8 +70,8 @@ class SnapshotView(QObject):
 
     def apply_hidden(self, snap: SessionSnapshot) -> None:
         """While the window cannot be seen (in the tray, minimized): only what is seen now or kept for
-        later. The status (the tray icon and tooltip show it) and the connection (the tray menu's
-        Start/Stop); the chart's samples (its 60 s history, shown once the window is); the transcript
+        later. The status (the tray icon and tooltip show it) and whether the connection runs (the tray
+        menu's Start/Stop); the chart's samples (its 60 s history, shown once the window is); the transcript
         and its loss markers (a hidden pane takes each change cheaply, while a long absence's text
         rendered at once on show would stall the loop). Not the meters, the server's status line, the
         source panels, cards, entities or the export document: ``apply_snapshot`` catches them up when
@@ -80,10 +81,15 @@ class SnapshotView(QObject):
         self._apply_transcript(snap)
 
     def apply_status(self, snap: SessionSnapshot) -> None:
-        """The status and the connection: what the tray shows of a session (``apply_hidden``)."""
+        """What the tray shows of a session (``apply_hidden``): the status, and whether the connection
+        runs (the menu's Start/Stop); the rest of the connection line (its clock ticks every second)
+        waits for the window."""
         self._emit_if_changed("status", view_of(snap), self.status_changed)
-        view = connection_view(snap, self._backend_label(), self._view_running(snap))
-        self._emit_if_changed("connection", view, self.connection_changed)
+        running = self._view_running(snap)
+        last = self._last.get("connection")
+        if not isinstance(last, ConnectionView) or last.running != running:
+            view = connection_view(snap, self._backend_label(), running)
+            self._emit_if_changed("connection", view, self.connection_changed)
 
     def _view_running(self, snap: SessionSnapshot) -> bool:
         """Running while the session task runs, or while the snapshot's state says so (the self-test and
