@@ -14,8 +14,8 @@ one wake-up per tick for the audio and the window. While the window is hidden (i
 minimized (``set_window_shown(False)``) there is no fast poll at all: nothing shows the meters, and
 the light (the tray icon) still follows at once, from the
 event-triggered poll, and from the 2 Hz poll. Those polls then apply only what the tray shows and
-what the window keeps for later (``SnapshotView.apply_hidden``: the status, the connection, chart
-samples, the transcript); showing the window catches up the rest in one full poll.
+what the window keeps for later (``SnapshotView.apply_hidden``: the status, whether the connection
+runs, chart samples, the transcript); showing the window catches up the rest in one full poll.
 
 A session that fails is shown by the light ("failed" and why, from the snapshot, or from the run
 task's error when no snapshot said so), not repeated as a message; ``message`` carries the rest
