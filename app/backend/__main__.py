@@ -3,7 +3,8 @@
 The first line on stdout is ``listening on <ws url>`` for the first address really bound (with
 ``--port 0`` the port picked; with a host name, the address it resolved to); further addresses follow
 as ``also listening on <ws url>``. With ``--parent-watch`` it also stops when its standard input
-closes: the app that started it (``app.backend.process``) exited, crashed or was killed.
+closes: the app that started it (``app.backend.process``) exited, crashed or was killed; and
+``--nice N`` lowers its CPU priority first (before any thread starts, so every thread has it).
 Listening on a non-loopback address without a token prints a warning on stderr (and logs it).
 SIGTERM closes live sessions with 1012, as the real server does.
 """
@@ -77,12 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="longest wait for the recognizer after stop, as the real server (8 s)")
     p.add_argument("--parent-watch", action="store_true",
                    help="stop when standard input closes (the built-in backend: its app has gone)")
+    p.add_argument("--nice", type=int, default=0, metavar="N",
+                   help="lower this process's CPU priority by N (POSIX niceness; the built-in backend: "
+                   "the app's window gets the CPU first)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.nice > 0:
+        lower_priority(args.nice)
     try:
         config = BackendConfig(
             host=args.host, port=args.port, token=args.token, recognizer=args.recognizer,
@@ -107,6 +113,22 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_serve(config, parent_watch=args.parent_watch))
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
         return 130
+
+
+def lower_priority(increment: int) -> None:
+    """Add ``increment`` to this process's niceness (POSIX; elsewhere, and where refused, nothing:
+    the parent set a lower priority class on Windows). On Linux each thread has its own niceness and
+    threads started at import (numpy's BLAS pool) keep theirs: they are lowered one by one too."""
+    try:
+        niceness = os.nice(increment)
+    except (AttributeError, OSError):
+        return
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():
+        return
+    for task in tasks.iterdir():
+        with contextlib.suppress(OSError, ValueError):  # a thread that just ended
+            os.setpriority(os.PRIO_PROCESS, int(task.name), niceness)
 
 
 def watch_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:

@@ -10,6 +10,12 @@ standard input closes. The app holds the write end of that pipe and never writes
 the app exits, crashes or is killed, the operating system closes it and the child shuts down: no
 orphan. ``stop()`` closes the pipe itself, then waits, then terminates, then kills.
 
+The child runs at a lower CPU priority than the app (``--nice``; on Windows the below-normal
+priority class): the recognizer works in bursts of a whole chunk, and on a busy machine the app's
+event loop, woken for a tick or a repaint, waited behind it for a CPU (loop stalls of 50-90 ms, with
+the loop itself using under 1 ms of them). The app needs a few % of a core; the recognizer still gets
+every cycle the app does not use, and competes with other programs like any background job.
+
 The child's stdout and stderr (one pipe) are read by one thread: the first ``listening on`` line
 gives the URL; every line goes to the app's log (the token never appears in them), and the last
 lines explain a failed start (``BackendStartError``). Threads: ``start``/``stop`` block, so the app
@@ -37,6 +43,7 @@ TOKEN_ENV = "ECHOPANEL_WS_AUTH_TOKEN"
 FROZEN_FLAG = "--backend"  # app.main.run dispatches this first argument to app.backend.__main__
 LISTENING = "listening on "
 TAIL_LINES = 12
+BACKGROUND_NICE = 10  # the child's niceness above the app's (POSIX); Windows: BELOW_NORMAL_PRIORITY_CLASS
 
 
 class BackendStartError(EchoPanelError):
@@ -55,8 +62,9 @@ class BackendProcess:
     ``token`` are then what a session connects with. It can be started again after ``stop()``."""
 
     def __init__(self, recognizer: str = "pocketsphinx", *, token: str = "",
-                 extra_args: Sequence[str] = ()) -> None:
+                 extra_args: Sequence[str] = (), nice: int = BACKGROUND_NICE) -> None:
         self.recognizer = recognizer
+        self.nice = nice
         self.token = token or secrets.token_urlsafe(24)
         self._extra = list(extra_args)
         self._proc: subprocess.Popen[str] | None = None
@@ -79,7 +87,7 @@ class BackendProcess:
 
     def command(self) -> list[str]:
         return backend_command("--host", "127.0.0.1", "--port", "0", "--recognizer", self.recognizer,
-                               "--parent-watch", *self._extra)
+                               "--parent-watch", "--nice", str(self.nice), *self._extra)
 
     def start(self, timeout: float = 30.0) -> None:
         """Start the child and wait until it listens; ``BackendStartError`` says why it did not."""
@@ -90,6 +98,8 @@ class BackendProcess:
         self._tail.clear()
         env = {**os.environ, TOKEN_ENV: self.token, "PYTHONUNBUFFERED": "1"}
         flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # Windows: no console window for the child
+        if self.nice > 0:  # Windows has no nice: the priority class instead (0 elsewhere)
+            flags |= getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0)
         try:
             proc = subprocess.Popen(
                 self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -16,7 +16,9 @@ instead (what this benchmark measured before the built-in backend had its own pr
    With it, the main thread's own CPU time over the worst stall's sleep (``worst_main_cpu_ms``) and the
    most it used over any one sleep (``max_main_cpu_per_wake_ms``): a stall much longer than the CPU the
    main thread used in it was time spent waiting for a CPU (other processes on a busy machine), not
-   our code running on the loop.
+   our code running on the loop. On Linux ``worst_main_wait_ms`` says so directly: the main thread's
+   time runnable but not running (waiting in the run queue, ``/proc/thread-self/schedstat``) over
+   that sleep.
 
 Without a display it renders offscreen (``QT_QPA_PLATFORM=offscreen``). Prints one JSON object.
 """
@@ -31,7 +33,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +107,20 @@ def _summary_ms(values: list[float]) -> dict[str, Any]:
     }
 
 
+def run_queue_wait() -> Callable[[], float] | None:
+    """The calling thread's total seconds runnable but not running so far (Linux), else ``None``."""
+    try:  # kept open for the probe's whole run: one seek and read per wake-up, closed with it
+        stat = open(f"/proc/self/task/{threading.get_native_id()}/schedstat", "rb", buffering=0)  # noqa: SIM115
+    except OSError:
+        return None
+
+    def waited() -> float:
+        stat.seek(0)
+        return int(stat.read().split()[1]) / 1e9
+
+    return waited
+
+
 class StallProbe:
     """Sleeps ``PROBE_INTERVAL_S`` at a time on the loop; records how late each wake-up is."""
 
@@ -110,6 +128,7 @@ class StallProbe:
         self.lateness: list[float] = []
         self.worst_at = 0.0  # seconds after start() of the longest stall
         self.worst_cpu = 0.0  # main-thread CPU seconds used during the longest stall's sleep
+        self.worst_wait: float | None = None  # main-thread run-queue seconds in it (Linux)
         self.max_cpu = 0.0  # most main-thread CPU seconds used during any one sleep
         self._began = 0.0
         self._worst = -1.0
@@ -126,8 +145,12 @@ class StallProbe:
                 await self._task
 
     async def _run(self) -> None:
+        waited = run_queue_wait()
+        wait_before = 0.0
         while True:
             cpu_before = time.thread_time()
+            if waited is not None:
+                wait_before = waited()
             due = time.perf_counter() + PROBE_INTERVAL_S
             await asyncio.sleep(PROBE_INTERVAL_S)
             now = time.perf_counter()
@@ -136,6 +159,7 @@ class StallProbe:
             self.max_cpu = max(self.max_cpu, cpu)
             if late > self._worst:
                 self._worst, self.worst_at, self.worst_cpu = late, now - self._began, cpu
+                self.worst_wait = waited() - wait_before if waited is not None else None
             self.lateness.append(late)
 
 
@@ -196,6 +220,7 @@ async def _bench(seconds: float, schedule: str, backend_kind: str) -> dict[str, 
             "over_50ms": sum(1 for s in stalls if s * 1000 > STALL_TARGET_MS),
             "worst_at_seconds": round(probe.worst_at, 2),
             "worst_main_cpu_ms": round(probe.worst_cpu * 1000.0, 2),
+            "worst_main_wait_ms": None if probe.worst_wait is None else round(probe.worst_wait * 1000.0, 2),
             "max_main_cpu_per_wake_ms": round(probe.max_cpu * 1000.0, 2),
         },
     }

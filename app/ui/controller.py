@@ -13,7 +13,9 @@ ticks (every 240 ms while it streams), its ticks drive the fast poll instead of 
 one wake-up per tick for the audio and the window. While the window is hidden (in the tray) or
 minimized (``set_window_shown(False)``) there is no fast poll at all: nothing shows the meters, and
 the light (the tray icon) still follows at once, from the
-event-triggered poll, and from the 2 Hz poll.
+event-triggered poll, and from the 2 Hz poll. Those polls then apply only what the tray shows and
+what the window keeps for later (``SnapshotView.apply_hidden``: the status, whether the connection
+runs, chart samples, the transcript); showing the window catches up the rest in one full poll.
 
 A session that fails is shown by the light ("failed" and why, from the snapshot, or from the run
 task's error when no snapshot said so), not repeated as a message; ``message`` carries the rest
@@ -194,7 +196,7 @@ class SessionController(SnapshotView):
         elif self._session is not None:
             if not self._ticking:
                 self._fast.start()
-            self.poll_fast()  # catch up at once: the meters and the chart show the present
+            self.poll_slow()  # catch up at once: the meters, panels and text skipped while hidden
 
     @property
     def window_shown(self) -> bool:
@@ -212,8 +214,13 @@ class SessionController(SnapshotView):
     def poll_fast(self) -> None:
         self._poll_pending = False
         try:
-            if self._session is not None:
-                self.apply_fast(self._session.snapshot())
+            if self._session is None:
+                return
+            snapshot = self._session.snapshot()
+            if self._window_shown:
+                self.apply_fast(snapshot)
+            else:  # a status change while in the tray: what the tray shows, no hidden meters
+                self.apply_status(snapshot)
         finally:
             self._received_at = None
 
@@ -224,12 +231,15 @@ class SessionController(SnapshotView):
         return self._received_at
 
     def poll_slow(self) -> None:
-        if self._session is not None:
-            snapshot = self._session.snapshot()
-            # also the fast part: while hidden (no fast poll) the lamp and tray follow from here, and
-            # after the last tick (the summary wait) the connection line does
+        if self._session is None:
+            return
+        snapshot = self._session.snapshot()
+        if self._window_shown:
+            # also the fast part: after the last tick (the summary wait) the connection line follows here
             self.apply_fast(snapshot)
             self.apply_slow(snapshot)
+        else:  # the tray icon and tooltip follow from here; what only the window shows waits for it
+            self.apply_hidden(snapshot)
 
     # ------------------------------------------------------------------ session lifecycle
 

@@ -2,7 +2,8 @@
 
 The base of ``app.ui.controller.SessionController``: the controller owns the session and the timers and
 decides when to apply a snapshot (``apply_fast`` ~30 Hz: the status, input meters, connection line;
-``apply_slow`` 2 Hz: text, loss markers, diagnostics and chart samples); this class turns each snapshot
+``apply_slow`` 2 Hz: text, loss markers, diagnostics and chart samples; ``apply_hidden`` instead of
+both while the window cannot be seen); this class turns each snapshot
 into plain values (``app.ui.present``, ``app.ui.status_view``) and emits the ones that differ from what
 it emitted last. Qt main thread only. The one status (``status_changed``) drives the light, its lines,
 the tray and notifications alike.
@@ -17,6 +18,7 @@ from datetime import datetime
 from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from app.core.session_state import SessionSnapshot
+from app.ui.models import ConnectionView
 from app.ui.present import (
     chart_values,
     connection_view,
@@ -66,6 +68,29 @@ class SnapshotView(QObject):
         view = connection_view(snap, self._backend_label(), self._view_running(snap))
         self._emit_if_changed("connection", view, self.connection_changed)
 
+    def apply_hidden(self, snap: SessionSnapshot) -> None:
+        """While the window cannot be seen (in the tray, minimized): only what is seen now or kept for
+        later. The status (the tray icon and tooltip show it) and whether the connection runs (the tray
+        menu's Start/Stop); the chart's samples (its 60 s history, shown once the window is); the transcript
+        and its loss markers (a hidden pane takes each change cheaply, while a long absence's text
+        rendered at once on show would stall the loop). Not the meters, the server's status line, the
+        source panels, cards, entities or the export document: ``apply_snapshot`` catches them up when
+        the window is shown again."""
+        self.apply_status(snap)
+        self.chart_sampled.emit(self._clock(), chart_values(snap))
+        self._apply_transcript(snap)
+
+    def apply_status(self, snap: SessionSnapshot) -> None:
+        """What the tray shows of a session (``apply_hidden``): the status, and whether the connection
+        runs (the menu's Start/Stop); the rest of the connection line (its clock ticks every second)
+        waits for the window."""
+        self._emit_if_changed("status", view_of(snap), self.status_changed)
+        running = self._view_running(snap)
+        last = self._last.get("connection")
+        if not isinstance(last, ConnectionView) or last.running != running:
+            view = connection_view(snap, self._backend_label(), running)
+            self._emit_if_changed("connection", view, self.connection_changed)
+
     def _view_running(self, snap: SessionSnapshot) -> bool:
         """Running while the session task runs, or while the snapshot's state says so (the self-test and
         tests push snapshots without a session); never for the last snapshot of a session that ended."""
@@ -75,9 +100,7 @@ class SnapshotView(QObject):
         views = source_views(snap, self._selected, self._clock())
         self._emit_if_changed("sources", views, self.sources_changed)
         self.chart_sampled.emit(self._clock(), chart_values(snap))
-        self._emit_if_changed("losses", snap.losses, self.losses_changed)
-        if self._changed("transcript", (snap.session_id, snap.transcript_revision)):
-            self.transcript_changed.emit(snap.transcript)
+        self._apply_transcript(snap)
         self._emit_if_changed("cards", snap.cards, self.cards_changed)
         self._emit_if_changed("entities", snap.entities, self.entities_changed)
         content = (snap.session_id, snap.transcript_revision, snap.cards, snap.entities, snap.losses)
@@ -85,6 +108,11 @@ class SnapshotView(QObject):
             sources = tuple(sorted(self._selected, reverse=True))  # system, then mic
             doc = export_document(snap, self.meeting_started, self._backend_label(), sources)
             self._emit_if_changed("document", doc, self.document_changed)
+
+    def _apply_transcript(self, snap: SessionSnapshot) -> None:
+        self._emit_if_changed("losses", snap.losses, self.losses_changed)
+        if self._changed("transcript", (snap.session_id, snap.transcript_revision)):
+            self.transcript_changed.emit(snap.transcript)
 
     def _changed(self, key: str, value: object) -> bool:
         if key in self._last and self._last[key] == value:

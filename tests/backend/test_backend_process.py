@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from backend_wsclient import LiveClient, http_get, silence, tone
 
-from app.backend.process import BackendProcess, BackendStartError, backend_command
+from app.backend.process import BACKGROUND_NICE, BackendProcess, BackendStartError, backend_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,6 +62,28 @@ async def test_a_child_backend_listens_on_loopback_with_its_own_token_and_serves
         backend.stop()
     assert pid is not None and gone(pid) and not backend.running
     backend.stop()  # idempotent
+
+
+def thread_niceness(pid: int) -> list[int]:
+    """The niceness of every thread of ``pid`` (field 19 of /proc/<pid>/task/<tid>/stat)."""
+    return [int((task / "stat").read_text().rsplit(")", 1)[1].split()[16])
+            for task in Path(f"/proc/{pid}/task").iterdir()]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads thread priorities from /proc")
+async def test_every_thread_of_the_child_runs_below_the_apps_priority() -> None:
+    """The recognizer's bursts must not keep the app's event loop waiting for a CPU."""
+    backend = BackendProcess("simulated", extra_args=["--rtf", "0.05", "--schedule", "0.05@0"])
+    backend.start()
+    try:
+        client = await LiveClient.open(backend.ws_url, {"x-echopanel-token": backend.token})
+        await client.start()
+        await client.send_audio(tone(0.4) + silence(0.4))
+        await client.stop()  # a session served: the recognizer's threads exist now
+        assert backend.pid is not None
+        assert set(thread_niceness(backend.pid)) == {min(19, os.nice(0) + BACKGROUND_NICE)}
+    finally:
+        backend.stop()
 
 
 def test_a_child_that_cannot_start_says_why() -> None:

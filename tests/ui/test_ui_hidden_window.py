@@ -10,7 +10,13 @@ from PySide6.QtCore import Qt
 
 from app.core.level import Level, LevelReport
 from app.core.messages import MetricsEvent
-from app.core.session_state import ConnectionState, ServerMetrics, SessionSnapshot, StatusChanged
+from app.core.session_state import (
+    ConnectionState,
+    ServerMetrics,
+    SessionSnapshot,
+    StatusChanged,
+    TranscriptSegment,
+)
 from app.core.status_report import Light, StatusReport
 from app.ui.binding import bind
 from app.ui.controller import SessionController
@@ -156,3 +162,52 @@ def test_while_hidden_only_the_lights_own_event_polls_at_once(qtbot, controllers
     qtbot.waitExposed(window)
     listener(ServerMetrics(2.0, MetricsEvent(source="system", queue_fill_ratio=0.3)))
     assert controller._poll_pending  # shown: the metrics poll at once, as before
+
+
+def test_while_hidden_the_polls_feed_only_the_tray_and_what_the_window_keeps_and_showing_catches_up(
+        qtbot, controllers):
+    """In the tray nothing shows the meters, source panels or export document: the polls leave them
+    (and their work) until the window is shown, which catches them up at once. The tray's light and
+    tooltip, whether the connection runs (the tray menu's Start/Stop), the chart's history and the
+    transcript follow."""
+    window, controller, session = started(qtbot, controllers)
+    window.hide()
+    got: dict[str, list] = {name: [] for name in
+                            ("status", "connection", "chart", "transcript", "inputs", "document")}
+    controller.status_changed.connect(got["status"].append)
+    controller.connection_changed.connect(got["connection"].append)
+    controller.chart_sampled.connect(lambda t, values: got["chart"].append(values))
+    controller.transcript_changed.connect(got["transcript"].append)
+    controller.inputs_changed.connect(got["inputs"].append)
+    controller.document_changed.connect(got["document"].append)
+    line = TranscriptSegment("mic", "we ship on friday", 1.0, 2.5, True)
+    session.snap = SessionSnapshot(state=ConnectionState.STREAMING, session_id="s1", elapsed_seconds=12.0,
+                                   status=StatusReport(Light.BEHIND, "The backend is 4 s behind"),
+                                   transcript=(line,), transcript_revision=1, input_dbfs={"mic": -20.0})
+    controller.poll_slow()  # the 2 Hz poll
+    controller.poll_fast()  # the poll a status change triggers
+    assert [v.light for v in got["status"]] == [Light.BEHIND]
+    assert got["connection"] == []  # still running: the tray menu says Stop already
+    assert got["chart"] and got["transcript"] == [(line,)]
+    assert got["inputs"] == [] and got["document"] == []  # nothing for what nobody sees
+    window.show()
+    assert got["inputs"][-1] == (("system", None), ("mic", -20.0))  # caught up on show
+    assert got["document"][-1] is not None and got["document"][-1].segments == (line,)
+    assert got["connection"][-1].elapsed_seconds == 12.0  # the connection line's clock too
+    assert [v.light for v in got["status"]] == [Light.BEHIND]  # no repeat of what the tray had
+
+
+def test_a_session_started_or_ended_while_hidden_shows_in_the_tray_menus_start_stop(qtbot, controllers):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    session = StreamingSession()
+    controller = SessionController(lambda listener: session, parent=window)
+    controllers.append(controller)
+    bind(window, controller)
+    VisibilityWatch(window, controller.set_window_shown)  # never shown: started in the tray
+    controller.start()
+    qtbot.waitUntil(lambda: session.running, timeout=5_000)
+    assert window.start_stop_action.text() == "&Stop"  # the action the tray menu shows
+    controller.stop()
+    qtbot.waitUntil(lambda: not controller.is_running(), timeout=5_000)
+    assert window.start_stop_action.text() == "&Start"
