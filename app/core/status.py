@@ -8,14 +8,15 @@ Lights (``Light``), from the evidence of the whole pipeline, not only the server
 
 * ``LIVE`` (green): streaming, measured, nothing held back, nothing lost lately: live and complete.
 * ``BEHIND`` (amber): nothing is being lost, but the transcript lags: audio held on the client (the
-  backend is slow, a reconnect, a stall), or the backend's queues are filling. Says how far behind.
+  backend is slow, a reconnect, a stall: every connection attempt after the connection went down
+  stays amber until audio streams again), or the backend's queues are filling. Says how far behind.
   It comes EARLY: a hold or a server queue whose floor keeps growing turns it amber before any
   threshold is crossed (``trend_seconds`` of growth; the saw-tooth of healthy chunked consumption,
   which falls back near zero every chunk, is not growth), so people get a warning before anything is lost.
 * ``LOSING`` (red): audio is being lost (the losses grew in the last ``red_hold_seconds``: the server
   dropped some, the client had to shed some, a connection took some down), or the connection is
   down and the client's hold is about to run out.
-* ``UNKNOWN`` (grey): not measured yet (connecting, waiting for the first metrics) or the backend
+* ``UNKNOWN`` (grey): not measured yet (first connecting, waiting for the first metrics) or the backend
   stopped reporting; ``IDLE`` (grey): no session; ``FAILED``: the last session ended in an error.
 
 Hysteresis, so the light does not flicker: red stays ``red_hold_seconds`` after the last new loss;
@@ -88,6 +89,7 @@ class StatusModel:
         self._last_loss_at: float | None = None  # clock time a loss was last seen growing
         self._lost_seen = 0.0
         self._heard: dict[str, float] = {}  # source -> clock time its input was last above silence
+        self._down = False  # the connection went down and has not streamed since
 
     def report(self) -> StatusReport:
         return self._report
@@ -131,12 +133,21 @@ class StatusModel:
             recent = _recent_loss(inputs.losses, inputs.elapsed, cfg.loss_window_seconds)
             why = recent.cause.reason if recent is not None else "audio was lost"
             return Light.LOSING, f"Losing audio: {why}", total + "." if total else ""
-        if conn is ConnectionState.RECONNECTING:
+        if conn is ConnectionState.STREAMING:
+            self._down = False
+        elif conn is ConnectionState.RECONNECTING:
+            self._down = True
+        connecting = conn in (ConnectionState.CHECKING, ConnectionState.CONNECTING)
+        # An attempt after the connection went down is the same outage (a frozen backend's kernel may
+        # accept a connection that then hangs for many seconds): the light stays the outage's.
+        outage = connecting and (self._down or held >= cfg.behind_seconds)
+        if conn is ConnectionState.RECONNECTING or outage:
             self._calm_since = None  # amber: a calm before it does not count towards clearing it
             if max(inputs.hold_share.values(), default=0.0) >= cfg.hold_low_share:
                 return Light.LOSING, "Connection down: held audio is about to run out", _held(held)
-            return Light.BEHIND, "Connection down, reconnecting", _held(held) or "Audio is kept meanwhile."
-        if conn in (ConnectionState.CHECKING, ConnectionState.CONNECTING):
+            headline = "Connection down, reconnecting" if self._down else "Connecting, audio held"
+            return Light.BEHIND, headline, _held(held) or "Audio is kept meanwhile."
+        if connecting:
             return Light.UNKNOWN, "Connecting", _held(held)
         measured = any(s.updated_at > 0 for s in inputs.server.sources)
         # The backpressure model says "normal" while it waits for the first metrics: not a measurement.

@@ -221,3 +221,25 @@ def test_since_is_when_the_light_changed() -> None:
     rig.at(0.25, held=5.0)
     rig.at(1.0, held=5.0)
     assert rig.model.report().since == entered
+
+
+def test_a_long_outage_stays_amber_through_every_connection_attempt() -> None:
+    # stall60 on the real server: each attempt hung 10 s in "connecting" (a frozen backend's kernel
+    # accepts the TCP connection) and the light was grey "Connecting" for most of 25 s without a connection
+    rig = Rig()
+    rig.at(1)
+    assert rig.at(0.5, C.RECONNECTING, held=1.0) is Light.BEHIND
+    assert rig.at(10, C.CONNECTING, held=11.0, share=0.1) is Light.BEHIND
+    assert rig.model.report().headline == "Connection down, reconnecting"
+    assert "11 s of audio held" in rig.model.report().detail
+    assert rig.at(10, C.CONNECTING, held=100.0, share=0.85) is Light.LOSING
+    # streaming again ends the outage: an attempt with nothing held is not measured, grey
+    rig.at(0.25, C.STREAMING, held=0.0)
+    assert rig.at(0.25, C.CONNECTING) is Light.UNKNOWN
+
+
+def test_first_connecting_is_grey_unless_audio_piles_up_meanwhile() -> None:
+    rig = Rig()
+    assert rig.at(1, C.CONNECTING, held=0.5) is Light.UNKNOWN
+    assert rig.at(1, C.CONNECTING, held=2.5) is Light.BEHIND
+    assert rig.model.report().headline == "Connecting, audio held"
