@@ -261,10 +261,10 @@ class BackpressureModel:
 
         name, worst = max(fresh, key=lambda item: (recent(item[1]) > 0, item[1].fill))
         label, pct, dropped = source_label(name), round(worst.fill * 100), recent(worst)
-        lost = f"{dropped:.1f} s dropped in the last {window:.0f} s"
+        lost = f"{_seconds(dropped)} dropped in the last {window:.0f} s"
         if dropped == 0 and self._drop_counter.recent(now, window) and self._calm_since is None:
             unattributed = self._drop_counter.recent(now, window) * FRAME_SECONDS  # whose: not known yet
-            return f"The backend dropped {unattributed:.1f} s in the last {window:.0f} s"
+            return f"The backend dropped {_seconds(unattributed)} in the last {window:.0f} s"
         if self._calm_since is not None:  # every queue is low again; the hold is running
             below = f"{self._cfg.clear_below * 100:.0f} %"
             held = f"{now - self._calm_since:.0f} of {self._cfg.hold_seconds:.0f} s"
@@ -292,3 +292,8 @@ class BackpressureModel:
             details.append(f"{self._dropped_total:.1f} s dropped so far")
         text = f"Server reports {ev.state}{who}" + (f": {', '.join(details)}" if details else "")
         return f"{text} - {ev.message}" if ev.message else text
+
+
+def _seconds(dropped: float) -> str:
+    """A drop as people read it: one 20 ms frame is not "0.0 s"."""
+    return f"{dropped:.1f} s" if dropped >= 0.05 or dropped <= 0 else f"{dropped * 1000:.0f} ms"

@@ -485,3 +485,13 @@ def test_any_event_sequence_never_raises_and_yields_a_level(events: list[object]
         assert last_since <= report.since <= clock.now
         last_since = report.since
         assert all(0.0 <= s.fill_ratio <= 1.5 and s.dropped_total_seconds >= 0 for s in report.sources)
+
+
+def test_one_dropped_frame_is_not_called_zero_seconds(model: BackpressureModel, clock: FakeClock) -> None:
+    # real server: the first drop is one 20 ms frame before the metrics that count the rest; the window
+    # said "The backend dropped 0.0 s in the last 10 s"
+    clock.step(1.0)
+    model.on_metrics(metrics(fill=0.97, backlog_seconds=1.94, dropped_total=1, dropped_recent=1))
+    assert model.report().reason == "The backend dropped 20 ms in the last 10 s"
+    model.attribute("system", 1)
+    assert model.report().reason == "system audio queue 97 % full, 20 ms dropped in the last 10 s"
