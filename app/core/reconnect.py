@@ -112,7 +112,7 @@ class AttemptCounter:
         self.attempt = 0  # failed attempts since the last acknowledged connection
         self.backing_off = 0  # ... of which in the back-off (``max_attempts`` bounds these)
         self.quick = False  # the last delay handed out was a quick retry
-        self.total = 0  # reconnects over the whole session
+        self.outages = 0  # runs of failed attempts over the whole session: one per lost connection
 
     def next_delay(self) -> float | None:
         """The delay before the next attempt, or ``None`` when ``max_attempts`` consecutive attempts
@@ -131,8 +131,8 @@ class AttemptCounter:
             delay = backoff_delay(policy, self._step, self._rng)
             self._step += 1
             self.backing_off += 1
+        self.outages += self.attempt == 0
         self.attempt += 1
-        self.total += 1
         return delay
 
     def connection_streamed(self, seconds: float) -> None:

@@ -192,7 +192,7 @@ class SessionEnded(SessionEvent):
     outcome: StopOutcome
     sources: Mapping[Source, SourceCounters]
     server_dropped_frames: int
-    reconnects: int
+    reconnects: int  # outages: a lost (or refused) connection counts once, however many attempts it took
     message: str = ""
     losses: Mapping[str, SourceLosses] = field(default_factory=dict)  # per source: counted and located
 

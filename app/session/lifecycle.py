@@ -236,7 +236,7 @@ class Session:
 
     async def _back_off(self, counter: AttemptCounter, error: EchoPanelError) -> None:
         def announce(attempt: int, delay: float) -> None:
-            self._model.reconnects = counter.total
+            self._model.reconnects = counter.outages  # not attempts: one outage took 12 on the real server
             self._model.emit(Reconnecting(self._model.elapsed(), attempt, delay, str(error)))
 
         await back_off(counter, error, limit=self.config.reconnect.max_attempts, stop=self._stop_requested,

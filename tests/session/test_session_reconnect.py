@@ -55,7 +55,9 @@ async def test_session_survives_a_backend_restart_and_keeps_the_rebased_transcri
 
     assert run.ended is not None
     assert run.ended.outcome is StopOutcome.SUMMARY, run.ended.message
-    assert run.ended.reconnects >= 1 and run.of(Reconnecting)
+    # one lost connection, however many attempts the restart took (it counted attempts: 12 for one
+    # outage on the real server)
+    assert run.ended.reconnects == 1 and len(run.of(Reconnecting)) >= 1, len(run.of(Reconnecting))
     counters = run.ended.sources[Source.SYSTEM]
     assert counters.dropped_frames == 0 and counters.captured_frames == counters.sent_frames
 
