@@ -10,12 +10,15 @@ the start plus the median processing time of recent chunks, inside the bracket. 
 the queue partly full (``0 < q < queue``) pins the end of the NEXT chunk at ``newest(M) - q``; if that
 chunk began after a gap (drops), the queue held exactly its first frames when it was pulled, which
 pins this chunk's end exactly. A chunk whose start is uncertain (after a stall: the two
-outcomes of a race) is busy for a report either place explains, and a gap after it must be wider than
-that uncertainty.
+outcomes of a race; after an estimated end: as much later as that estimate may be off) is busy for a
+report either place explains, and a gap after it must be wider than that uncertainty. A chunk a final
+ends whose place is uncertain is placed by the latest report during it that found the queue partly
+full (``placed_by_report``).
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,6 +28,8 @@ from app.core.send_log import SendLog
 # when it counted its queue (its loop busy, a loaded machine): what was written less than this before
 # the report was read may be missing from it (one 240 ms batch and then some).
 REPORT_LAG_SECONDS = 0.3
+# A recognizer filling its chunk takes each frame as it comes: a report then finds at most this many queued.
+FILLING_FRAMES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,26 @@ def estimate_end(chunk: ChunkInProgress, reports: Sequence[tuple[float, int]], l
                 return min(max(pulled, low), high), True, next_start
         return guess, False, max(chunk.end + 1, next_start)
     return guess, False, None
+
+
+def placed_by_report(reports: Sequence[tuple[float, int]], log: SendLog, *, size: int, queue: int,
+                     tolerance: int, since: float, ended: float, after: int) -> tuple[int, int] | None:
+    """(last position, frames it may be off) of a chunk that a final says ended at ``ended`` and whose
+    place the model only estimated, from the latest report between ``since`` (the previous chunk's end)
+    and ``ended`` that found the queue partly full (a pin, as above); None if none did. A report whose
+    pin would not start after ``after`` (the previous chunk's last position) was taken during an
+    earlier chunk. ``reports``: (time, queued frames), in order."""
+    first = bisect.bisect_right(reports, (since, queue + 1))
+    last = bisect.bisect_left(reports, (ended, -1))
+    for at, q in reversed(reports[first:last]):
+        newest, surely = log.newest(at), log.surely(at, REPORT_LAG_SECONDS)
+        # more queued than a filling recognizer leaves, even if the server had not read the last batch
+        if not newest - surely + FILLING_FRAMES < q < queue - tolerance:
+            continue
+        if newest - surely > tolerance or newest - q - size + 1 <= after:
+            continue
+        return newest - q, newest - surely
+    return None
 
 
 def fits(log: SendLog, at: float, q: int, end: int, queue: int, tolerance: int, *,

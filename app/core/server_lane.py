@@ -17,7 +17,9 @@ size, ``app.core.chunk_size``) and answers: where each processed position came f
 time map), which frames the server dropped and where (the loss ledger), whether the recognizer is busy
 and how many more frames its queue can take (flow control), what is surely consumed (the resend window
 after a reconnect), and how long chunks take (the drain rate). Chunks after an estimated end carry its
-uncertainty (in frames) until evidence settles it.
+uncertainty (in frames) until evidence settles it: a report that found the queue partly full while a
+chunk a final ends was processed says where it ends; until then, a report any of its places explains
+is no evidence that it ended (``slack``).
 
 Two things the evidence does not say exactly. A message is read a little after the server wrote it
 (``app.core.chunk_end``: a report fits the frames written up to a quarter second before it was read).
@@ -37,7 +39,7 @@ import bisect
 import statistics
 from dataclasses import dataclass
 
-from app.core.chunk_end import ChunkInProgress, estimate_end, spread
+from app.core.chunk_end import ChunkInProgress, estimate_end, placed_by_report, spread
 from app.core.chunk_size import infer_chunk_frames
 from app.core.messages import FRAME_SECONDS
 from app.core.resume import MAX_RESUMES, RESUME_SECONDS, STALL_SECONDS, Resume, after_resume, placed
@@ -63,6 +65,7 @@ class Chunk:
     exact: bool  # ``ended`` comes from a final or is pinned by a metrics message
     uncertainty: int = 0  # frames ``start`` may be off by (an estimated chunk end before it)
     race: int = 0  # of that, the two outcomes of a resume (app.core.resume): ``start`` or this much later
+    slack: int = 0  # of that, what the previous chunk's estimated end adds: it may start this much later
 
 
 @dataclass(slots=True)
@@ -73,6 +76,7 @@ class _Cursor:
     uncertainty: int = 0
     prev_ended: float = 0.0
     race: int = 0
+    slack: int = 0
 
 
 class LaneMirror:
@@ -188,11 +192,13 @@ class LaneMirror:
 
     def _run(self, cursor: _Cursor, durations: list[float]) -> list[Chunk]:
         """The chunks from ``cursor`` on, as far as the evidence reaches."""
-        size, cap = self.chunk_frames, self.queue_frames
+        size, cap, tolerance = self.chunk_frames, self.queue_frames, self.tolerance
         finals = self._final_times(len(self._settled))
         out: list[Chunk] = []
         start, uncertain, prev_ended, race = cursor.start, cursor.uncertainty, cursor.prev_ended, cursor.race
         j = len(self._settled)
+        prev_end = self._settled[-1].end if self._settled else -1
+        slack = cursor.slack
         while True:
             end = start + size - 1
             filled = self.arrival(end)
@@ -209,28 +215,36 @@ class LaneMirror:
                 if shift is not None:  # a report told the race's outcomes apart
                     start, end, uncertain, race = start + shift, end + shift, max(0, uncertain - race), 0
                     began = max(self.arrival(end) or began, prev_ended)
+            elif uncertain and ended is not None:
+                pin = placed_by_report(self._metrics, self.log, size=size, queue=cap, tolerance=tolerance,
+                                       since=prev_ended, ended=ended, after=prev_end)
+                if pin is not None:  # a report meanwhile found the queue partly full: it ends there
+                    end, uncertain = pin
+                    start = end - size + 1
+                    began = max(self.arrival(end) or began, prev_ended)
             if ended is None:
-                ended, exact, pinned = self._estimate_end(j, end, began, durations, finals, race)
+                ended, exact, pinned = self._estimate_end(j, end, began, durations, finals, max(race, slack))
             if ended is None:
-                out.append(Chunk(start, end, began, None, False, uncertain, race))
+                out.append(Chunk(start, end, began, None, False, uncertain, race, slack))
                 self._filling_start = end + 1
                 return out
-            out.append(Chunk(start, end, began, ended, exact, uncertain, race))
+            out.append(Chunk(start, end, began, ended, exact, uncertain, race, slack))
             if exact:
                 durations.append(ended - began)
             following = max(end + 1, self.newest(ended) - cap + 1)
             if pinned is not None:
-                following, uncertain = pinned, 0
-            elif exact:
-                uncertain = 0 if following > end + 1 else uncertain
+                following, uncertain, slack = pinned, 0, 0
+            elif exact:  # a gap wider than where this chunk may end: the queue was full, its start exact
+                uncertain, slack = (0 if following > end + uncertain + 1 else uncertain), 0
             else:
-                uncertain += spread(self.log, end, self.queue_frames, began, ended)
+                slack = spread(self.log, end, self.queue_frames, began, ended)
+                uncertain += slack
             race = 0
             if pinned is None:
                 following, widened = after_resume(self.resumes, cap, began=began, ended=ended, end=end,
                                                   following=following, uncertain=uncertain)
                 race, uncertain = widened - uncertain, widened
-            start, prev_ended = following, ended
+            start, prev_ended, prev_end = following, ended, end
             j += 1
 
     def _final_times(self, first_chunk: int) -> dict[int, float]:
@@ -249,7 +263,9 @@ class LaneMirror:
         typical = statistics.median(durations[-RECENT_CHUNKS:]) if durations else None
         # From just after ``began``: when the previous chunk's end is an estimate, ``began`` is the last
         # report that found that chunk still busy, which says nothing about this one.
-        reports = self._metrics[bisect.bisect_right(self._metrics, (began, self.queue_frames + 1)):]
+        # Until a later chunk's final: it had ended by then, whatever a report after that fits.
+        stop = len(self._metrics) if later is None else bisect.bisect_left(self._metrics, (later, -1))
+        reports = self._metrics[bisect.bisect_right(self._metrics, (began, self.queue_frames + 1)):stop]
         progress = ChunkInProgress(end, began, self.chunk_frames, self.queue_frames, self.tolerance, race)
         return estimate_end(progress, reports, self.log, typical=typical, later_final=later)
 
@@ -272,7 +288,7 @@ class LaneMirror:
         nxt = self._tail[0]
         ended = done[-1].ended
         assert ended is not None
-        self._cursor = _Cursor(nxt.start, nxt.uncertainty, ended, nxt.race)
+        self._cursor = _Cursor(nxt.start, nxt.uncertainty, ended, nxt.race, nxt.slack)
         self._prune(ended, nxt.start, len(self._settled) * self.chunk_frames)
 
     def _prune(self, from_time: float, from_position: int, processed: int) -> None:
