@@ -6,7 +6,8 @@ Pure, for ``app.core.server_lane``. While chunk ``j`` is processed, a ``metrics`
 find more queued (the recognizer has not pulled the chunk yet, so it has not ended either), bracket the
 end from below; the first that finds fewer brackets it from above (so does a final of a later chunk),
 and pins nothing while a batch beyond the tolerance may be missing from it. The point estimate is
-the start plus the median processing time of recent chunks, inside the bracket. A report that finds
+the start plus the median processing time of recent chunks if that falls inside the bracket, else (the
+recognizer's speed changed, or nothing is known yet) the bracket's middle. A report that finds
 the queue partly full (``0 < q < queue``) pins the end of the NEXT chunk at ``newest(M) - q``; if that
 chunk began after a gap (drops), the queue held exactly its first frames when it was pulled, which
 pins this chunk's end exactly. A chunk whose start is uncertain (after a stall: the two
@@ -61,7 +62,9 @@ def estimate_end(chunk: ChunkInProgress, reports: Sequence[tuple[float, int]], l
         if later_final is None:
             return None, False, None
         high = later_final
-    guess = min(max(chunk.began + (typical if typical is not None else (high - chunk.began) / 2), low), high)
+    guess = chunk.began + typical if typical is not None else (low + high) / 2
+    if not low <= guess <= high:  # the recognizer's speed changed: the bracket's middle is off the least
+        guess = (low + high) / 2
     # a pin needs the queue's newest frame: not when a latest batch bigger than the tolerance may be missing
     settled = high is not None and log.newest(high) - log.surely(high, REPORT_LAG_SECONDS) <= chunk.tolerance
     if seen is not None and settled and chunk.tolerance < seen < chunk.queue - chunk.tolerance:
