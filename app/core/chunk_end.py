@@ -10,11 +10,10 @@ the start plus the median processing time of recent chunks if that falls inside 
 recognizer's speed changed, or nothing is known yet) the bracket's middle. A report that finds
 the queue partly full (``0 < q < queue``) pins the end of the NEXT chunk at ``newest(M) - q``; if that
 chunk began after a gap (drops), the queue held exactly its first frames when it was pulled, which
-pins this chunk's end exactly. A chunk whose start is uncertain (after a stall: the two
-outcomes of a race; after an estimated end: as much later as that estimate may be off) is busy for a
-report either place explains, and a gap after it must be wider than that uncertainty. A chunk a final
-ends whose place is uncertain is placed by the latest report during it that found the queue partly
-full (``placed_by_report``).
+pins this chunk's end exactly. A chunk whose start is uncertain (after a stall: the two outcomes of
+a race) is busy for a report either place explains, and a gap after it must be wider than that
+uncertainty. A chunk a final ends whose place is uncertain is placed by the latest report during it
+that found the queue partly full (``placed_by_report``).
 """
 
 from __future__ import annotations

@@ -31,7 +31,6 @@ class Chunk:
     exact: bool  # ``ended`` comes from a final or is pinned by a metrics message
     uncertainty: int = 0  # frames ``start`` may be off by (an estimated chunk end before it)
     race: int = 0  # of that, the two outcomes of a resume (app.core.resume): ``start`` or this much later
-    slack: int = 0  # of that, what the previous chunk's estimated end adds: it may start this much later
 
 
 def gap(prev: Chunk | None, chunk: Chunk) -> tuple[int, int, bool] | None:

@@ -16,9 +16,8 @@ evidence the server gives (finals; metrics, ``app.core.chunk_end`` for chunks no
 size, ``app.core.chunk_size``); what it answers from the chunks it found (positions, drops, consumed,
 credit, drain rate) is ``app.core.lane_answers``, what it keeps of settled chunks
 ``app.core.lane_history``. Chunks after an estimated end carry its uncertainty (in frames) until
-evidence settles it: a report that found the queue partly full while a chunk a final ends was
-processed says where it ends; until then, a report any of its places explains is no evidence that it
-ended (``slack``).
+evidence settles it (a report that found the queue partly full while a chunk a final ends was
+processed says where it ends).
 
 Two things the evidence does not say exactly. A message is read a little after the server wrote it
 (``app.core.chunk_end``: a report fits the frames written up to a quarter second before it was read).
@@ -62,7 +61,6 @@ class _Cursor:
     uncertainty: int = 0
     prev_ended: float = 0.0
     race: int = 0
-    slack: int = 0
 
 
 class LaneMirror(LaneAnswers):
@@ -173,7 +171,6 @@ class LaneMirror(LaneAnswers):
         j = self._settled.count
         last = self._settled.last
         prev_end = -1 if last is None else last.end
-        slack = cursor.slack
         while True:
             end = start + size - 1
             filled = self.arrival(end)
@@ -198,22 +195,21 @@ class LaneMirror(LaneAnswers):
                     start = end - size + 1
                     began = max(self.arrival(end) or began, prev_ended)
             if ended is None:
-                ended, exact, pinned = self._estimate_end(j, end, began, durations, finals, max(race, slack))
+                ended, exact, pinned = self._estimate_end(j, end, began, durations, finals, race)
             if ended is None:
-                out.append(Chunk(start, end, began, None, False, uncertain, race, slack))
+                out.append(Chunk(start, end, began, None, False, uncertain, race))
                 self._filling_start = end + 1
                 return out
-            out.append(Chunk(start, end, began, ended, exact, uncertain, race, slack))
+            out.append(Chunk(start, end, began, ended, exact, uncertain, race))
             if exact:
                 durations.append(ended - began)
             following = max(end + 1, self.newest(ended) - cap + 1)
             if pinned is not None:
-                following, uncertain, slack = pinned, 0, 0
+                following, uncertain = pinned, 0
             elif exact:  # a gap wider than where this chunk may end: the queue was full, its start exact
-                uncertain, slack = (0 if following > end + uncertain + 1 else uncertain), 0
+                uncertain = 0 if following > end + uncertain + 1 else uncertain
             else:
-                slack = spread(self.log, end, self.queue_frames, began, ended)
-                uncertain += slack
+                uncertain += spread(self.log, end, self.queue_frames, began, ended)
             race = 0
             if pinned is None:
                 following, widened = after_resume(self.resumes, cap, began=began, ended=ended, end=end,
@@ -263,7 +259,7 @@ class LaneMirror(LaneAnswers):
         nxt = self._tail[0]
         ended = done[-1].ended
         assert ended is not None
-        self._cursor = _Cursor(nxt.start, nxt.uncertainty, ended, nxt.race, nxt.slack)
+        self._cursor = _Cursor(nxt.start, nxt.uncertainty, ended, nxt.race)
         self._prune(ended, nxt.start, self._settled.count * self.chunk_frames)
 
     def _prune(self, from_time: float, from_position: int, processed: int) -> None:
