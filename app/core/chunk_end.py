@@ -73,7 +73,9 @@ def estimate_end(chunk: ChunkInProgress, reports: Sequence[tuple[float, int]], l
             pulled = log.arrival(next_start + chunk.queue - 1)
             if pulled is not None:
                 return min(max(pulled, low), high), True, next_start
-        return guess, False, max(chunk.end + 1, next_start)
+        if next_start > chunk.end:
+            return guess, False, next_start
+        # the chunk in progress then ends within this one: the report contradicts this place, pins nothing
     return guess, False, None
 
 
