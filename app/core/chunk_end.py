@@ -6,16 +6,19 @@ Pure, for ``app.core.server_lane``. While chunk ``j`` is processed, a ``metrics`
 find more queued (the recognizer has not pulled the chunk yet, so it has not ended either), bracket the
 end from below; the first that finds fewer brackets it from above (so does a final of a later chunk),
 and pins nothing while a batch beyond the tolerance may be missing from it. The point estimate is
-the start plus the median processing time of recent chunks, inside the bracket. A report that finds
+the start plus the median processing time of recent chunks if that falls inside the bracket, else (the
+recognizer's speed changed, or nothing is known yet) the bracket's middle. A report that finds
 the queue partly full (``0 < q < queue``) pins the end of the NEXT chunk at ``newest(M) - q``; if that
 chunk began after a gap (drops), the queue held exactly its first frames when it was pulled, which
-pins this chunk's end exactly. A chunk whose start is uncertain (after a stall: the two
-outcomes of a race) is busy for a report either place explains, and a gap after it must be wider than
-that uncertainty.
+pins this chunk's end exactly. A chunk whose start is uncertain (after a stall: the two outcomes of
+a race) is busy for a report either place explains, and a gap after it must be wider than that
+uncertainty. A chunk a final ends whose place is uncertain is placed by the latest report during it
+that found the queue partly full (``placed_by_report``).
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,6 +28,8 @@ from app.core.send_log import SendLog
 # when it counted its queue (its loop busy, a loaded machine): what was written less than this before
 # the report was read may be missing from it (one 240 ms batch and then some).
 REPORT_LAG_SECONDS = 0.3
+# A recognizer filling its chunk takes each frame as it comes: a report then finds at most this many queued.
+FILLING_FRAMES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +61,9 @@ def estimate_end(chunk: ChunkInProgress, reports: Sequence[tuple[float, int]], l
         if later_final is None:
             return None, False, None
         high = later_final
-    guess = min(max(chunk.began + (typical if typical is not None else (high - chunk.began) / 2), low), high)
+    guess = chunk.began + typical if typical is not None else (low + high) / 2
+    if not low <= guess <= high:  # the recognizer's speed changed: the bracket's middle is off the least
+        guess = (low + high) / 2
     # a pin needs the queue's newest frame: not when a latest batch bigger than the tolerance may be missing
     settled = high is not None and log.newest(high) - log.surely(high, REPORT_LAG_SECONDS) <= chunk.tolerance
     if seen is not None and settled and chunk.tolerance < seen < chunk.queue - chunk.tolerance:
@@ -66,8 +73,30 @@ def estimate_end(chunk: ChunkInProgress, reports: Sequence[tuple[float, int]], l
             pulled = log.arrival(next_start + chunk.queue - 1)
             if pulled is not None:
                 return min(max(pulled, low), high), True, next_start
-        return guess, False, max(chunk.end + 1, next_start)
+        if next_start > chunk.end:
+            return guess, False, next_start
+        # the chunk in progress then ends within this one: the report contradicts this place, pins nothing
     return guess, False, None
+
+
+def placed_by_report(reports: Sequence[tuple[float, int]], log: SendLog, *, size: int, queue: int,
+                     tolerance: int, since: float, ended: float, after: int) -> tuple[int, int] | None:
+    """(last position, frames it may be off) of a chunk that a final says ended at ``ended`` and whose
+    place the model only estimated, from the latest report between ``since`` (the previous chunk's end)
+    and ``ended`` that found the queue partly full (a pin, as above); None if none did. A report whose
+    pin would not start after ``after`` (the previous chunk's last position) was taken during an
+    earlier chunk. ``reports``: (time, queued frames), in order."""
+    first = bisect.bisect_right(reports, (since, queue + 1))
+    last = bisect.bisect_left(reports, (ended, -1))
+    for at, q in reversed(reports[first:last]):
+        newest, surely = log.newest(at), log.surely(at, REPORT_LAG_SECONDS)
+        # more queued than a filling recognizer leaves, even if the server had not read the last batch
+        if not newest - surely + FILLING_FRAMES < q < queue - tolerance:
+            continue
+        if newest - surely > tolerance or newest - q - size + 1 <= after:
+            continue
+        return newest - q, newest - surely
+    return None
 
 
 def fits(log: SendLog, at: float, q: int, end: int, queue: int, tolerance: int, *,

@@ -13,11 +13,11 @@ that had arrived by ``t``. Chunk j's processing starts once its last frame arriv
 
 ``LaneMirror`` replays that model over the client's own send log (``app.core.send_log``) with the
 evidence the server gives (finals; metrics, ``app.core.chunk_end`` for chunks no final marks; the chunk
-size, ``app.core.chunk_size``) and answers: where each processed position came from (the transcript
-time map), which frames the server dropped and where (the loss ledger), whether the recognizer is busy
-and how many more frames its queue can take (flow control), what is surely consumed (the resend window
-after a reconnect), and how long chunks take (the drain rate). Chunks after an estimated end carry its
-uncertainty (in frames) until evidence settles it.
+size, ``app.core.chunk_size``); what it answers from the chunks it found (positions, drops, consumed,
+credit, drain rate) is ``app.core.lane_answers``, what it keeps of settled chunks
+``app.core.lane_history``. Chunks after an estimated end carry its uncertainty (in frames) until
+evidence settles it (a report that found the queue partly full while a chunk a final ends was
+processed says where it ends).
 
 Two things the evidence does not say exactly. A message is read a little after the server wrote it
 (``app.core.chunk_end``: a report fits the frames written up to a quarter second before it was read).
@@ -28,7 +28,8 @@ report that finds its queue partly full places it.
 
 Times are the caller's: arrival of each send batch and the server time of each message. Cost: evidence
 only re-examines the chunks after the last settled one (exact, or ``SETTLE_SECONDS`` after it ended);
-memory is one record per chunk plus the unsettled tail. Pure: no I/O, no clock of its own.
+memory is the unsettled tail, the last settled chunks and one record per drop
+(``app.core.lane_history``). Pure: no I/O, no clock of its own.
 """
 
 from __future__ import annotations
@@ -37,32 +38,19 @@ import bisect
 import statistics
 from dataclasses import dataclass
 
-from app.core.chunk_end import ChunkInProgress, estimate_end, spread
+from app.core.chunk_end import ChunkInProgress, estimate_end, placed_by_report, spread
 from app.core.chunk_size import infer_chunk_frames
+from app.core.lane_answers import LaneAnswers
+from app.core.lane_history import RECENT_CHUNKS, Chunk, SettledChunks
 from app.core.messages import FRAME_SECONDS
 from app.core.resume import MAX_RESUMES, RESUME_SECONDS, STALL_SECONDS, Resume, after_resume, placed
 from app.core.send_log import SendLog
 
 DEFAULT_CHUNK_FRAMES = 100  # 2 s: the real server's ECHOPANEL_ASR_CHUNK_SECONDS default
 DEFAULT_QUEUE_FRAMES = 100  # 64 000 bytes of 640-byte frames
-RECENT_CHUNKS = 5  # the estimate of a processing time is the median of this many recent ones
 TOLERANCE_FRAMES = 2  # skew between the client's send log and the server's queue at one instant
 SETTLE_SECONDS = 30.0  # an estimated chunk end this old gets no more evidence: stop re-examining it
 MAX_METRICS = 4096
-PULL_GRACE_SECONDS = 0.3  # after a final, until the recognizer surely pulled again (credit)
-
-
-@dataclass(frozen=True, slots=True)
-class Chunk:
-    """One chunk the recognizer took: the sent positions ``start..end`` (inclusive)."""
-
-    start: int
-    end: int
-    started: float  # when its processing began
-    ended: float | None  # when it ended; None: still being processed, as far as anything shows
-    exact: bool  # ``ended`` comes from a final or is pinned by a metrics message
-    uncertainty: int = 0  # frames ``start`` may be off by (an estimated chunk end before it)
-    race: int = 0  # of that, the two outcomes of a resume (app.core.resume): ``start`` or this much later
 
 
 @dataclass(slots=True)
@@ -75,7 +63,7 @@ class _Cursor:
     race: int = 0
 
 
-class LaneMirror:
+class LaneMirror(LaneAnswers):
     """See the module docstring. ``sent`` for every batch written, ``final`` and ``metrics`` as they
     arrive, in order; then read ``chunks()``, ``position()``, ``dropped_spans()``, ``credit()``..."""
 
@@ -93,7 +81,7 @@ class LaneMirror:
         self.log = SendLog()
         self._finals: list[tuple[int, float]] = []  # (end of a final, processed frames; arrival)
         self._metrics: list[tuple[float, int]] = []  # (time, queued frames)
-        self._settled: list[Chunk] = []
+        self._settled = SettledChunks()
         self._cursor = _Cursor()
         self._durations: list[float] = []  # processing times of exact chunks, recent last
         self._tail: list[Chunk] = []
@@ -107,10 +95,6 @@ class LaneMirror:
         self.resumes: list[Resume] = []  # the server spoke again after a stall (app.core.resume)
 
     # ------------------------------------------------------------------ inputs
-
-    @property
-    def sent_frames(self) -> int:
-        return self.log.frames
 
     def sent(self, frames: int, at: float) -> None:
         """``frames`` more frames arrived at ``at`` (positions continue from the previous batch)."""
@@ -166,18 +150,10 @@ class LaneMirror:
             self._infer_chunk()
         self._dirty = True
 
-    def newest(self, t: float) -> int:
-        return self.log.newest(t)
-
     def arrival(self, position: int) -> float | None:
         return self.log.arrival(position)
 
     # ------------------------------------------------------------------ the model
-
-    def chunks(self) -> list[Chunk]:
-        """Every chunk so far; the last one may still be in progress (``ended`` None)."""
-        self._refresh()
-        return self._settled + self._tail
 
     def _refresh(self) -> None:
         if not self._dirty:
@@ -188,11 +164,13 @@ class LaneMirror:
 
     def _run(self, cursor: _Cursor, durations: list[float]) -> list[Chunk]:
         """The chunks from ``cursor`` on, as far as the evidence reaches."""
-        size, cap = self.chunk_frames, self.queue_frames
-        finals = self._final_times(len(self._settled))
+        size, cap, tolerance = self.chunk_frames, self.queue_frames, self.tolerance
+        finals = self._final_times(self._settled.count)
         out: list[Chunk] = []
         start, uncertain, prev_ended, race = cursor.start, cursor.uncertainty, cursor.prev_ended, cursor.race
-        j = len(self._settled)
+        j = self._settled.count
+        last = self._settled.last
+        prev_end = -1 if last is None else last.end
         while True:
             end = start + size - 1
             filled = self.arrival(end)
@@ -209,6 +187,13 @@ class LaneMirror:
                 if shift is not None:  # a report told the race's outcomes apart
                     start, end, uncertain, race = start + shift, end + shift, max(0, uncertain - race), 0
                     began = max(self.arrival(end) or began, prev_ended)
+            elif uncertain and ended is not None:
+                pin = placed_by_report(self._metrics, self.log, size=size, queue=cap, tolerance=tolerance,
+                                       since=prev_ended, ended=ended, after=prev_end)
+                if pin is not None:  # a report meanwhile found the queue partly full: it ends there
+                    end, uncertain = pin
+                    start = end - size + 1
+                    began = max(self.arrival(end) or began, prev_ended)
             if ended is None:
                 ended, exact, pinned = self._estimate_end(j, end, began, durations, finals, race)
             if ended is None:
@@ -221,8 +206,8 @@ class LaneMirror:
             following = max(end + 1, self.newest(ended) - cap + 1)
             if pinned is not None:
                 following, uncertain = pinned, 0
-            elif exact:
-                uncertain = 0 if following > end + 1 else uncertain
+            elif exact:  # a gap wider than where this chunk may end: the queue was full, its start exact
+                uncertain = 0 if following > end + uncertain + 1 else uncertain
             else:
                 uncertain += spread(self.log, end, self.queue_frames, began, ended)
             race = 0
@@ -230,7 +215,7 @@ class LaneMirror:
                 following, widened = after_resume(self.resumes, cap, began=began, ended=ended, end=end,
                                                   following=following, uncertain=uncertain)
                 race, uncertain = widened - uncertain, widened
-            start, prev_ended = following, ended
+            start, prev_ended, prev_end = following, ended, end
             j += 1
 
     def _final_times(self, first_chunk: int) -> dict[int, float]:
@@ -249,7 +234,9 @@ class LaneMirror:
         typical = statistics.median(durations[-RECENT_CHUNKS:]) if durations else None
         # From just after ``began``: when the previous chunk's end is an estimate, ``began`` is the last
         # report that found that chunk still busy, which says nothing about this one.
-        reports = self._metrics[bisect.bisect_right(self._metrics, (began, self.queue_frames + 1)):]
+        # Until a later chunk's final: it had ended by then, whatever a report after that fits.
+        stop = len(self._metrics) if later is None else bisect.bisect_left(self._metrics, (later, -1))
+        reports = self._metrics[bisect.bisect_right(self._metrics, (began, self.queue_frames + 1)):stop]
         progress = ChunkInProgress(end, began, self.chunk_frames, self.queue_frames, self.tolerance, race)
         return estimate_end(progress, reports, self.log, typical=typical, later_final=later)
 
@@ -264,8 +251,8 @@ class LaneMirror:
         if moved == 0:
             return
         done, self._tail = self._tail[:moved], self._tail[moved:]
-        self._settled += done
         for chunk in done:
+            self._settled.add(chunk)
             if chunk.exact and chunk.ended is not None:
                 self._durations.append(chunk.ended - chunk.started)
         del self._durations[: -2 * RECENT_CHUNKS]
@@ -273,7 +260,7 @@ class LaneMirror:
         ended = done[-1].ended
         assert ended is not None
         self._cursor = _Cursor(nxt.start, nxt.uncertainty, ended, nxt.race)
-        self._prune(ended, nxt.start, len(self._settled) * self.chunk_frames)
+        self._prune(ended, nxt.start, self._settled.count * self.chunk_frames)
 
     def _prune(self, from_time: float, from_position: int, processed: int) -> None:
         """Forget the send batches, metrics and finals that only the settled chunks needed: the model
@@ -287,84 +274,5 @@ class LaneMirror:
                                   self.tolerance)
         if size != self.chunk_frames and not self._pruned:
             self.chunk_frames = size
-            self._settled, self._cursor, self._durations = [], _Cursor(), []
+            self._settled, self._cursor, self._durations = SettledChunks(), _Cursor(), []
             self._dirty = True
-
-    # ------------------------------------------------------------------ answers
-
-    def position(self, processed: float) -> tuple[float, int]:
-        """(sent position, frames it may be off) of processed-timeline position ``processed`` (frames).
-        Beyond the known chunks it continues from the last one."""
-        chunks = self.chunks()
-        size = self.chunk_frames
-        if not chunks:
-            return processed, 0
-        j = min(int(max(0.0, processed) // size), len(chunks) - 1)
-        chunk = chunks[j]
-        return chunk.start + (processed - j * size), chunk.uncertainty
-
-    def dropped_spans(self) -> list[tuple[int, int, bool]]:
-        """The sent positions the server dropped: [first, last] runs (the gaps between chunks) and
-        whether the run is exact."""
-        spans: list[tuple[int, int, bool]] = []
-        prev: Chunk | None = None
-        for chunk in self.chunks():
-            first = prev.end + 1 if prev is not None else 0
-            if chunk.start > first:
-                exact = prev is None or (prev.exact and prev.uncertainty == 0 and chunk.uncertainty == 0)
-                spans.append((first, chunk.start - 1, exact))
-            prev = chunk
-        return spans
-
-    def dropped_frames(self) -> int:
-        return sum(last - first + 1 for first, last, _ in self.dropped_spans())
-
-    def consumed(self) -> int:
-        """Sent positions below this have surely left the queue (processed or dropped): the end of the
-        last chunk whose processing is known to have ended, plus one."""
-        for chunk in reversed(self.chunks()):
-            if chunk.ended is not None and chunk.exact:
-                return chunk.end + 1
-        return 0
-
-    def busy(self, now: float) -> Chunk | None:
-        """The chunk being processed at ``now`` as far as the evidence shows, else None (filling)."""
-        chunks = self.chunks()
-        if chunks and chunks[-1].ended is None and chunks[-1].started <= now:
-            return chunks[-1]
-        return None
-
-    def queued(self, now: float) -> int:
-        """Frames in the server's queue at ``now``, by the model."""
-        chunk = self.busy(now)
-        return 0 if chunk is None else max(0, min(self.queue_frames, self.newest(now) - chunk.end))
-
-    def credit(self, now: float, margin: int) -> int:
-        """How many more frames may be sent at ``now`` so that the queue stays at or below
-        ``queue_frames - margin`` until the recognizer is seen to take its next chunk. For
-        ``PULL_GRACE_SECONDS`` after a chunk's final the recognizer may not have pulled yet (a busy
-        server): everything sent since that chunk counts as queued meanwhile, and the queue may be
-        filled to the brim (if it did pull, that completes its next chunk without waiting for the
-        grace to pass: catching up runs at the recognizer's pace, not a round trip's). Until the
-        recognizer is seen pulling at all (``pull_seen``: a fresh connection, a server still loading its
-        model, of unknown speed), only what the queue alone can hold. Every frame written counts,
-        arrived or not (after a stall the socket may still hold some)."""
-        room = self.queue_frames - margin
-        newest = self.sent_frames - 1  # in flight or not, every frame written will be in the queue
-        if not self.pull_seen:
-            return room - newest
-        last = next((c for c in reversed(self.chunks()) if c.ended is not None), None)
-        if last is not None and now - (last.ended or 0.0) < PULL_GRACE_SECONDS:
-            # Not pulled yet, the queue holds at most what was sent after that chunk: it may fill to
-            # the brim (no margin), which completes the next chunk at once if it did pull.
-            return self.queue_frames - last.uncertainty - (newest - last.end)
-        chunk = self.busy(now)
-        if chunk is None:  # filling: it takes frames as they come until the chunk is full
-            return max(0, self._filling_start + self.chunk_frames - 1 - newest) + room
-        return room - (newest - chunk.end)
-
-    def processing_times(self) -> list[float]:
-        """Processing times of recent chunks known exactly (drain rate = chunk seconds / time)."""
-        recent = [c.ended - c.started for c in self.chunks()[-2 * RECENT_CHUNKS:]
-                  if c.exact and c.ended is not None]
-        return recent or list(self._durations)

@@ -29,8 +29,9 @@ from typing import Generic
 
 from app.core.flow import FlowConfig, FlowControl
 from app.core.hold import F
+from app.core.lane_history import RECENT_CHUNKS
 from app.core.messages import FRAME_BYTES, FRAME_SECONDS, MetricsEvent, ServerEvent, TranscriptEvent
-from app.core.server_lane import RECENT_CHUNKS, TOLERANCE_FRAMES, LaneMirror
+from app.core.server_lane import TOLERANCE_FRAMES, LaneMirror
 from app.core.shared_recognizer import SharedRecognizer
 from app.core.stop_pad import MIN_FINAL_FRAMES
 from app.core.timemap import TimeMap
@@ -215,7 +216,7 @@ class ServerView(Generic[F]):
             start, stop = min(start, limit), min(stop, limit)
             if stop <= start:
                 continue
-            error = 0.0 if exact else max(c.uncertainty for c in lane.mirror.chunks()) * FRAME_SECONDS
+            error = 0.0 if exact else lane.mirror.max_uncertainty() * FRAME_SECONDS
             spans.append(CaptureSpan(start, stop, exact, error))
         return spans
 
@@ -233,9 +234,7 @@ class ServerView(Generic[F]):
         if rest == 0 or rest >= min_final:
             return [], True
         self._trim(lane)
-        chunks = mirror.chunks()
-        exact = all(c.uncertainty == 0 for c in chunks)
-        return list(lane.window)[-rest:], exact
+        return list(lane.window)[-rest:], mirror.max_uncertainty() == 0
 
     def dropped_frames(self, source: str) -> int:
         lane = self._sources.get(source)

@@ -32,7 +32,7 @@ import itertools
 import statistics
 from collections.abc import Mapping, Sequence
 
-from app.core.server_lane import Chunk
+from app.core.lane_history import Chunk
 
 EVIDENCE = 3  # chunks seen waiting (of both sources, at least one each) before judging
 WINDOW = 6  # recent chunks per source judged

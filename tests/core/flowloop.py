@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lanesim import FRAME, LaneServer, Rtf
+from lanesim import FRAME, LaneServer, Rtf, SimEvent
 
 from app.core.flow import FlowConfig
 from app.core.framing import Frame
@@ -58,6 +58,8 @@ class Loop:
     # when its loop gets to it) and a message is stamped when the client reads it, at a tick: a report
     # may then miss the latest batch.
     latency: float = 0.0
+    # every final as the view maps it when it arrives (as the session shows it)
+    shown: list[tuple[SimEvent, tuple[float, float] | None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.view = ServerView(FlowConfig(tick_seconds=TICK), 0.0, reports_load=self.reports_load)
@@ -134,6 +136,7 @@ class Loop:
             at = at if read_at is None else max(at, read_at)
             if ev.kind == "final":
                 self.view.on_final(ev.source, ev.t0, ev.t1, at)
+                self.shown.append((ev, self.view.to_capture(ev.source, ev.t0)))
             else:
                 self.view.on_metrics(ev.source, ev.queued, ev.dropped_total, at)
             self.seen += 1

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 from lanesim import FRAME, LaneServer, Rtf, SimEvent
 
+from app.core.lane_history import KEEP
 from app.core.server_lane import LaneMirror
 
 SOURCES = ("system", "mic")
@@ -196,6 +197,18 @@ def test_memory_stays_bounded_over_a_long_meeting() -> None:
         truth = [p for p in server.lanes[s].dropped]
         found = [p for first, last, _ in mirror.dropped_spans() for p in range(first, last + 1)]
         assert found == truth
+        assert len(mirror.chunks()) <= KEEP + 20  # was: every chunk of the meeting (~0.55 MB/h)
+
+
+def test_the_first_final_of_a_long_meeting_still_maps_to_where_it_was_captured() -> None:
+    # Only the last chunks are kept whole; their places stay as runs (the final summary may map any time).
+    server = LaneServer(rtf=lambda t, s: 1.3 if 100 <= t < 140 else 0.4)
+    mirrors = stream(server, 900.0, jitter=0.1)
+    for s in SOURCES:
+        finals = [ev for ev in server.events if ev.kind == "final" and ev.source == s]
+        for ev in (finals[0], finals[len(finals) // 3], finals[-1]):
+            position, uncertain = mirrors[s].position(round(ev.t0 / FRAME))
+            assert abs(position - ev.first) <= uncertain
 
 
 def test_consumed_only_counts_chunks_known_to_be_done() -> None:

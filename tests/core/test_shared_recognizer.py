@@ -9,7 +9,7 @@ import pytest
 from lanesim import LaneServer, Rtf
 from test_server_view import TICK, Loop
 
-from app.core.server_lane import Chunk
+from app.core.lane_history import Chunk
 from app.core.shared_recognizer import SharedRecognizer
 
 
