@@ -10,7 +10,8 @@ what to send again on the next one and what was lost for good.
 Server time -> capture time: a final's ``t0``/``t1`` are positions on the source's processed timeline
 (CONTRACT.md 4.3); the mirror turns them into sent positions (skipping the server's drops), the time
 map into capture times. The error bound comes from chunks whose end the evidence only estimates.
-Times never go past the end of a source's audio once the stop padding begins (``audio_ends``).
+Times never go past the end of a source's audio once the stop padding begins (``audio_ends``); a time
+in the padding maps to the end of the last real frame sent before it (``app.core.timemap``).
 
 The resend window keeps every frame from the lane's ``consumed()`` position on (at most
 ``resend_seconds``): after a crash or a stall the next connection gets them again with their capture

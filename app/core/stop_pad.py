@@ -25,8 +25,10 @@ server also skips a remainder whose RMS is below 0.01; silence dilutes a short r
 
 Padding frames are ``Padding`` (a ``Frame`` subclass): capture times continue after the source's last
 frame, and the session keeps them out of every count of captured or sent audio, out of the local
-recording, out of the frames sent again after a reconnect and out of the loss book; transcript times
-that fall into the padding are clamped to the end of the source's audio (``app.core.server_view``).
+recording, out of the frames sent again after a reconnect and out of the loss book. The padding has no
+duration in capture time: a transcript time that falls into it maps to the end of the last real frame
+sent before it (``app.core.timemap``), which after silence the VAD skipped lies before the padding's
+own capture times; and no time maps past the end of the source's audio (``app.core.server_view``).
 
 Pure: no I/O.
 """

@@ -90,16 +90,18 @@ def test_transcript_times_are_clamped_to_the_end_of_the_audio() -> None:
     view.record_sent(real, 12.0)
     view.record_sent(pad, 12.3)
     end = real[-1].capture_time + FRAME_SECONDS
-    # before the padding is declared, a time in it maps into it ...
-    mapped = view.to_capture("mic", 2.4, end=True)
-    assert mapped is not None and mapped[0] > end
-    view.audio_ends("mic", end)
-    # ... after, never past the end of the meeting's audio; times before it are untouched
-    for server_time in (2.2, 2.4, 2.72, 99.0):
-        mapped = view.to_capture("mic", server_time, end=True)
-        assert mapped is not None and mapped[0] == pytest.approx(min(end, 10.0 + server_time))
-    mapped = view.to_capture("mic", 1.0)
-    assert mapped is not None and mapped[0] == pytest.approx(11.0)
+    # the padding has no duration in capture time: a time in it maps to the end of the real audio (the
+    # time map knows the padding by itself), and times before it are untouched; so after ``audio_ends``
+    for declared in (False, True):
+        if declared:
+            view.audio_ends("mic", end)
+        for server_time in (2.2, 2.4, 2.72, 99.0):
+            for is_end in (False, True):
+                mapped = view.to_capture("mic", server_time, end=is_end)
+                assert mapped is not None and mapped[0] == pytest.approx(min(end, 10.0 + server_time))
+                assert mapped[1] == 0.0
+        mapped = view.to_capture("mic", 1.0)
+        assert mapped is not None and mapped[0] == pytest.approx(11.0)
 
 
 def test_the_servers_drops_of_padding_are_no_loss() -> None:
@@ -110,12 +112,13 @@ def test_the_servers_drops_of_padding_are_no_loss() -> None:
     view.record_sent(real + padding(real[-1], 150), 0.0)  # positions 120..269 are padding
     view.on_final("system", 0.0, 2.0, 1.0)  # chunk 0 done at 1.0: the queue then held 170..269
     end = real[-1].capture_time + FRAME_SECONDS
-    assert view.dropped("system")[-1].end > end  # the model drops positions 100..169
-    view.audio_ends("system", end)
-    spans = view.dropped("system")
-    assert len(spans) == 1
-    assert spans[0].start == pytest.approx(real[100].capture_time)
-    assert spans[0].end == pytest.approx(end)  # 20 real frames, the padding's 50 not counted
+    for declared in (False, True):  # the model drops positions 100..169
+        if declared:
+            view.audio_ends("system", end)
+        spans = view.dropped("system")
+        assert len(spans) == 1
+        assert spans[0].start == pytest.approx(real[100].capture_time)
+        assert spans[0].end == pytest.approx(end)  # 20 real frames, the padding's 50 not counted
 
 
 def test_the_stop_tail_is_what_follows_the_last_whole_chunk_when_shorter_than_half_a_second() -> None:
@@ -147,3 +150,62 @@ def test_the_stop_tail_is_what_follows_the_last_whole_chunk_when_shorter_than_ha
     longer.record_sent(frames(Source.MIC, 225), 0.0)
     assert longer.stop_tail("mic") == ([], True)
     assert longer.stop_tail("system") == ([], True)
+
+
+def test_a_segment_ending_in_the_padding_after_skipped_silence_ends_at_the_last_real_frame() -> None:
+    """Issue 12 on the real server, throttling on: the source fell silent before Stop, the VAD skipped
+    the silence (never sent), and the padding continues the last CAPTURED frame: the Stop moment. The
+    final the recognizer makes at Stop holds the last speech and the padding only, so its end lies in
+    the padding; it must map to the end of the last speech frame sent, not to Stop (was +1.58 s), and
+    be exact (nothing about it is estimated). Its start stays exact, where the speech starts."""
+    view: ServerView[Frame] = ServerView(FlowConfig(), 0.0, chunk_frames=100)
+    captured = frames(Source.MIC, 230)  # 10.00 .. 14.60: speech to 13.00 (frame 149), then silence
+    speech, skipped = captured[:150], captured[150:]
+    view.record_sent(speech, 12.0)
+    pad = padding(captured[-1])  # made from the last frame read: after the silence
+    assert pad[0].capture_time == pytest.approx(skipped[-1].capture_time + FRAME_SECONDS)
+    view.audio_ends("mic", captured[-1].capture_time + FRAME_SECONDS)
+    view.record_sent(pad, 14.6)
+    view.on_final("mic", 0.0, 2.0, 13.0)  # chunk 0: frames 0..99
+    speech_end = speech[-1].capture_time + FRAME_SECONDS
+    # the final at Stop: the last 50 real frames + the 26 padding frames, 2.0 .. 3.52 s processed
+    t1 = (150 + PAD_FRAMES) * FRAME_SECONDS
+    view.on_final("mic", 2.0, t1, 15.0)
+    start = view.to_capture("mic", 2.0)
+    end = view.to_capture("mic", t1, end=True)
+    assert start is not None and end is not None
+    assert start == (pytest.approx(speech[100].capture_time), 0.0)
+    assert end == (pytest.approx(speech_end), 0.0)  # 13.00, not 14.62
+    # nothing at all maps beyond the last real frame: not any point of the padding, nor past it
+    for server_time in (3.0, 3.02, 3.3, t1, 99.0):
+        for is_end in (False, True):
+            mapped = view.to_capture("mic", server_time, end=is_end)
+            assert mapped is not None and mapped[0] == pytest.approx(speech_end)
+    # the server dropping padding is no loss either, before or after ``audio_ends``
+    assert view.dropped("mic") == []
+
+
+def test_the_time_map_puts_padding_at_the_end_of_the_real_audio_sent_before_it() -> None:
+    """TimeMap alone: a run of padding is still; a real frame after it starts a run of its own."""
+    captured = frames(Source.SYSTEM, 60)
+    timemap = TimeMap()
+    for frame in captured[:20]:  # 40 frames skipped, then the padding continues frame 59
+        timemap.record_sent(frame)
+    pad = padding(captured[-1], 5)
+    for frame in pad:
+        timemap.record_sent(frame)
+    real_end = captured[19].capture_time + FRAME_SECONDS
+    middle = captured[19].capture_time + FRAME_SECONDS / 2
+    assert timemap.capture_time("system", 19.5) == pytest.approx(middle)
+    for position in (20, 21.5, 25, 99):
+        assert timemap.capture_time("system", position) == pytest.approx(real_end)
+    assert timemap.sent_frames("system") == 25
+    later = Frame(Source.SYSTEM, captured[0].pcm, 20.0, 500)
+    timemap.record_sent(later)
+    assert timemap.capture_time("system", 25) == pytest.approx(20.0)
+    assert timemap.capture_time("system", 25.5) == pytest.approx(20.01)
+    # padding with no real frame before it on the connection keeps its own time
+    alone = TimeMap()
+    for frame in pad:
+        alone.record_sent(frame)
+    assert alone.capture_time("system", 3) == pytest.approx(pad[0].capture_time)

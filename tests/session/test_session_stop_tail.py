@@ -105,3 +105,51 @@ async def test_without_the_padding_the_last_tenths_of_a_second_are_lost_and_coun
         assert SECONDS <= span.end < SECONDS + 1.0
         assert span.end - span.start == pytest.approx(
             tapped[src][-1].capture_time + FRAME_SECONDS - tapped[src][-15].capture_time, abs=1e-6)
+
+
+SPEECH_SECONDS, QUIET_SECONDS = 2.9, 1.9  # then Stop: the meeting's last 1.9 s are silence
+
+
+@pytest.mark.parametrize("throttle", [True, False], ids=["throttle_on", "throttle_off"])
+async def test_the_final_made_at_stop_ends_at_its_last_real_audio_not_at_stop(
+    tmp_path: Path, record_dir: Path, throttle: bool
+) -> None:
+    """Issue 12 on the real server: with throttling on, a source silent before Stop has the silence
+    skipped (never sent), and the final the recognizer makes at Stop (one per chunk, as the measured
+    stub does) holds the last speech and the stop padding only. Its end must be the end of the last
+    real frame sent, not the Stop moment (was +1.58 s, not flagged). Throttling off, the silence is
+    sent and is in that final: its end is then truthfully the end of the last captured frame, and
+    never beyond it (the padding is no audio)."""
+    seconds = SPEECH_SECONDS + QUIET_SECONDS
+    signal = bursts(seconds, 330.0, on=SPEECH_SECONDS, off=10.0, lead=0.0, seed=41)[0]
+    path = write_wav(tmp_path / "mic.wav", signal)
+    tapped: list[Frame] = []
+    # slow enough (throttling on) that audio waits on the client and the policy skips silence
+    config = BackendConfig(host="127.0.0.1", port=0, recognizer="simulated", finals="chunks",
+                           rtf=1.5 if throttle else 0.2, record_dir=record_dir)
+    async with ReferenceBackend(config) as backend:
+        run = await run_session(session_config(backend.ws_url, throttle=throttle),
+                                [ReplaySource(Source.MIC, path)], tap=tapped.extend, timeout=60)
+        assert run.ended is not None and run.ended.outcome is StopOutcome.SUMMARY, run.ended.message
+    c = run.ended.sources[Source.MIC]
+    assert c.padding_frames == PAD_FRAMES and c.dropped_frames == 0 and c.shed_frames == 0
+    # the last real frame the backend received, found among the captured ones by its (unique) samples
+    received = read_recording(record_dir, run.session.session_id, Source.MIC.value)
+    real = received[: received.size - PAD_FRAMES * FRAME_SAMPLES]
+    assert real.size == c.sent_frames * FRAME_SAMPLES and not received[real.size:].any()
+    last = real[-FRAME_SAMPLES:].tobytes()
+    [last_sent] = [f for f in tapped if f.pcm == last]
+    audio_end = tapped[-1].capture_time + FRAME_SECONDS
+    if throttle:  # the case: the tail's silence was skipped, the last frame sent is long before Stop
+        assert c.skipped_frames > 0
+        assert audio_end - (last_sent.capture_time + FRAME_SECONDS) > 0.5
+    else:
+        assert c.skipped_frames == 0 and last_sent is tapped[-1]
+    finals = sorted((s for s in run.session.snapshot().transcript if s.is_final and s.source == "mic"),
+                    key=lambda s: s.t0)
+    assert len(finals) >= 2
+    offset = finals[0].t0 - tapped[0].capture_time  # capture -> session time (chunk 0 starts at frame 0)
+    stop_final = finals[-1]
+    assert not stop_final.approximate and stop_final.error_seconds == 0.0
+    assert stop_final.t1 - offset == pytest.approx(last_sent.capture_time + FRAME_SECONDS, abs=1e-6)
+    assert all(s.t1 - offset <= last_sent.capture_time + FRAME_SECONDS + 1e-6 for s in finals)
