@@ -94,7 +94,7 @@ class Settings:
     sources: SourceSelection = SourceSelection.BOTH
     mic_device: DeviceRef | None = None  # None = the system default
     system_device: DeviceRef | None = None
-    adaptive_throttling: bool = False
+    adaptive_throttling: bool = True  # on: it never lost more speech than off (README, the overload bench)
     client_backlog_seconds: float = 120.0  # the client's own bounded hold per source
     summary_timeout_seconds: float = 30.0  # how long to wait for final_summary after stop
     start_minimized_to_tray: bool = False

@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(model loading, health check and connecting do not count)")
     p.add_argument("--encoding", choices=("binary", "json"), default=None,
                    help="audio frames as binary v1 or JSON (default: binary for local hosts)")
-    p.add_argument("--throttle", choices=("on", "off"), default="off", help="adaptive throttling")
+    p.add_argument("--throttle", choices=("on", "off"), default="on",
+                   help="adaptive throttling (default on, as in the window)")
     p.add_argument("--events", metavar="FILE", help='write JSON-lines events here ("-" for stdout)')
     p.add_argument("--summary-timeout", type=float, default=30.0, metavar="SECONDS")
     p.add_argument("--log-file", type=Path, default=None,

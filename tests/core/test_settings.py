@@ -34,7 +34,7 @@ CUSTOM = Settings(
     sources=SourceSelection.MIC,
     mic_device=DeviceRef("USB Headset: Audio (hw:2,0)", "ALSA"),
     system_device=DeviceRef("Monitor of Built-in Audio", ""),
-    adaptive_throttling=True,
+    adaptive_throttling=False,  # not the default
     client_backlog_seconds=60.0,
     summary_timeout_seconds=5.0,
     start_minimized_to_tray=True,
@@ -51,7 +51,7 @@ def test_defaults() -> None:
     assert s.audio_encoding is AudioEncoding.AUTO
     assert s.sources is SourceSelection.BOTH
     assert (s.mic_device, s.system_device) == (None, None)
-    assert s.adaptive_throttling is False
+    assert s.adaptive_throttling is True  # on by default: never lost more speech than off (bench overload)
     assert (s.client_backlog_seconds, s.summary_timeout_seconds) == (120.0, 30.0)
     assert s.start_minimized_to_tray is False
     assert s.notify_on_overload is True
@@ -75,7 +75,7 @@ def test_to_dict_is_flat_and_versioned() -> None:
         "audio/mic_host_api": "",
         "audio/system_device": "",
         "audio/system_host_api": "",
-        "throttle/adaptive": False,
+        "throttle/adaptive": True,
         "throttle/client_backlog_seconds": 120.0,
         "session/summary_timeout_seconds": 30.0,
         "ui/start_minimized_to_tray": False,
@@ -110,8 +110,8 @@ def test_empty_dict_is_defaults_without_problems() -> None:
 
 
 def test_missing_keys_keep_defaults() -> None:
-    got, problems = settings_from_dict({"schema_version": 1, "throttle/adaptive": True})
-    assert got == Settings(adaptive_throttling=True)
+    got, problems = settings_from_dict({"schema_version": 1, "throttle/adaptive": False})
+    assert got == Settings(adaptive_throttling=False)
     assert problems == []
 
 
@@ -266,10 +266,10 @@ def test_one_migration_per_schema_step() -> None:
 
 def test_migrates_v0_keys_and_values() -> None:
     v0 = {"schema_version": "0", "server/url": "wss://old.example.com/ws/live-listener",
-          "audio/source": "microphone", "throttle/enabled": "true", "ui/notify_on_overload": "false"}
+          "audio/source": "microphone", "throttle/enabled": "false", "ui/notify_on_overload": "false"}
     got, problems = settings_from_dict(v0)
     assert got == Settings(backend_url="wss://old.example.com/ws/live-listener", sources=SourceSelection.MIC,
-                           adaptive_throttling=True, notify_on_overload=False)
+                           adaptive_throttling=False, notify_on_overload=False)
     assert problems == []
 
 
@@ -300,9 +300,9 @@ def test_v1_data_keeps_its_keys_and_gains_no_permission() -> None:
 
 
 def test_newer_schema_is_read_with_a_warning() -> None:
-    got, problems = settings_from_dict({"schema_version": SCHEMA_VERSION + 1, "throttle/adaptive": True,
+    got, problems = settings_from_dict({"schema_version": SCHEMA_VERSION + 1, "throttle/adaptive": False,
                                         "fancy/new": 1})
-    assert got.adaptive_throttling is True
+    assert got.adaptive_throttling is False
     assert any("newer version" in p for p in problems)
     assert "Unknown setting 'fancy/new' ignored." in problems
 

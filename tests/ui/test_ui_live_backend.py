@@ -38,7 +38,7 @@ def app_under_test(qtbot, qloop, tmp_path, tone_wavs):
 
     def build(backend_url: str):
         store = SettingsStore(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-        store.save(Settings(backend_url=backend_url))
+        store.save(Settings(backend_url=backend_url, adaptive_throttling=False))  # each test turns it on
         window = MainWindow()  # not qtbot.addWidget: pytest-qt would delete it before the session stops
         holder = {}
         factory = session_factory(
