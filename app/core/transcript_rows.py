@@ -16,7 +16,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.core.export import loss_range, loss_text
+from app.core.export import clock, loss_range, loss_text  # the same mm:ss and loss words as every export
 from app.core.losses import LossSpan
 from app.core.session_state import TranscriptSegment
 
@@ -50,13 +50,6 @@ class RowPlan:
     remove: int  # rows removed from the end
 
 
-def format_timestamp(seconds: float) -> str:
-    total = max(0, int(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
-
-
 def row_parts(row: Row) -> RowParts:
     if isinstance(row, LossSpan):
         return RowParts(RowKind.LOSS, "", "", f"[{loss_range(row)}] {loss_text(row)}")
@@ -65,7 +58,7 @@ def row_parts(row: Row) -> RowParts:
     text = " ".join(row.text.split())  # one row per segment: no line breaks inside
     return RowParts(
         RowKind.FINAL if row.is_final else RowKind.PARTIAL,
-        f"[{mark}{format_timestamp(row.t0)}] ",
+        f"[{mark}{clock(row.t0)}] ",
         f"{SOURCE_TAGS.get(row.source, row.source)}{speaker}: ",
         text if row.is_final else f"{text} …",
     )

@@ -23,9 +23,10 @@ from collections.abc import Sequence
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.core.export import clock as format_timestamp
 from app.core.losses import LossSpan
 from app.core.session_state import TranscriptSegment
-from app.core.transcript_rows import format_timestamp, plan_rows, row_parts, row_text, with_losses
+from app.core.transcript_rows import plan_rows, row_parts, row_text, with_losses
 from app.ui.present import split_transcript
 from app.ui.transcript_view import TranscriptModel, TranscriptRowsView
 

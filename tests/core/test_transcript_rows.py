@@ -3,13 +3,13 @@ rows an update replaces, inserts or removes."""
 
 from __future__ import annotations
 
+from app.core.export import clock as format_timestamp
 from app.core.losses import LossCause, LossSpan
 from app.core.session_state import TranscriptSegment
 from app.core.transcript_rows import (
     Row,
     RowKind,
     RowPlan,
-    format_timestamp,
     plan_rows,
     row_parts,
     row_text,

@@ -4,27 +4,15 @@ reads back and resumes at the bottom."""
 from __future__ import annotations
 
 import pytest
+from transcriptkit import final, partial, shown_pane
 
 from app.core.session_state import TranscriptSegment
-from app.ui.transcript import TranscriptPane, format_timestamp
-
-
-def final(text: str, t0: float, source: str = "mic") -> TranscriptSegment:
-    return TranscriptSegment(source, text, t0, t0 + 1.5, True)
-
-
-def partial(text: str, t0: float, source: str = "mic") -> TranscriptSegment:
-    return TranscriptSegment(source, text, t0, t0 + 1.0, False)
+from app.ui.transcript import format_timestamp
 
 
 @pytest.fixture
 def pane(qtbot):
-    widget = TranscriptPane()
-    qtbot.addWidget(widget)
-    widget.resize(500, 200)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+    return shown_pane(qtbot)
 
 
 def test_partial_is_replaced_in_place_by_its_final(pane):

@@ -7,32 +7,18 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
+from transcriptkit import final, partial, shown_pane
 
 from app.core.losses import LossCause, LossSpan
-from app.core.session_state import TranscriptSegment
 from app.core.transcript_rows import row_parts
-from app.ui.transcript import TranscriptPane
 from app.ui.transcript_view import LOSS_INK, row_formats
 
 LONG = "and then we went through every item on the list one by one until the very last of them " * 3
 
 
-def final(text: str, t0: float, source: str = "mic") -> TranscriptSegment:
-    return TranscriptSegment(source, text, t0, t0 + 1.5, True)
-
-
-def partial(text: str, t0: float, source: str = "mic") -> TranscriptSegment:
-    return TranscriptSegment(source, text, t0, t0 + 1.0, False)
-
-
 @pytest.fixture
 def pane(qtbot):
-    widget = TranscriptPane()
-    qtbot.addWidget(widget)
-    widget.resize(500, 200)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+    return shown_pane(qtbot)
 
 
 def row_rect(pane, row):
