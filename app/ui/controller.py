@@ -12,8 +12,8 @@ is hidden, only a status change does). No timer runs while no session exists. On
 ticks (every 240 ms while it streams), its ticks drive the fast poll instead of the ~30 Hz timer:
 one wake-up per tick for the audio and the window. While the window is hidden (in the tray) or
 minimized (``set_window_shown(False)``) there is no fast poll at all: nothing shows the meters, and
-the light (the tray icon) still follows at once, from the
-event-triggered poll, and from the 2 Hz poll. Those polls then apply only what the tray shows and
+the light (the tray icon) still follows at once, from the event-triggered poll, and from the 2 Hz
+poll. Those polls then apply only what the tray shows and
 what the window keeps for later (``SnapshotView.apply_hidden``: the status, whether the connection
 runs, chart samples, the transcript); showing the window catches up the rest in one full poll.
 
