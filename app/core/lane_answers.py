@@ -9,6 +9,7 @@ queue can take (flow control), and how long chunks take (the drain rate).
 
 from __future__ import annotations
 
+from app.core.drop_totals import DropTotals
 from app.core.lane_history import RECENT_CHUNKS, Chunk, SettledChunks, gap
 from app.core.send_log import SendLog
 
@@ -26,6 +27,7 @@ class LaneAnswers:
     _tail: list[Chunk]
     _durations: list[float]
     _filling_start: int
+    _drop_totals: DropTotals
 
     def _refresh(self) -> None:
         raise NotImplementedError
@@ -57,21 +59,25 @@ class LaneAnswers:
             start, uncertain = tail[j - settled.count].start, tail[j - settled.count].uncertainty
         return start + (processed - j * size), uncertain
 
-    def dropped_spans(self) -> list[tuple[int, int, bool]]:
+    def dropped_spans(self, *, counted: bool = False) -> list[tuple[int, int, bool]]:
         """The sent positions the server dropped: [first, last] runs (the gaps between chunks) and
-        whether the run is exact."""
+        whether the run is exact. ``counted``: only the gaps the server's own count has confirmed so
+        far (``app.core.drop_totals``: a report written after the chunk before the gap ended), so that
+        what is shown live is never a phantom; without it, every gap the model finds (at a
+        connection's end, when no later report will come)."""
         self._refresh()
         spans = list(self._settled.drops)
         prev = self._settled.last
         for chunk in self._tail:
             dropped = gap(prev, chunk)
-            if dropped is not None:
+            if dropped is not None and not (counted and prev is not None and prev.ended is not None
+                                             and not self._drop_totals.confirms(prev.ended)):
                 spans.append(dropped)
             prev = chunk
         return spans
 
-    def dropped_frames(self) -> int:
-        return sum(last - first + 1 for first, last, _ in self.dropped_spans())
+    def dropped_frames(self, *, counted: bool = False) -> int:
+        return sum(last - first + 1 for first, last, _ in self.dropped_spans(counted=counted))
 
     def consumed(self) -> int:
         """Sent positions below this have surely left the queue (processed or dropped): the end of the

@@ -49,6 +49,7 @@ class SettledChunks:
         self.count = 0  # chunks settled: indices 0 .. count - 1
         self.recent: deque[Chunk] = deque(maxlen=KEEP)
         self.drops: list[tuple[int, int, bool]] = []  # gaps between settled chunks, in order
+        self.dropped_frames = 0  # in those gaps
         self.max_uncertainty = 0
         self.exact_end = -1  # last position of the last settled chunk known exactly to have ended
         self._firsts: list[int] = []  # chunk index where a run of back-to-back chunks begins
@@ -64,6 +65,7 @@ class SettledChunks:
         dropped = gap(prev, chunk)
         if dropped is not None:
             self.drops.append(dropped)
+            self.dropped_frames += dropped[1] - dropped[0] + 1
         if prev is None or chunk.start != prev.end + 1 or chunk.uncertainty != prev.uncertainty:
             self._firsts.append(self.count)
             self._starts.append(chunk.start)

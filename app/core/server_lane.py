@@ -19,6 +19,11 @@ credit, drain rate) is ``app.core.lane_answers``, what it keeps of settled chunk
 evidence settles it (a report that found the queue partly full while a chunk a final ends was
 processed says where it ends).
 
+Where the evidence only estimates a chunk's end, the gap after it may be a phantom; the server's own
+count of its drops (``dropped_total``, all lanes together) is their ceiling (``app.core.drop_totals``):
+no lane's gaps up to a chunk exceed the count reported after it ended, and what is shown live
+(``dropped_spans(counted=True)``) waits for that report.
+
 Two things the evidence does not say exactly. A message is read a little after the server wrote it
 (``app.core.chunk_end``: a report fits the frames written up to a quarter second before it was read).
 And a server that went silent for ``STALL_SECONDS`` was stopped: what was written meanwhile sat in the
@@ -35,11 +40,13 @@ memory is the unsettled tail, the last settled chunks and one record per drop
 from __future__ import annotations
 
 import bisect
+import itertools
 import statistics
 from dataclasses import dataclass
 
 from app.core.chunk_end import ChunkInProgress, estimate_end, placed_by_report, spread
 from app.core.chunk_size import infer_chunk_frames
+from app.core.drop_totals import DropTotals
 from app.core.lane_answers import LaneAnswers
 from app.core.lane_history import RECENT_CHUNKS, Chunk, SettledChunks
 from app.core.messages import FRAME_SECONDS
@@ -81,6 +88,7 @@ class LaneMirror(LaneAnswers):
         self.log = SendLog()
         self._finals: list[tuple[int, float]] = []  # (end of a final, processed frames; arrival)
         self._metrics: list[tuple[float, int]] = []  # (time, queued frames)
+        self._drop_totals = DropTotals()  # the server's own count bounds every gap (app.core.drop_totals)
         self._settled = SettledChunks()
         self._cursor = _Cursor()
         self._durations: list[float] = []  # processing times of exact chunks, recent last
@@ -144,6 +152,8 @@ class LaneMirror(LaneAnswers):
         if queued_frames + self.tolerance < self.newest(at):
             self.pull_seen = True  # fewer queued than sent: the recognizer is pulling
         self._metrics.append((at, max(0, queued_frames)))
+        if dropped_total is not None:
+            self._drop_totals.add(dropped_total, at)
         del self._metrics[: -MAX_METRICS]  # bounded even if nothing settles
         self.evidence_time = max(self.evidence_time, at)
         if not self._chunk_fixed and not self._dropped_seen:
@@ -171,6 +181,7 @@ class LaneMirror(LaneAnswers):
         j = self._settled.count
         last = self._settled.last
         prev_end = -1 if last is None else last.end
+        dropped = self._settled.dropped_frames  # by this lane, before the chunk being placed
         while True:
             end = start + size - 1
             filled = self.arrival(end)
@@ -196,6 +207,7 @@ class LaneMirror(LaneAnswers):
                     began = max(self.arrival(end) or began, prev_ended)
             if ended is None:
                 ended, exact, pinned = self._estimate_end(j, end, began, durations, finals, race)
+            dropped += max(0, start - prev_end - 1)
             if ended is None:
                 out.append(Chunk(start, end, began, None, False, uncertain, race))
                 self._filling_start = end + 1
@@ -203,7 +215,10 @@ class LaneMirror(LaneAnswers):
             out.append(Chunk(start, end, began, ended, exact, uncertain, race))
             if exact:
                 durations.append(ended - began)
-            following = max(end + 1, self.newest(ended) - cap + 1)
+            counted = self._drop_totals  # no gap wider than the server's own count (app.core.drop_totals)
+            following = counted.narrow(end, ended, max(end + 1, self.newest(ended) - cap + 1), dropped)
+            if pinned is not None and counted.narrow(end, ended, pinned, dropped) != pinned:
+                pinned = None  # the report's place needs drops the server did not count
             if pinned is not None:
                 following, uncertain = pinned, 0
             elif exact:  # a gap wider than where this chunk may end: the queue was full, its start exact
@@ -242,10 +257,17 @@ class LaneMirror(LaneAnswers):
 
     def _settle(self) -> None:
         """Move the leading exact (or old) tail chunks into the settled list and forget what only
-        they needed: the send log, metrics and finals before them."""
+        they needed: the send log, metrics and finals before them. A chunk followed by a gap the
+        server's count has not confirmed yet stays (the count may still narrow the gap, and the model
+        continues from the next chunk's start)."""
         moved = 0
-        for chunk in self._tail[:-1]:  # the last one stays: the model continues from it
-            if chunk.ended is None or not (chunk.exact or self.evidence_time - chunk.ended > SETTLE_SECONDS):
+        for chunk, following in itertools.pairwise(self._tail):  # the last one stays
+            if chunk.ended is None:
+                break
+            old = self.evidence_time - chunk.ended > SETTLE_SECONDS
+            if not (chunk.exact or old):
+                break
+            if following.start > chunk.end + 1 and not (old or self._drop_totals.confirms(chunk.ended)):
                 break
             moved += 1
         if moved == 0:
@@ -265,6 +287,7 @@ class LaneMirror(LaneAnswers):
     def _prune(self, from_time: float, from_position: int, processed: int) -> None:
         """Forget the send batches, metrics and finals that only the settled chunks needed: the model
         asks ``newest(t)`` for t >= ``from_time`` and ``arrival(p)`` for p >= ``from_position``."""
+        self._drop_totals.forget(from_time)
         self._pruned = self.log.forget(from_time, from_position) or self._pruned
         del self._metrics[: bisect.bisect_left(self._metrics, (from_time, -1))]
         del self._finals[: bisect.bisect_right(self._finals, (processed, float("inf")))]

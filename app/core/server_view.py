@@ -198,14 +198,15 @@ class ServerView(Generic[F]):
             return None
         return min(captured, self._audio_end.get(source, math.inf)), uncertain * FRAME_SECONDS
 
-    def dropped(self, source: str, *, before: int | None = None) -> list[CaptureSpan]:
+    def dropped(self, source: str, *, before: int | None = None, counted: bool = False) -> list[CaptureSpan]:
         """The server's drops of ``source`` on this connection as capture spans; ``before``: only those
-        at sent positions below it (at a connection's end: what will not be sent again)."""
+        at sent positions below it (at a connection's end: what will not be sent again); ``counted``:
+        only those the server's count has confirmed (live, ``LaneMirror.dropped_spans``)."""
         lane = self._sources.get(source)
         if lane is None:
             return []
         spans = []
-        for first, last, exact in lane.mirror.dropped_spans():
+        for first, last, exact in lane.mirror.dropped_spans(counted=counted):
             if before is not None and first >= before:
                 break
             last = last if before is None else min(last, before - 1)
@@ -237,9 +238,9 @@ class ServerView(Generic[F]):
         self._trim(lane)
         return list(lane.window)[-rest:], mirror.max_uncertainty() == 0
 
-    def dropped_frames(self, source: str) -> int:
+    def dropped_frames(self, source: str, *, counted: bool = False) -> int:
         lane = self._sources.get(source)
-        return 0 if lane is None else lane.mirror.dropped_frames()
+        return 0 if lane is None else lane.mirror.dropped_frames(counted=counted)
 
     def sources(self) -> list[str]:
         return list(self._sources)

@@ -72,8 +72,9 @@ def follow(now: float, view: ServerView[Frame] | None, intake: Intake, model: Se
         losses.capture_lost(source.value, seconds, newest)
     if view is not None:
         for name in view.sources():
-            losses.live_server_drops(name, view.dropped(name))
-            model.backpressure.attribute(name, view.dropped_frames(name))
+            # live: only drops the server's count confirms (a gap the model infers first may be a phantom)
+            losses.live_server_drops(name, view.dropped(name, counted=True))
+            model.backpressure.attribute(name, view.dropped_frames(name, counted=True))
     model.refresh_level()
     model.refresh_status(intake.waiting_seconds(), intake.hold_share(), intake.input_dbfs())
     policy.update(now, intake.waiting_seconds(), intake.hold_share(), model.report.level,
