@@ -233,7 +233,7 @@ def _run_gui(options: argparse.Namespace) -> int:
         parent=window,
     )
     bind(window, controller)
-    VisibilityWatch(window, controller.set_window_shown)  # no meter repaints while hidden or minimized
+    VisibilityWatch(window, controller.polls.set_window_shown)  # no meter repaints while hidden or minimized
     tokens = TokenStore()  # the keyring is found and read once the window is up, off the UI thread
     shell = DesktopShell(
         window, controller, SettingsStore(default_qsettings()), tokens, list_devices, log_path=log_path,
