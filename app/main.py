@@ -256,7 +256,7 @@ def _run_gui(options: argparse.Namespace) -> int:
         if options.start:
             controller.start()
         else:
-            shell.first_run()  # the audio and backend check, the first time the app runs on this computer
+            shell.checks.first_run()  # the audio and backend check, the first time the app runs here
 
     def on_command(command: str) -> None:
         """A later launch: show the window, and start a meeting if it asked to."""

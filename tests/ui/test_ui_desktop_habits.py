@@ -177,8 +177,8 @@ def test_a_second_launch_hands_over_to_the_first(qloop, qtbot, tmp_path):
 
 def test_the_first_run_check_opens_once_and_says_what_to_do(desktop, qtbot):
     window, _, shell, _ = desktop()
-    assert shell.first_run()
-    dialog = shell.check_dialog()
+    assert shell.checks.first_run()
+    dialog = shell.checks.check_dialog()
     assert isinstance(dialog, CheckDialog)
     qtbot.waitUntil(lambda: not dialog.running, timeout=5_000)
     (mic_state, mic_detail, mic_fix), (sys_state, _, sys_fix) = dialog.texts()
@@ -186,10 +186,10 @@ def test_the_first_run_check_opens_once_and_says_what_to_do(desktop, qtbot):
     assert sys_state == "Problem" and sys_fix == "What to do: Install BlackHole."
     assert fits_screen(dialog)
     dialog.reject()
-    qtbot.waitUntil(lambda: shell.check_dialog() is None, timeout=2_000)
-    assert not shell.first_run()  # not again at the next start
+    qtbot.waitUntil(lambda: shell.checks.check_dialog() is None, timeout=2_000)
+    assert not shell.checks.first_run()  # not again at the next start
     window.check_action.trigger()  # but always from Help
-    assert shell.check_dialog() is not None
+    assert shell.checks.check_dialog() is not None
 
 
 def test_open_log_folder_falls_back_to_showing_the_path(qtbot, tmp_path):

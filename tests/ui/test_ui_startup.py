@@ -24,7 +24,7 @@ from app.ui.secrets import TokenStore
 from app.ui.settings_store import SettingsStore
 from app.ui.shell import DesktopShell
 from app.ui.sources import DeviceLists
-from app.ui.startup import after_first_frame, when_on_screen
+from app.ui.startup import after_first_frame, load_devices, when_on_screen
 from app.ui.window import MainWindow
 
 SAVED_MIC = DeviceRef("Saved Headset", "ALSA")
@@ -65,7 +65,7 @@ def test_the_window_is_built_without_listing_devices_and_the_lists_fill_in_after
     assert picker.current_mic() == SAVED_MIC
     assert items(picker.system) == ["System default"]
 
-    shell.load_devices()
+    load_devices(shell)
 
     assert listed == [1]
     assert items(picker.mic) == ["System default", "USB Mic (ALSA)", "Saved Headset (ALSA)"]
@@ -79,7 +79,7 @@ def test_a_device_picked_before_the_lists_arrive_stays_picked(shell_with_lister)
     picker.mic.setCurrentIndex(0)  # "System default", the one other choice offered so far
     assert shell.settings().mic_device is None
 
-    shell.load_devices()
+    load_devices(shell)
 
     assert picker.current_mic() is None
     assert shell.settings().mic_device is None
