@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
 
-from app.core.session_state import ServerMetrics, ServerStatus, SessionEvent, StatusChanged
+from app.core.session_state import ServerMetrics, ServerStatus, SessionEvent, SessionSnapshot, StatusChanged
 from app.ui.session_handle import SessionHandle
 from app.ui.snapshot_view import SnapshotView
 
@@ -129,10 +129,9 @@ class SnapshotPolls(QObject):
     def poll_fast(self) -> None:
         self._pending = False
         try:
-            session = self._session()
-            if session is None:
+            snapshot = self._snapshot()
+            if snapshot is None:
                 return
-            snapshot = session.snapshot()
             if self._window_shown:
                 self._view.apply_fast(snapshot)
             else:  # a status change while in the tray: what the tray shows, no hidden meters
@@ -147,13 +146,16 @@ class SnapshotPolls(QObject):
         return self._received_at
 
     def poll_slow(self) -> None:
-        session = self._session()
-        if session is None:
+        snapshot = self._snapshot()
+        if snapshot is None:
             return
-        snapshot = session.snapshot()
         if self._window_shown:
             # also the fast part: after the last tick (the summary wait) the connection line follows here
             self._view.apply_fast(snapshot)
             self._view.apply_slow(snapshot)
         else:  # the tray icon and tooltip follow from here; what only the window shows waits for it
             self._view.apply_hidden(snapshot)
+
+    def _snapshot(self) -> SessionSnapshot | None:
+        session = self._session()
+        return session.snapshot() if session is not None else None
