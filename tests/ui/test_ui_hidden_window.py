@@ -32,6 +32,12 @@ class StreamingSession:
         self.snapshots = 0
         self.running = False
         self.tick_listeners: list = []
+        self.listeners: list = []  # the controller's event listener
+
+    def made(self, listener) -> StreamingSession:
+        """The controller's session factory: this session, whose events go to ``listener``."""
+        self.listeners.append(listener)
+        return self
 
     def snapshot(self) -> SessionSnapshot:
         self.snapshots += 1
@@ -66,16 +72,19 @@ def controllers(qtbot, qloop):
         qtbot.waitUntil(lambda c=controller: not c.is_running(), timeout=5_000)
 
 
-def started(qtbot, controllers) -> tuple[MainWindow, SessionController, StreamingSession]:
+def started(qtbot, controllers, shown: bool = True) -> tuple[MainWindow, SessionController, StreamingSession]:
+    """A window and a controller whose session streams; ``shown=False``: the window was never shown (the
+    app started in the tray)."""
     window = MainWindow()
     qtbot.addWidget(window)
     session = StreamingSession()
-    controller = SessionController(lambda listener: session, parent=window)
+    controller = SessionController(session.made, parent=window)
     controllers.append(controller)
     bind(window, controller)
     VisibilityWatch(window, controller.polls.set_window_shown)
-    window.show()
-    qtbot.waitExposed(window)
+    if shown:
+        window.show()
+        qtbot.waitExposed(window)
     controller.start()
     qtbot.waitUntil(lambda: session.running, timeout=5_000)
     return window, controller, session
@@ -110,14 +119,7 @@ def test_a_hidden_window_still_follows_the_light_for_the_tray(qtbot, controllers
 
 
 def test_a_session_started_while_hidden_polls_fast_only_once_shown(qtbot, controllers):
-    window = MainWindow()
-    qtbot.addWidget(window)
-    session = StreamingSession()
-    controller = SessionController(lambda listener: session, parent=window)
-    controllers.append(controller)
-    VisibilityWatch(window, controller.polls.set_window_shown)  # never shown: the app started in the tray
-    controller.start()
-    qtbot.waitUntil(lambda: session.running, timeout=5_000)
+    window, controller, _ = started(qtbot, controllers, shown=False)
     assert controller.is_running() and not controller.polls.fast_polling
     window.show()
     assert controller.polls.fast_polling
@@ -143,16 +145,8 @@ def test_once_the_session_ticks_its_ticks_drive_the_poll_instead_of_a_timer(qtbo
 def test_while_hidden_only_the_lights_own_event_polls_at_once(qtbot, controllers):
     """The tray follows the light (StatusChanged) at once; the server's metrics, which come about twice
     a second, poll at once only while the window shows what they change."""
-    listeners: list = []
-    window = MainWindow()
-    qtbot.addWidget(window)
-    session = StreamingSession()
-    controller = SessionController(lambda listener: (listeners.append(listener), session)[1], parent=window)
-    controllers.append(controller)
-    VisibilityWatch(window, controller.polls.set_window_shown)  # never shown: started in the tray
-    controller.start()
-    qtbot.waitUntil(lambda: session.running, timeout=5_000)
-    [listener] = listeners
+    window, controller, session = started(qtbot, controllers, shown=False)
+    [listener] = session.listeners
     listener(ServerMetrics(1.0, MetricsEvent(source="system", queue_fill_ratio=0.2)))
     assert not controller.polls._pending  # no poll for what nobody sees
     before = session.snapshots
@@ -198,15 +192,7 @@ def test_while_hidden_the_polls_feed_only_the_tray_and_what_the_window_keeps_and
 
 
 def test_a_session_started_or_ended_while_hidden_shows_in_the_tray_menus_start_stop(qtbot, controllers):
-    window = MainWindow()
-    qtbot.addWidget(window)
-    session = StreamingSession()
-    controller = SessionController(lambda listener: session, parent=window)
-    controllers.append(controller)
-    bind(window, controller)
-    VisibilityWatch(window, controller.polls.set_window_shown)  # never shown: started in the tray
-    controller.start()
-    qtbot.waitUntil(lambda: session.running, timeout=5_000)
+    window, controller, _ = started(qtbot, controllers, shown=False)
     assert window.start_stop_action.text() == "&Stop"  # the action the tray menu shows
     controller.stop()
     qtbot.waitUntil(lambda: not controller.is_running(), timeout=5_000)

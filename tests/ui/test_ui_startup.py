@@ -8,13 +8,12 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import QWidget
-from test_ui_main import ROOT, app_env
+from test_ui_main import app_env, ready_app
 from test_ui_settings import MemoryKeyring
 
 from app.core.settings import DeviceRef, Settings
@@ -143,20 +142,10 @@ def test_the_real_app_shows_its_first_window_before_loading_the_session_keyring_
         "sys.exit(run([]))\n"
     )
     env = app_env(tmp_path, QT_QPA_PLATFORM="offscreen", ECHOPANEL_REPORT_FIRST_SHOW="1")
-    log = tmp_path / "state" / "EchoPanel Companion" / "log" / "echopanel-companion.log"
-    proc = subprocess.Popen([sys.executable, "-c", spy], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not (log.exists() and " ready\n" in log.read_text()):  # the event loop runs on after it
-            assert proc.poll() is None and time.monotonic() < deadline, "the app never became ready"
-            time.sleep(0.1)
+    with ready_app([sys.executable, "-c", spy], env, tmp_path, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE) as proc:  # the event loop runs on after the first frame
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 0, stderr
     assert "loaded at the first frame: []" in stderr, stderr
     assert "first-window-shown" in stderr
