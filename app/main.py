@@ -14,7 +14,8 @@ the window -> once it is on screen, in the background: the keyring, the audio de
 Start needs (``app.ui.startup``) -> run until quit -> ordered shutdown: stop the session (flush +
 summary wait, the window kept up and a "Quit now" dialog if the wait lasts) -> save the meeting (the
 history's last commit) -> stop the built-in backend -> quit the loop.
-Qt is imported only inside the GUI paths. Without a display (Linux) the GUI path exits 2 with a hint.
+Qt is imported only inside the GUI paths. Without a display (Linux) the GUI path exits 2 with a hint
+(``app.ui.display``).
 """
 
 from __future__ import annotations
@@ -66,37 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-DISPLAY_VARIABLES = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
-
-
-def _no_display() -> bool:
-    """Linux with no display server named and no Qt platform chosen (an SSH session, a container)."""
-    return sys.platform.startswith("linux") and not any(os.environ.get(name) for name in DISPLAY_VARIABLES)
-
-
-def _ensure_display() -> None:
-    """Without any display, fall back to offscreen rendering (self-test, CI)."""
-    if _no_display():
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-
-
-def _command() -> str:
-    """How the user started us, for hints: the frozen executable's name or ``python -m app``."""
-    return Path(sys.executable).name if getattr(sys, "frozen", False) else "python -m app"
-
-
-def no_display_message() -> str:
-    """What to print instead of letting Qt abort with a misleading xcb plugin error."""
-    cmd = _command()
-    return (
-        f"{APP_NAME}: no display found (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open.\n"
-        f"  Stream without a window:  {cmd} --headless --duration 30 --events -\n"
-        f"  Or use a virtual display: xvfb-run -a {cmd}"
-    )
-
-
 def _self_test(prefix: str | None) -> int:
-    _ensure_display()
+    from app.ui.display import ensure_display
+
+    ensure_display()
     logging.basicConfig(level=logging.WARNING)
     try:
         from app.ui.self_test import run_self_test
@@ -136,7 +110,9 @@ def resources_dir() -> Path:
 
 
 def _run_gui(options: argparse.Namespace) -> int:
-    if _no_display():  # Qt would abort (SIGABRT) with a misleading message about xcb-cursor0
+    from app.ui.display import no_display, no_display_message
+
+    if no_display():  # Qt would abort (SIGABRT) with a misleading message about xcb-cursor0
         print(no_display_message(), file=sys.stderr)
         return 2
     logs = setup_logging(options.log_level, GUI_LOG_NAME)
@@ -233,7 +209,7 @@ def _run_gui(options: argparse.Namespace) -> int:
         parent=window,
     )
     bind(window, controller)
-    VisibilityWatch(window, controller.set_window_shown)  # no meter repaints while hidden or minimized
+    VisibilityWatch(window, controller.polls.set_window_shown)  # no meter repaints while hidden or minimized
     tokens = TokenStore()  # the keyring is found and read once the window is up, off the UI thread
     shell = DesktopShell(
         window, controller, SettingsStore(default_qsettings()), tokens, list_devices, log_path=log_path,
@@ -256,7 +232,7 @@ def _run_gui(options: argparse.Namespace) -> int:
         if options.start:
             controller.start()
         else:
-            shell.first_run()  # the audio and backend check, the first time the app runs on this computer
+            shell.checks.first_run()  # the audio and backend check, the first time the app runs here
 
     def on_command(command: str) -> None:
         """A later launch: show the window, and start a meeting if it asked to."""

@@ -9,8 +9,9 @@ recognizer's speed) so the lamp has something to show, over the real WebSocket, 
 instead (what this benchmark measured before the built-in backend had its own process).
 
 1. Lamp latency: for every lamp change caused by a server ``status``/``metrics`` message, the time
-   from the controller receiving that message (``SessionController.received_at``) to the end of the
-   lamp's next ``paintEvent`` (``TrafficLight.set_paint_probe``). Median, p99, max. Target p99 < 100 ms.
+   from the controller receiving that message (``app.ui.polls.SnapshotPolls.received_at``) to the end
+   of the lamp's next ``paintEvent`` (``TrafficLight.set_paint_probe``). Median, p99, max. Target p99
+   < 100 ms.
 2. Event-loop stall: a probe on the same loop sleeps 5 ms at a time and records how late it wakes;
    the longest lateness over the whole session (start to summary) is the longest stall. Target < 50 ms.
    With it, the main thread's own CPU time over the worst stall's sleep (``worst_main_cpu_ms``) and the

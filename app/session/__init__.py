@@ -2,7 +2,8 @@
 bounded client buffers -> paced sends over the transport, reconnects, the stop sequence, and what the
 session publishes (snapshots and events).
 
-Owns: ``lifecycle`` (``Session``: the connection loop, reconnects, the tick, the end), ``readiness``
+Owns: ``lifecycle`` (``Session``: the run, the tick, the end), ``connections`` (one connection after
+another: open, stream, hand over, back off, reconnect; the current connection's view), ``readiness``
 (``/health`` with retries before streaming), ``stopping`` (the flush, ``stop`` and the summary wait),
 ``intake`` (sources -> throttling -> per-source buffers, the backlog bound), ``pipeline`` (per-source
 pipes and the sender), ``ticker`` (the session's cadence), ``model`` (server state, transcript, level,

@@ -4,9 +4,12 @@ Event-loop thread only (no Qt: the UI wraps it); audio callbacks live in the sou
 large payloads are decoded in an executor by the transport. Nothing here blocks the loop.
 
 ``run()`` = CHECKING (``/health``, retried with the reconnect policy) -> sources start (audio waits in
-the holds) -> CONNECTING (new attempt_id + connection_id, same session_id) -> STREAMING -> on a
-retryable loss RECONNECTING with capped, jittered backoff, handing what the server may not have
-consumed over to the next connection (``app.session.handover``); a terminal error ends it FAILED.
+the holds) -> the connections, one after another (``app.session.connections``): CONNECTING (new
+attempt_id + connection_id, same session_id) -> STREAMING -> on a retryable loss RECONNECTING with
+capped, jittered backoff, handing what the server may not have consumed over to the next connection
+(``app.session.handover``); a terminal error ends it FAILED. This module owns the public interface,
+the run from start to end, the tick (routing captured frames, the sender's cadence, the level) and
+the end (``SessionEnded``).
 ``stop()`` -> STOPPING (``app.session.stopping``): the tails and everything held go at the backend's
 pace BEFORE ``stop``, within a budget; the final summary is awaited and MERGED into the transcript,
 which keeps every connection's segments in session time. Consumers poll ``snapshot()`` and/or listen
@@ -24,15 +27,12 @@ import uuid
 from collections.abc import Callable, Sequence
 
 from app.capture.source import AudioSource
-from app.core.flow import FlowConfig
 from app.core.framing import Frame
 from app.core.losses import LossCause
-from app.core.messages import ClientFeatures, ServerEvent, StartMessage, TranscriptEvent
-from app.core.reconnect import AttemptCounter, Retry, classify, fixed_in_settings
+from app.core.reconnect import Retry, classify, fixed_in_settings
 from app.core.server_view import ServerView
 from app.core.session_state import (
     ConnectionState,
-    Reconnecting,
     SessionEnded,
     SessionSnapshot,
     StopOutcome,
@@ -40,17 +40,16 @@ from app.core.session_state import (
 from app.core.stop_pad import PAD_FRAMES, is_padding
 from app.core.throttle import ThrottlePolicy, ThrottleState
 from app.core.vad import VoiceDetector
-from app.errors import ConnectionFailedError, EchoPanelError
+from app.errors import EchoPanelError
 from app.session.config import SessionConfig
-from app.session.handover import close_books, follow, hand_over
+from app.session.connections import Connections
+from app.session.handover import close_books, follow
 from app.session.intake import Intake
 from app.session.model import Listener, SessionModel
 from app.session.pipeline import Sender
-from app.session.readiness import await_ready, back_off
-from app.session.stopping import finish
+from app.session.readiness import await_ready
 from app.session.ticker import Ticker
-from app.session.waits import best_effort, first
-from app.transport.connection import LiveConnection, TransportConfig
+from app.session.waits import best_effort
 
 log = logging.getLogger(__name__)
 LEVEL_REFRESH_SECONDS = 0.25
@@ -77,15 +76,15 @@ class Session:
         self._sender = Sender(self._intake.pipes, clock, self._on_sent, self._policy,
                               window=config.tick_seconds, pad_frames=PAD_FRAMES if config.stop_padding else 0)
         self._model = SessionModel(self.session_id, clock)
-        self._view: ServerView[Frame] | None = None  # the current (or last) connection's
         if listener is not None:
             self._model.listeners.append(listener)
-        self._conn: LiveConnection | None = None
         self._stop_requested = asyncio.Event()
+        self._connections = Connections(self.session_id, config, intake=self._intake, sender=self._sender,
+                                        model=self._model, policy=self._policy, clock=clock, rng=self._rng,
+                                        stop_requested=self._stop_requested)
         self._ended: SessionEnded | None = None
         self._task: asyncio.Task[SessionEnded] | None = None
         self._crash: BaseException | None = None
-        self._sender_task: asyncio.Task[bool] | None = None
         self._tick_listeners: list[Callable[[], None]] = []
         self._next_level = -math.inf  # when the tick next refreshes the backpressure level
 
@@ -111,6 +110,10 @@ class Session:
     def ended(self) -> SessionEnded | None:
         """The end event once the session has ended, else ``None``."""
         return self._ended
+
+    @property
+    def _view(self) -> ServerView[Frame] | None:  # what the tick, the sends and the end read of it
+        return self._connections.view
 
     @property
     def server_view(self) -> ServerView[Frame] | None:
@@ -162,7 +165,7 @@ class Session:
                 await self._intake.start(self._warn)
                 ticker = Ticker(self.config.tick_seconds, self._tick, self._clock, self._on_tick_failed)
                 ticker.start()
-                outcome, message = await self._connection_loop()
+                outcome, message = await self._connections.run()
             if self._crash is not None:  # a bug in the tick path: say so instead of a quiet partial run
                 outcome, message = StopOutcome.FAILED, f"Internal error: {self._crash!r} (see the log)."
                 self._model.fail(message, True)
@@ -189,72 +192,10 @@ class Session:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def _connection_loop(self) -> tuple[StopOutcome, str]:
-        counter = AttemptCounter(self.config.reconnect, self._rng)
-        while True:
-            if self._stop_requested.is_set():
-                return StopOutcome.NO_SUMMARY, "Stopped while not connected: no summary (transcript kept)."
-            self._set_state(ConnectionState.CONNECTING, f"Connecting to {self.config.endpoint.ws_url}")
-            try:
-                conn = await self._open_connection()
-            except EchoPanelError as exc:
-                await self._back_off(counter, exc)
-                continue
-            began = self._clock()
-            self._set_state(ConnectionState.STREAMING, f"Streaming to {self.config.endpoint.ws_url}")
-            view = self._view
-            assert view is not None
-            sender = self._sender_task = asyncio.create_task(
-                self._sender.send_frames(conn, view, self._intake.drained), name="sender")
-            await first(conn.ended, self._stop_requested.wait(), sender)
-            if sender.done() and (crash := sender.exception()) is not None:  # a bug, not the network
-                await conn.close()
-                raise RuntimeError(f"the audio sender failed: {crash!r}") from crash
-            if self._stop_requested.is_set() and conn.is_open:
-                return await finish(conn, sender, config=self.config, intake=self._intake, view=view,
-                                    sender=self._sender, model=self._model, clock=self._clock)
-            await self._end_connection(conn, sender)
-            again = hand_over(view, self._intake, self._model.losses)
-            log.info("connection ended: %d frames go again on the next one", again)
-            counter.connection_streamed(self._clock() - began)
-            error = conn.ended.result() or ConnectionFailedError("The backend closed the connection.")
-            if self._stop_requested.is_set():
-                return StopOutcome.NO_SUMMARY, f"{error} The connection was lost at stop: no summary."
-            await self._back_off(counter, error)
-
-    async def _open_connection(self) -> LiveConnection:
-        start = StartMessage(self.session_id, str(uuid.uuid4()), str(uuid.uuid4()),
-                             ClientFeatures(client_vad_enabled=self._policy.enabled))
-        tcfg = TransportConfig(self.config.endpoint, self.config.token, self.config.binary_audio,
-                               ack_timeout=self.config.ack_timeout)
-        self._conn = await LiveConnection.open(tcfg, start, self._on_server_event)
-        known = self._view is not None and self._view.reports_load  # the backend reported its load before
-        self._view = ServerView(FlowConfig(tick_seconds=self.config.tick_seconds), self._clock(),
-                                reports_load=known)
-        self._model.new_connection(self._view)  # only acknowledged connections get a transcript timeline
-        return self._conn
-
-    async def _back_off(self, counter: AttemptCounter, error: EchoPanelError) -> None:
-        def announce(attempt: int, delay: float) -> None:
-            self._model.reconnects = counter.outages  # not attempts: one outage took 12 on the real server
-            self._model.emit(Reconnecting(self._model.elapsed(), attempt, delay, str(error)))
-
-        await back_off(counter, error, limit=self.config.reconnect.max_attempts, stop=self._stop_requested,
-                       set_state=self._set_state, announce=announce)
-
-    async def _end_connection(self, conn: LiveConnection, sender: asyncio.Task[bool]) -> None:
-        await conn.close()
-        await sender  # returns promptly once the connection has ended; never cancelled mid-send
-
     async def _shutdown(self, ticker: Ticker | None) -> None:
         with best_effort("stopping the audio sources"):
             await self._intake.stop()
-        if self._conn is not None:
-            with best_effort("closing the connection"):
-                await self._conn.close()
-        if self._sender_task is not None:  # returns by itself once the connection is closed
-            with best_effort("the sender task"):
-                await self._sender_task
+        await self._connections.close()
         if ticker is not None:
             ticker.cancel()
         for source, frames in self._intake.discard_rest().items():
@@ -298,15 +239,6 @@ class Session:
                 pipe.note_sent(now - frame.capture_time)
         if self._view is not None:
             self._view.record_sent(batch, now)
-
-    def _on_server_event(self, event: ServerEvent) -> None:
-        """First the view (a final must be in the mirror before the model maps its times). A final
-        wakes the sender: the recognizer is pulling its next chunk now, not at the next tick."""
-        if self._view is not None:
-            self._view.on_event(event, self._clock())
-            if isinstance(event, TranscriptEvent) and event.is_final:
-                self._sender.wake()
-        self._model.on_server_event(event)
 
     def _set_state(self, state: ConnectionState, detail: str = "") -> None:
         self._model.set_state(state, detail)

@@ -4,7 +4,8 @@ real window, controller and session.
 
 Lamp latency = for each light change caused by a message from the session (a server status/metrics
 message, or the session's ``StatusChanged``), the time from the controller receiving the first such
-message since its previous poll (``SessionController.received_at``) to the end of the lamp's next paint.
+message since its previous poll (``app.ui.polls.SnapshotPolls.received_at``) to the end of the lamp's
+next paint.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ async def run_window_session(
     window = MainWindow()
     controller = SessionController(factory, backend_label=lambda: backend_url, parent=window)
     bind(window, controller)
-    VisibilityWatch(window, controller.set_window_shown)  # as app.main wires it
+    VisibilityWatch(window, controller.polls.set_window_shown)  # as app.main wires it
     window.resize(1100, 760)
     window.show()
     gc.freeze()  # as app.main does once the window is up
@@ -102,7 +103,7 @@ async def run_window_session(
         if run.levels and run.levels[-1] == view.light.value:
             return  # only the words changed: the lamp does not repaint for them
         run.levels.append(view.light.value)
-        cause = controller.received_at
+        cause = controller.polls.received_at
         if cause is not None and awaiting is None:
             awaiting = cause  # this change came from a server message: time it to the paint
 
@@ -112,7 +113,7 @@ async def run_window_session(
             run.latencies.append(painted_at - awaiting)
             awaiting = None
 
-    controller.receive_probe = on_receive
+    controller.polls.receive_probe = on_receive
     controller.status_changed.connect(on_status)
     controller.connection_changed.connect(views.append)
     window.lamp.set_paint_probe(on_paint)

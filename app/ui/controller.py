@@ -1,21 +1,11 @@
-"""The Qt <-> asyncio seam: owns the running session, polls its snapshot on timers and exposes
-Signals that fire only when what they carry changed (the snapshot's signals and their change
-detection are the base class, ``app.ui.snapshot_view.SnapshotView``).
+"""The Qt <-> asyncio seam: owns the running session (start, stop, the ordered shutdown, how it ended)
+and exposes Signals that fire only when what they carry changed (the snapshot's signals and their
+change detection are the base class, ``app.ui.snapshot_view.SnapshotView``; when the snapshot is
+pulled and which part is applied is ``polls``, an ``app.ui.polls.SnapshotPolls``).
 
 Execution context: everything here runs on the Qt main thread, which is also the asyncio loop
 thread (qasync). The session is plain asyncio and knows nothing about Qt; widgets know nothing
-about the session. Cadence (STYLE 9): ~30 Hz for the light, input meters and connection line, 2 Hz
-for text (transcript, loss markers, cards, entities, summary) and diagnostics (the server's last
-status, queue panels, chart samples); a status change or a server status/metrics event from the
-session triggers an immediate poll, so the light does not wait for the next tick (while the window
-is hidden, only a status change does). No timer runs while no session exists. Once the session
-ticks (every 240 ms while it streams), its ticks drive the fast poll instead of the ~30 Hz timer:
-one wake-up per tick for the audio and the window. While the window is hidden (in the tray) or
-minimized (``set_window_shown(False)``) there is no fast poll at all: nothing shows the meters, and
-the light (the tray icon) still follows at once, from the event-triggered poll, and from the 2 Hz
-poll. Those polls then apply only what the tray shows and
-what the window keeps for later (``SnapshotView.apply_hidden``: the status, whether the connection
-runs, chart samples, the transcript); showing the window catches up the rest in one full poll.
+about the session.
 
 A session that fails is shown by the light ("failed" and why, from the snapshot, or from the run
 task's error when no snapshot said so), not repeated as a message; ``message`` carries the rest
@@ -33,7 +23,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from app.core.reconnect import fixed_in_settings
 from app.core.session_state import (
@@ -50,6 +40,7 @@ from app.core.session_state import (
 from app.core.status_report import IDLE_STATUS, Light
 from app.errors import EchoPanelError
 from app.ui.message_bar import Severity
+from app.ui.polls import SnapshotPolls
 from app.ui.present import is_running
 from app.ui.session_handle import SessionFactory, SessionHandle
 from app.ui.snapshot_view import SnapshotView
@@ -57,11 +48,7 @@ from app.ui.status_view import failed_view, status_view, view_of
 
 log = logging.getLogger(__name__)
 
-FAST_INTERVAL_MS = 33
-SLOW_INTERVAL_MS = 500
 STOP_WAIT_SECONDS = 60.0  # the summary can take a while after stop (CONTRACT 4.3)
-
-ReceiveProbe = Callable[[float, SessionEvent], None]
 
 
 class SessionController(SnapshotView):
@@ -86,18 +73,8 @@ class SessionController(SnapshotView):
         self._stopping: asyncio.Task[None] | None = None
         self._closing = False  # shutdown began: no new session may start
         self._throttling = False
-        self._window_shown = True
-        self._ticking = False  # the session's ticks drive the fast poll (its own timer is stopped)
-        self._poll_pending = False
-        self._received_at: float | None = None
         self._failure = ""  # the message the running session's task ended with
-        self.receive_probe: ReceiveProbe | None = None
-        self._fast = QTimer(self)
-        self._fast.setInterval(FAST_INTERVAL_MS)
-        self._fast.timeout.connect(self.poll_fast)
-        self._slow = QTimer(self)
-        self._slow.setInterval(SLOW_INTERVAL_MS)
-        self._slow.timeout.connect(self.poll_slow)
+        self.polls = SnapshotPolls(self, lambda: self._session)
 
     # ------------------------------------------------------------------ commands
 
@@ -123,8 +100,7 @@ class SessionController(SnapshotView):
             self.message.emit(str(exc), Severity.ERROR)
             return
         session.set_throttling(self._throttling)
-        session.add_tick_listener(lambda: self._on_tick(session))
-        self._ticking = False
+        self.polls.follow(session)
         self._session = session
         self._selected = self._selected_sources()
         self.meeting_started = datetime.now().astimezone()
@@ -132,11 +108,7 @@ class SessionController(SnapshotView):
         self._failure = ""
         self._set_running(True)
         self._task = asyncio.ensure_future(self._run(session))
-        if self._window_shown:
-            self._fast.start()
-        self._slow.start()
-        self.poll_fast()
-        self.poll_slow()
+        self.polls.start()
 
     def stop(self) -> None:
         """Ask the running session to stop (flush, stop, summary); returns at once."""
@@ -156,8 +128,7 @@ class SessionController(SnapshotView):
                 task.cancel()
             if still:
                 await asyncio.wait(still, timeout=5.0)
-        self._fast.stop()
-        self._slow.stop()
+        self.polls.stop()
 
     def abort(self) -> None:
         """Quit now: cancel the summary wait and the session (what ``shutdown`` would do at its timeout)."""
@@ -173,73 +144,6 @@ class SessionController(SnapshotView):
         if self._session is not None:
             self._session.set_throttling(enabled)
         self.throttling_changed.emit(enabled)
-
-    def _on_tick(self, session: SessionHandle) -> None:
-        """A tick of the session: the fast poll in the same wake-up (one wake-up per tick for the
-        session and the window); the ~30 Hz timer is only needed until the ticks begin."""
-        if session is not self._session:
-            return
-        if not self._ticking:
-            self._ticking = True
-            self._fast.stop()
-        if self._window_shown and not self._poll_pending:
-            self.poll_fast()
-
-    def set_window_shown(self, shown: bool) -> None:
-        """The window became visible (True) or hidden/minimized (False): the fast poll runs only
-        while someone can see what it draws (``app.ui.visibility.VisibilityWatch`` calls this)."""
-        if shown == self._window_shown:
-            return
-        self._window_shown = shown
-        if not shown:
-            self._fast.stop()
-        elif self._session is not None:
-            if not self._ticking:
-                self._fast.start()
-            self.poll_slow()  # catch up at once: the meters, panels and text skipped while hidden
-
-    @property
-    def window_shown(self) -> bool:
-        return self._window_shown
-
-    @property
-    def fast_polling(self) -> bool:
-        """The fast poll runs: a session runs and the window can be seen; from the session's ticks
-        once they began, else from the ~30 Hz timer."""
-        shown = self._session is not None and self._window_shown
-        return shown and (self._ticking or self._fast.isActive())
-
-    # ------------------------------------------------------------------ polling
-
-    def poll_fast(self) -> None:
-        self._poll_pending = False
-        try:
-            if self._session is None:
-                return
-            snapshot = self._session.snapshot()
-            if self._window_shown:
-                self.apply_fast(snapshot)
-            else:  # a status change while in the tray: what the tray shows, no hidden meters
-                self.apply_status(snapshot)
-        finally:
-            self._received_at = None
-
-    @property
-    def received_at(self) -> float | None:
-        """While a poll runs: ``perf_counter()`` of the first server status/metrics it reflects that
-        arrived since the previous poll, else ``None``. What the UI benchmark measures latency from."""
-        return self._received_at
-
-    def poll_slow(self) -> None:
-        if self._session is None:
-            return
-        snapshot = self._session.snapshot()
-        if self._window_shown:
-            # also the fast part: after the last tick (the summary wait) the connection line follows here
-            self.apply_fast(snapshot)
-            self.apply_slow(snapshot)
-        else:  # the tray icon and tooltip follow from here; what only the window shows waits for it
-            self.apply_hidden(snapshot)
 
     # ------------------------------------------------------------------ session lifecycle
 
@@ -269,8 +173,7 @@ class SessionController(SnapshotView):
             self._stopping = None
 
     def _finish(self, session: SessionHandle) -> None:
-        self._fast.stop()
-        self._slow.stop()
+        self.polls.stop()
         self._set_running(False)
         snap = session.snapshot()
         self._last.pop("connection", None)  # repaint the connection line with running=False
@@ -293,19 +196,10 @@ class SessionController(SnapshotView):
             self.running_changed.emit(running)
 
     def _on_event(self, event: SessionEvent) -> None:
-        """Session events arrive on the loop thread; lamp-relevant ones trigger an immediate poll. While
-        the window is hidden, only the light's own event does: the tray shows the light and its words
-        (``StatusChanged``); the server's status and metrics (a poll each, about twice a second) feed
-        only what the window shows, which the 2 Hz poll keeps current."""
+        """Session events arrive on the loop thread; lamp-relevant ones trigger an immediate poll
+        (``SnapshotPolls.on_event`` says when)."""
         if isinstance(event, ServerStatus | ServerMetrics | StatusChanged):
-            now = time.perf_counter()
-            if self._received_at is None:
-                self._received_at = now
-            if self.receive_probe is not None:
-                self.receive_probe(now, event)
-            if not self._poll_pending and (self._window_shown or isinstance(event, StatusChanged)):
-                self._poll_pending = True
-                QTimer.singleShot(0, self.poll_fast)
+            self.polls.on_event(event)
         elif isinstance(event, SessionFailed):  # the snapshot says it: the light shows "failed" and why
             if event.fix_in_settings:
                 self.settings_offered.emit()

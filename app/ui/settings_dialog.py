@@ -4,42 +4,34 @@ Behaviour (throttling, tray, notifications).
 
 It edits values only: ``settings()`` and ``token()`` give the result; the shell persists them
 (QSettings / keyring) and applies them. Adaptive throttling applies live; backend, token, sources
-and encoding apply at the next Start, and the dialog says so while a session runs. A mistyped address
-is refused with the reason right under it (``app.core.address``). Every tab scrolls rather than
-clip when the screen is small or the scale large, and the dialog is clamped to the screen.
+and encoding apply at the next Start, and the dialog says so while a session runs. The Backend tab,
+which checks the address as it is typed, is ``app.ui.settings_backend.BackendPage``. Every tab
+scrolls rather than clip when the screen is small or the scale large, and the dialog is clamped to
+the screen.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import replace
 
 from PySide6.QtCore import QSize
-from PySide6.QtGui import QColor, QPalette, QShowEvent
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QRadioButton,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from app.core.address import address_problem
-from app.core.endpoint import parse_endpoint
 from app.core.settings import AudioEncoding, Settings, SourceSelection
-from app.core.settings_values import parse_url
-from app.errors import ConfigError
 from app.history.audio import BYTES_PER_HOUR
 from app.ui.connection_test import BackendTester, ConnectionTest
 from app.ui.screen_fit import clamp_to_screen, fit_vertically
+from app.ui.settings_backend import BackendPage, wrapped
 from app.ui.sources import DeviceLists, SourcePicker
 
 ENCODINGS = (
@@ -47,18 +39,9 @@ ENCODINGS = (
     (AudioEncoding.BINARY, "Binary frames"),
     (AudioEncoding.JSON, "JSON (base64) frames"),
 )
-INSECURE_LABEL = "Send the token unencrypted to this backend (not recommended)"
-INSECURE_TIP = ("This address is another computer reached without TLS (ws://): anyone on the network path "
-                "can read the token. The app refuses to send it there unless this is ticked. Prefer wss://.")
 KEEP_CHOICES = ((0, "Forever"), (365, "One year"), (90, "90 days"), (30, "30 days"), (7, "7 days"))
 NEXT_START_NOTE = "Backend, token, source and encoding changes apply the next time you press Start."
 PREFERRED_WIDTH = 660
-
-
-def _wrapped(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    return label
 
 
 class SettingsDialog(QDialog):
@@ -80,13 +63,16 @@ class SettingsDialog(QDialog):
         self._initial_token = token
         self._running = session_running
         self.connection_test = ConnectionTest(tester, self)
+        self.backend = BackendPage(settings, token, token_note, self.connection_test)
+        self.backend.test_button.clicked.connect(self.test_connection)
+        self.backend.edited.connect(self._revalidate)
         self.tabs = QTabWidget()
-        for page, title in ((self._backend_box(settings, token, token_note), "&Backend"),
+        for page, title in ((self.backend, "&Backend"),
                             (self._audio_box(settings, devices), "&Audio"),
                             (self._history_box(settings), "&History"),
                             (self._behaviour_box(settings, tray_available), "Beha&viour")):
             self.tabs.addTab(fit_vertically(page), title)
-        self.next_start_label = _wrapped(NEXT_START_NOTE)
+        self.next_start_label = wrapped(NEXT_START_NOTE)
         self.next_start_label.setVisible(False)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -97,59 +83,12 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.next_start_label)
         layout.addWidget(self.buttons)
-        self._set_tab_order()
+        self.backend.set_tab_order()
         self._revalidate()
         self.setMinimumWidth(420)
         clamp_to_screen(self, self.sizeHint().expandedTo(QSize(PREFERRED_WIDTH, 0)))
 
     # ------------------------------------------------------------------ construction
-
-    def _backend_box(self, settings: Settings, token: str, token_note: str) -> QWidget:
-        box = QWidget()
-        self.builtin_radio = QRadioButton("Built-in backend (runs on this computer)")
-        self.remote_radio = QRadioButton("EchoPanel backend at:")
-        group = QButtonGroup(box)
-        group.addButton(self.builtin_radio)
-        group.addButton(self.remote_radio)
-        self.url_edit = QLineEdit(settings.backend_url)
-        self.url_edit.setPlaceholderText("127.0.0.1:8000 or wss://echopanel.example.com")
-        self.url_edit.setAccessibleName("Backend URL")
-        self.url_error = _wrapped()
-        self.url_error.setObjectName("urlError")
-        error = QPalette(self.url_error.palette())  # readable red on light and dark themes alike
-        dark = error.color(QPalette.ColorRole.Window).lightness() < 128
-        error.setColor(QPalette.ColorRole.WindowText, QColor("#ff8a80" if dark else "#b3261e"))
-        self.url_error.setPalette(error)
-        self.url_error.setVisible(False)
-        self.token_edit = QLineEdit(token)
-        self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.token_edit.setAccessibleName("Access token")
-        self.token_edit.setPlaceholderText("empty for an open backend")
-        self.token_note = _wrapped(token_note)
-        self.insecure_check = QCheckBox(INSECURE_LABEL)
-        self.insecure_check.setToolTip(INSECURE_TIP)
-        self.insecure_check.setChecked(bool(settings.backend_url)
-                                       and settings.insecure_token_url == settings.backend_url)
-        self.test_button = self.connection_test.button
-        self.test_button.clicked.connect(self.test_connection)
-        self.test_result = self.connection_test.result
-        (self.builtin_radio if settings.uses_builtin_backend else self.remote_radio).setChecked(True)
-        form = QFormLayout(box)
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        form.addRow(self.builtin_radio)
-        form.addRow(self.remote_radio, self.url_edit)
-        form.addRow(self.url_error)
-        form.addRow("Access token:", self.token_edit)
-        form.addRow(self.token_note)
-        form.addRow(self.insecure_check)
-        test_row = QHBoxLayout()
-        test_row.addWidget(self.test_button)
-        test_row.addStretch(1)
-        form.addRow(test_row)
-        form.addRow(self.test_result)
-        for signal in (self.builtin_radio.toggled, self.url_edit.textChanged, self.token_edit.textChanged):
-            signal.connect(self._revalidate)
-        return box
 
     def _audio_box(self, settings: Settings, devices: DeviceLists) -> QWidget:
         box = QWidget()
@@ -181,9 +120,9 @@ class SettingsDialog(QDialog):
         mb = BYTES_PER_HOUR / 1e6
         self.audio_check = QCheckBox("Also keep each meeting's audio, to listen to it or transcribe it again")
         self.audio_check.setChecked(settings.record_audio)
-        audio_note = _wrapped(f"About {mb:.0f} MB per hour for each source (microphone, system audio), saved "
+        audio_note = wrapped(f"About {mb:.0f} MB per hour for each source (microphone, system audio), saved "
                               "with the meeting and deleted with it. Off by default.")
-        keep_note = _wrapped("Every meeting is saved as it happens, so nothing is lost when you start a new "
+        keep_note = wrapped("Every meeting is saved as it happens, so nothing is lost when you start a new "
                              "one, quit or the computer stops. Older meetings are deleted when the app "
                              "starts.")
         form = QFormLayout(box)
@@ -212,26 +151,19 @@ class SettingsDialog(QDialog):
         layout.addStretch(1)
         return box
 
-    def _set_tab_order(self) -> None:
-        chain = (self.builtin_radio, self.remote_radio, self.url_edit, self.token_edit, self.test_button)
-        for first, second in itertools.pairwise(chain):
-            QWidget.setTabOrder(first, second)
-
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        # Focus starts on the backend choice, the first decision, not in the token field.
-        (self.builtin_radio if self.builtin_radio.isChecked() else self.remote_radio).setFocus()
+        self.backend.focus_choice()  # the first decision, not the token field
 
     # ------------------------------------------------------------------ result
 
     def settings(self) -> Settings:
         """The edited settings. Only valid when the OK button is enabled (the URL parsed)."""
-        url = "" if self.builtin_radio.isChecked() else self._normalised_url()
-        insecure = url if self.insecure_check.isEnabled() and self.insecure_check.isChecked() else ""
+        url = self.backend.url()
         return replace(
             self._initial,
             backend_url=url,
-            insecure_token_url=insecure,
+            insecure_token_url=self.backend.insecure_url(url),
             sources=SourceSelection(self.sources.current_choice()),
             mic_device=self.sources.current_mic(),
             system_device=self.sources.current_system(),
@@ -244,18 +176,17 @@ class SettingsDialog(QDialog):
         )
 
     def token(self) -> str:
-        return self.token_edit.text().strip()
+        return self.backend.token()
 
     def url_problem(self) -> str:
-        return self.url_error.text().removeprefix("✖ ") if not self.url_error.isHidden() else ""
+        return self.backend.problem()
 
     # ------------------------------------------------------------------ test connection
 
     def test_connection(self) -> None:
         """Check the backend as entered (not yet saved): /health, token, streaming handshake."""
         if not self.url_problem():
-            url = "" if self.builtin_radio.isChecked() else self._normalised_url()
-            self.connection_test.run(url, self.token())
+            self.connection_test.run(self.backend.url(), self.token())
 
     def done(self, result: int) -> None:
         self.connection_test.cancel()
@@ -263,26 +194,8 @@ class SettingsDialog(QDialog):
 
     # ------------------------------------------------------------------ validation
 
-    def _normalised_url(self) -> str:
-        """What the user typed, as a URL the settings accept ("host:port" gets the scheme policy's scheme)."""
-        return parse_url(parse_endpoint(self.url_edit.text()).ws_url)
-
     def _revalidate(self) -> None:
-        self.url_edit.setEnabled(self.remote_radio.isChecked())
-        problem, clear_text = "", False
-        if self.remote_radio.isChecked():
-            problem = address_problem(self.url_edit.text())
-            try:
-                if not problem:
-                    endpoint = parse_endpoint(self._normalised_url())
-                    clear_text = not endpoint.secure and not endpoint.is_loopback
-            except ConfigError as exc:
-                problem = str(exc)
-            except ValueError as exc:
-                problem = f"The backend address {exc}."
-        self.insecure_check.setEnabled(clear_text)  # only a ws:// URL to another computer needs it
-        self.url_error.setText(f"✖ {problem}" if problem else "")
-        self.url_error.setVisible(bool(problem))
+        problem = self.backend.revalidate()
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not problem)
         self.connection_test.reset(allowed=not problem)
         if not problem:

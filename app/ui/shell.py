@@ -1,14 +1,13 @@
 """The desktop shell: current settings and token, the settings dialog, the tray, window geometry,
-the audio and backend check (opened by itself at the first start), and the meeting features
-(``MeetingsUi``: export, history, retention).
+About, and the companions it wires: the audio and backend check (``CheckOffer``: opened by itself at
+the first start) and the meeting features (``MeetingsUi``: export, history, retention).
 
 Owns the user's choices and where they are kept (``SettingsStore`` for QSettings, ``TokenStore``
 for the keyring) and applies changes: adaptive throttling live through the controller, everything
 else at the next Start. The session factory reads ``settings()`` / ``token()`` when Start is pressed.
 
-The window's device pickers show the saved choices at once and get the device lists from
-``load_devices()``, which the app calls once its window is on screen: listing starts PortAudio, which
-takes tens of milliseconds (more with a slow sound server).
+The window's device pickers show the saved choices at once; the device lists arrive through
+``show_devices()`` once the window is on screen (``app.ui.startup.load_devices``).
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ from PySide6.QtWidgets import QMessageBox, QSystemTrayIcon
 from app import __version__
 from app.core.settings import Settings, SourceSelection
 from app.history import History
-from app.ui.check_dialog import CheckDialog
+from app.ui.check_offer import CheckOffer
 from app.ui.checks import Checker
 from app.ui.controller import SessionController
 from app.ui.meetings_ui import MeetingsUi
@@ -43,7 +42,6 @@ if TYPE_CHECKING:  # the dialogs are imported when first opened: start-up does n
     from app.ui.settings_dialog import SettingsDialog
 
 log = logging.getLogger(__name__)
-FIRST_RUN_KEY = "first_run_checked"
 TRAY_NOTICE_KEY = "tray_notice_shown"
 DIAGNOSTICS_KEY = "diagnostics_expanded"  # the diagnostics panel is open (remembered; closed by default)
 
@@ -78,9 +76,8 @@ class DesktopShell(QObject):
         self._dialog: SettingsDialog | None = None
         self._about: AboutDialog | None = None
         self._checker = checker
-        self._check: CheckDialog | None = None
         self._notice: QMessageBox | None = None
-        self._device_lists = DeviceLists()  # until ``load_devices()``: the saved choices only
+        self._device_lists = DeviceLists()  # until ``show_devices()``: the saved choices only
         self.open_url: UrlOpener = QDesktopServices.openUrl  # how About opens the log folder
         self._settings, problems = store.load()
         if tray_available is None:
@@ -102,8 +99,8 @@ class DesktopShell(QObject):
         window.about_requested.connect(self.open_about)
         window.quit_requested.connect(self.quit_requested)
         window.source_picker.changed.connect(self._sources_picked)
-        window.check_requested.connect(lambda: self.open_check(first_run=False))
         window.hidden_to_tray.connect(self._hidden_to_tray)
+        self.checks = CheckOffer(window, store, checker, self.settings, self.token, self.open_settings)
         self.meetings = MeetingsUi(window, controller, store, history, self.open_settings, history_problem)
         self.settings_applied.connect(self.meetings.settings_changed)
         if problems:
@@ -137,14 +134,11 @@ class DesktopShell(QObject):
         self.window.show()
         QTimer.singleShot(0, lambda: clamp_to_screen(self.window))  # again, with the frame and layout known
 
-    def load_devices(self) -> None:
-        """List the audio devices and offer them in the window's pickers (the current choices stay
-        selected). The first listing starts PortAudio: on the UI thread, before any check or session
-        uses it from an executor thread (first started there, it was seen to stop the event loop's
-        timers during the first-run check)."""
-        self._device_lists = self._list_devices()
+    def show_devices(self, lists: DeviceLists) -> None:
+        """Offer ``lists`` in the window's device pickers (the current choices stay selected)."""
+        self._device_lists = lists
         s = self._settings
-        self.window.source_picker.set_devices(self._device_lists, s.mic_device, s.system_device)
+        self.window.source_picker.set_devices(lists, s.mic_device, s.system_device)
 
     def save_geometry(self) -> None:
         self._store.save_geometry(self.window.saveGeometry())
@@ -165,7 +159,7 @@ class DesktopShell(QObject):
             self._settings,
             self._tokens.get(),
             self._tokens.describe(),
-            self._list_devices(),
+            self.list_devices(),
             session_running=self.controller.is_running(),
             tray_available=self.tray is not None,
             parent=self.window,
@@ -181,36 +175,7 @@ class DesktopShell(QObject):
     def dialog(self) -> SettingsDialog | None:
         return self._dialog
 
-    # ------------------------------------------------------------------ the audio and backend check
-
-    def first_run(self) -> bool:
-        """At start-up: open the check if it never ran on this computer. Returns whether it opened."""
-        if self._checker is None or self._store.ui_value(FIRST_RUN_KEY):
-            return False
-        self.open_check(first_run=True)
-        return True
-
-    def open_check(self, first_run: bool = False) -> None:
-        if self._check is not None:
-            self._check.raise_()
-            return
-        if self._checker is None:
-            return
-        dialog = CheckDialog(self._checker.checks(self._settings, self._tokens.get()), self.window, first_run)
-        dialog.settings_requested.connect(self.open_settings)
-        dialog.finished.connect(self._check_closed)
-        self._check = dialog
-        self._store.set_ui_value(FIRST_RUN_KEY, "1")
-        dialog.open()
-        dialog.run()
-
-    def check_dialog(self) -> CheckDialog | None:
-        return self._check
-
-    def _check_closed(self) -> None:
-        if self._check is not None:
-            self._check.deleteLater()
-        self._check = None
+    # ------------------------------------------------------------------ the tray and Help
 
     def _hidden_to_tray(self) -> None:
         """The first time the window is closed into the tray, say that the app (and the meeting) go on."""
@@ -301,7 +266,8 @@ class DesktopShell(QObject):
         if self.tray is not None:
             self.tray.set_status(view, notify=self._settings.notify_on_overload)
 
-    def _list_devices(self) -> DeviceLists:
+    def list_devices(self) -> DeviceLists:
+        """The audio devices now, or none (with a log line) when they cannot be listed."""
         try:
             return self._devices()
         except Exception as exc:  # a device query must never break the window; say what happened

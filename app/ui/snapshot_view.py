@@ -1,9 +1,9 @@
 """What a session snapshot shows, as Qt Signals that fire only when what they carry changed.
 
-The base of ``app.ui.controller.SessionController``: the controller owns the session and the timers and
-decides when to apply a snapshot (``apply_fast`` ~30 Hz: the status, input meters, connection line;
-``apply_slow`` 2 Hz: text, loss markers, diagnostics and chart samples; ``apply_hidden`` instead of
-both while the window cannot be seen); this class turns each snapshot
+The base of ``app.ui.controller.SessionController``: the controller owns the session, and its polls
+(``app.ui.polls.SnapshotPolls``) decide when to apply a snapshot (``apply_fast`` ~30 Hz: the status,
+input meters, connection line; ``apply_slow`` 2 Hz: text, loss markers, diagnostics and chart samples;
+``apply_hidden`` instead of both while the window cannot be seen); this class turns each snapshot
 into plain values (``app.ui.present``, ``app.ui.status_view``) and emits the ones that differ from what
 it emitted last. Qt main thread only. The one status (``status_changed``) drives the light, its lines,
 the tray and notifications alike.

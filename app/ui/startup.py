@@ -7,10 +7,10 @@ shown (the app started in the tray), and at the latest after ``FALLBACK_SECONDS`
 ``after_first_frame(...)`` is that callback in the app: the first keyring read (finding the keyring
 backend imports keyring, its plugins and SecretStorage) and the modules Start needs (the session,
 capture and transport layers, numpy) run in executor threads; the audio device lists (starting
-PortAudio, tens of milliseconds) are read on the UI thread, then ``--start`` or the first-run check
-runs. The window's device pickers show the saved choices until the lists arrive. ``packaging/bundle.sh
---measure`` times the start-up by the ``first-window-shown`` line printed here when
-``ECHOPANEL_REPORT_FIRST_SHOW`` is set.
+PortAudio, tens of milliseconds: ``load_devices``) are read on the UI thread, then ``--start`` or the
+first-run check runs. The window's device pickers show the saved choices until the lists arrive.
+``packaging/bundle.sh --measure`` times the start-up by the ``first-window-shown`` line printed here
+when ``ECHOPANEL_REPORT_FIRST_SHOW`` is set.
 """
 
 from __future__ import annotations
@@ -78,6 +78,14 @@ def preload(modules: tuple[str, ...] = START_MODULES) -> None:
             log.warning("could not preload %s: %s", name, exc)
 
 
+def load_devices(shell: DesktopShell) -> None:
+    """List the audio devices and offer them in the window's pickers (the current choices stay
+    selected). The first listing starts PortAudio, which takes tens of milliseconds (more with a slow
+    sound server): on the UI thread, before any check or session uses it from an executor thread
+    (first started there, it was seen to stop the event loop's timers during the first-run check)."""
+    shell.show_devices(shell.list_devices())
+
+
 def after_first_frame(shell: DesktopShell, tokens: TokenStore, then: Callable[[], None],
                       report: bool = False) -> set[Any]:
     """The work the first window did not wait for, then ``then`` (``--start``, or the first-run check,
@@ -86,7 +94,7 @@ def after_first_frame(shell: DesktopShell, tokens: TokenStore, then: Callable[[]
         print("first-window-shown", file=sys.stderr, flush=True)
     loop = asyncio.get_running_loop()
     pending: set[Any] = {loop.run_in_executor(None, tokens.get)}  # finds and reads the keyring once
-    shell.load_devices()  # on this thread: it starts PortAudio (see DesktopShell.load_devices)
+    load_devices(shell)  # on this thread: it starts PortAudio (see load_devices)
     then()
     loaded = loop.run_in_executor(None, preload)
     # As at start-up (app.main): long-lived modules out of the garbage collector's way.

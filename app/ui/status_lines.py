@@ -1,7 +1,8 @@
 """The words beside the light: the headline (its reason, large), the detail, the silent-source warning,
 and one small line with the server's own load level (its glyph and word) and the connection (what it
 does, the meeting's time, reconnects). Every line comes from one ``StatusView`` (``set_view``) or the
-``ConnectionView``; a line with nothing to say is hidden, so no line outlives its cause.
+``ConnectionView`` (``connection_text`` says what its line reads); a line with nothing to say is hidden,
+so no line outlives its cause.
 
 A failed session says why here, once (not again in the message bar); when the settings can fix it,
 ``offer`` puts a button beside the reason, which goes when the light leaves "failed".
@@ -15,12 +16,33 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.core.export import clock
 from app.core.status_report import Light
 from app.ui.level_style import level_pixmap
+from app.ui.models import ConnectionView
 from app.ui.status_view import StatusView
 
 HEADLINE_SCALE = 1.35
 BADGE_SCALE = 0.9
+CONNECTION_WORDS = {
+    "checking": "Checking the backend",
+    "connecting": "Connecting",
+    "streaming": "Streaming",
+    "reconnecting": "Reconnecting",
+    "stopping": "Stopping, waiting for the summary",
+}
+
+
+def connection_text(view: ConnectionView) -> str:
+    """While a session runs: what the connection does, the meeting's time and reconnects; else ""."""
+    parts = []
+    if view.running:
+        parts.append(view.detail or CONNECTION_WORDS.get(view.state, view.state))
+        if view.elapsed_seconds > 0:
+            parts.append(clock(view.elapsed_seconds))
+        if view.reconnects:
+            parts.append(f"{view.reconnects} reconnect{'s' if view.reconnects != 1 else ''}")
+    return " · ".join(parts)
 
 
 def _scaled(font: QFont, factor: float, bold: bool = False) -> QFont:

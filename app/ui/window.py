@@ -5,7 +5,8 @@ cards/entities, the summary and the history below, where the transcript gets the
 
 The window holds widgets and actions only; it takes plain values through its ``set_*`` methods
 and reports the user's intent through signals. ``app.ui.binding`` connects it to the controller.
-Every status line comes from one ``StatusView`` (``set_status``), so they cannot disagree.
+Every status line comes from one ``StatusView`` (``set_status``), so they cannot disagree; what the
+lines say is ``app.ui.status_lines``' (the connection line too: ``connection_text``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from app.ui.message_bar import MessageBar, Severity
 from app.ui.models import ConnectionView, SourceView
 from app.ui.screen_fit import fit_vertically, reserve_space
 from app.ui.sources import SourcePicker
-from app.ui.status_lines import StatusLines
+from app.ui.status_lines import StatusLines, connection_text
 from app.ui.status_view import APP_NAME, StatusView, status_view
 from app.ui.summary import SummaryView
 from app.ui.transcript import TranscriptPane
@@ -48,19 +49,6 @@ from app.ui.transcript import TranscriptPane
 APP_TITLE = APP_NAME
 LAMP_HEIGHT_SHARE = 0.24  # the lamp's height, as a share of the window's: it scales with the window
 LAMP_HEIGHT_RANGE = (140, 320)
-CONNECTION_WORDS = {
-    "checking": "Checking the backend",
-    "connecting": "Connecting",
-    "streaming": "Streaming",
-    "reconnecting": "Reconnecting",
-    "stopping": "Stopping, waiting for the summary",
-}
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(max(0, int(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
 class MainWindow(QMainWindow):
@@ -243,14 +231,7 @@ class MainWindow(QMainWindow):
         """While a session runs: what the connection does, the meeting's time and reconnects; else hidden
         (the light says whether the last one failed)."""
         self._running = view.running
-        parts = []
-        if view.running:
-            parts.append(view.detail or CONNECTION_WORDS.get(view.state, view.state))
-            if view.elapsed_seconds > 0:
-                parts.append(_clock(view.elapsed_seconds))
-            if view.reconnects:
-                parts.append(f"{view.reconnects} reconnect{'s' if view.reconnects != 1 else ''}")
-        self.lines.set_connection(" · ".join(parts))
+        self.lines.set_connection(connection_text(view))
         self.backend_label.setText(f"Backend: {view.backend}")
         self.diagnostics.set_throttle_note(view.throttle_note)
         text = "&Stop" if view.running else "&Start"

@@ -85,7 +85,7 @@ async def test_a_full_write_buffer_stops_the_sending_until_it_drains(wavs: dict[
 
     async def stall(run: Run) -> None:
         await wait_for(lambda: sent(run) >= 20)
-        conn = run.session._conn
+        conn = run.session._connections.conn
         assert conn is not None
         ws = conn._ws
         # What the transport does when its buffer passes the high-water mark (a backend that does not

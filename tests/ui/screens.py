@@ -128,7 +128,7 @@ async def render(out: Path, folder: Path) -> None:
     save(settings, out, "settings-history")
     settings.select_page("Backend")
     settings.show()
-    settings.url_edit.setText("http//127.0.0.1:8931")
+    settings.backend.url_edit.setText("http//127.0.0.1:8931")
     save(settings, out, "settings-error")
     settings.hide()
 

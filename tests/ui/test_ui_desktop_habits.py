@@ -177,8 +177,8 @@ def test_a_second_launch_hands_over_to_the_first(qloop, qtbot, tmp_path):
 
 def test_the_first_run_check_opens_once_and_says_what_to_do(desktop, qtbot):
     window, _, shell, _ = desktop()
-    assert shell.first_run()
-    dialog = shell.check_dialog()
+    assert shell.checks.first_run()
+    dialog = shell.checks.check_dialog()
     assert isinstance(dialog, CheckDialog)
     qtbot.waitUntil(lambda: not dialog.running, timeout=5_000)
     (mic_state, mic_detail, mic_fix), (sys_state, _, sys_fix) = dialog.texts()
@@ -186,10 +186,10 @@ def test_the_first_run_check_opens_once_and_says_what_to_do(desktop, qtbot):
     assert sys_state == "Problem" and sys_fix == "What to do: Install BlackHole."
     assert fits_screen(dialog)
     dialog.reject()
-    qtbot.waitUntil(lambda: shell.check_dialog() is None, timeout=2_000)
-    assert not shell.first_run()  # not again at the next start
+    qtbot.waitUntil(lambda: shell.checks.check_dialog() is None, timeout=2_000)
+    assert not shell.checks.first_run()  # not again at the next start
     window.check_action.trigger()  # but always from Help
-    assert shell.check_dialog() is not None
+    assert shell.checks.check_dialog() is not None
 
 
 def test_open_log_folder_falls_back_to_showing_the_path(qtbot, tmp_path):
@@ -219,13 +219,13 @@ def test_settings_refuse_a_typo_with_the_reason_inline_and_unclipped(qtbot, type
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
-    assert dialog.focusWidget() is dialog.remote_radio  # the backend choice first, not the token
-    dialog.url_edit.setText(typed)
+    assert dialog.focusWidget() is dialog.backend.remote_radio  # the backend choice first, not the token
+    dialog.backend.url_edit.setText(typed)
     qtbot.wait(20)
     assert reason in dialog.url_problem()
     assert not dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
-    assert not dialog.test_button.isEnabled()
-    for label in (dialog.url_error, dialog.token_note):  # every line of the text is shown
+    assert not dialog.backend.test_button.isEnabled()
+    for label in (dialog.backend.url_error, dialog.backend.token_note):  # every line of the text is shown
         assert label.isVisible() and label.height() >= label.heightForWidth(label.width())
     assert fits_screen(dialog)
 
@@ -237,15 +237,15 @@ def test_test_connection_reports_success_and_failure(qtbot, qloop):
     dialog = SettingsDialog(Settings(), "tok", "", DeviceLists(), tester=checker.test_backend)
     qtbot.addWidget(dialog)
     dialog.show()
-    assert dialog.focusWidget() is dialog.builtin_radio
-    dialog.test_button.click()
-    qtbot.waitUntil(lambda: dialog.test_result.text().startswith("✔"), timeout=5_000)
+    assert dialog.focusWidget() is dialog.backend.builtin_radio
+    dialog.backend.test_button.click()
+    qtbot.waitUntil(lambda: dialog.backend.test_result.text().startswith("✔"), timeout=5_000)
     assert checker.tested == [("", "tok")]  # the built-in backend, with the token as typed
-    dialog.remote_radio.setChecked(True)
-    dialog.url_edit.setText("127.0.0.1:9")
-    dialog.test_button.click()
-    qtbot.waitUntil(lambda: dialog.test_result.text().startswith("✖"), timeout=5_000)
-    result = dialog.test_result.text()
+    dialog.backend.remote_radio.setChecked(True)
+    dialog.backend.url_edit.setText("127.0.0.1:9")
+    dialog.backend.test_button.click()
+    qtbot.waitUntil(lambda: dialog.backend.test_result.text().startswith("✖"), timeout=5_000)
+    result = dialog.backend.test_result.text()
     assert "Cannot reach" in result and "What to do: Check the address." in result
 
 

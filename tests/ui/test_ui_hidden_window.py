@@ -32,6 +32,12 @@ class StreamingSession:
         self.snapshots = 0
         self.running = False
         self.tick_listeners: list = []
+        self.listeners: list = []  # the controller's event listener
+
+    def made(self, listener) -> StreamingSession:
+        """The controller's session factory: this session, whose events go to ``listener``."""
+        self.listeners.append(listener)
+        return self
 
     def snapshot(self) -> SessionSnapshot:
         self.snapshots += 1
@@ -66,16 +72,19 @@ def controllers(qtbot, qloop):
         qtbot.waitUntil(lambda c=controller: not c.is_running(), timeout=5_000)
 
 
-def started(qtbot, controllers) -> tuple[MainWindow, SessionController, StreamingSession]:
+def started(qtbot, controllers, shown: bool = True) -> tuple[MainWindow, SessionController, StreamingSession]:
+    """A window and a controller whose session streams; ``shown=False``: the window was never shown (the
+    app started in the tray)."""
     window = MainWindow()
     qtbot.addWidget(window)
     session = StreamingSession()
-    controller = SessionController(lambda listener: session, parent=window)
+    controller = SessionController(session.made, parent=window)
     controllers.append(controller)
     bind(window, controller)
-    VisibilityWatch(window, controller.set_window_shown)
-    window.show()
-    qtbot.waitExposed(window)
+    VisibilityWatch(window, controller.polls.set_window_shown)
+    if shown:
+        window.show()
+        qtbot.waitExposed(window)
     controller.start()
     qtbot.waitUntil(lambda: session.running, timeout=5_000)
     return window, controller, session
@@ -83,17 +92,17 @@ def started(qtbot, controllers) -> tuple[MainWindow, SessionController, Streamin
 
 def test_hiding_or_minimizing_the_window_stops_the_fast_poll_and_showing_it_resumes(qtbot, controllers):
     window, controller, session = started(qtbot, controllers)
-    assert controller.window_shown and controller.fast_polling
+    assert controller.polls.window_shown and controller.polls.fast_polling
     window.hide()  # closed to the tray
-    assert not controller.window_shown and not controller.fast_polling
+    assert not controller.polls.window_shown and not controller.polls.fast_polling
     window.show()
-    assert controller.window_shown and controller.fast_polling
+    assert controller.polls.window_shown and controller.polls.fast_polling
     window.setWindowState(Qt.WindowState.WindowMinimized)
-    assert not controller.window_shown and not controller.fast_polling
+    assert not controller.polls.window_shown and not controller.polls.fast_polling
     before = session.snapshots
     window.setWindowState(Qt.WindowState.WindowNoState)
     window.show()
-    assert controller.window_shown and controller.fast_polling
+    assert controller.polls.window_shown and controller.polls.fast_polling
     assert session.snapshots > before  # caught up at once, not at the next tick
 
 
@@ -105,63 +114,48 @@ def test_a_hidden_window_still_follows_the_light_for_the_tray(qtbot, controllers
     session.snap = SessionSnapshot(state=ConnectionState.STREAMING,
                                    level=LevelReport(Level.OVERLOADED, "system audio queue 97 % full"),
                                    status=StatusReport(Light.LOSING, "3 s of audio could not be transcribed"))
-    controller.poll_slow()  # the 2 Hz poll, which keeps running
+    controller.polls.poll_slow()  # the 2 Hz poll, which keeps running
     assert lights[-1] is Light.LOSING
 
 
 def test_a_session_started_while_hidden_polls_fast_only_once_shown(qtbot, controllers):
-    window = MainWindow()
-    qtbot.addWidget(window)
-    session = StreamingSession()
-    controller = SessionController(lambda listener: session, parent=window)
-    controllers.append(controller)
-    VisibilityWatch(window, controller.set_window_shown)  # never shown: the app started in the tray
-    controller.start()
-    qtbot.waitUntil(lambda: session.running, timeout=5_000)
-    assert controller.is_running() and not controller.fast_polling
+    window, controller, _ = started(qtbot, controllers, shown=False)
+    assert controller.is_running() and not controller.polls.fast_polling
     window.show()
-    assert controller.fast_polling
+    assert controller.polls.fast_polling
 
 
 def test_once_the_session_ticks_its_ticks_drive_the_poll_instead_of_a_timer(qtbot, controllers):
     """One wake-up per tick: the 30 Hz timer only bridges the time before the session streams."""
     window, controller, session = started(qtbot, controllers)
-    assert controller.fast_polling
+    assert controller.polls.fast_polling
     session.tick()
-    assert not controller._fast.isActive() and controller.fast_polling  # the ticks poll now
+    assert not controller.polls._fast.isActive() and controller.polls.fast_polling  # the ticks poll now
     before = session.snapshots
     session.tick()
     session.tick()
     assert session.snapshots == before + 2  # one poll per tick
     window.hide()
     session.tick()
-    assert session.snapshots == before + 2 and not controller.fast_polling  # hidden: no poll at all
+    assert session.snapshots == before + 2 and not controller.polls.fast_polling  # hidden: no poll at all
     window.show()
-    assert controller.fast_polling and not controller._fast.isActive()  # the ticks still drive it
+    assert controller.polls.fast_polling and not controller.polls._fast.isActive()  # the ticks still drive it
 
 
 def test_while_hidden_only_the_lights_own_event_polls_at_once(qtbot, controllers):
     """The tray follows the light (StatusChanged) at once; the server's metrics, which come about twice
     a second, poll at once only while the window shows what they change."""
-    listeners: list = []
-    window = MainWindow()
-    qtbot.addWidget(window)
-    session = StreamingSession()
-    controller = SessionController(lambda listener: (listeners.append(listener), session)[1], parent=window)
-    controllers.append(controller)
-    VisibilityWatch(window, controller.set_window_shown)  # never shown: started in the tray
-    controller.start()
-    qtbot.waitUntil(lambda: session.running, timeout=5_000)
-    [listener] = listeners
+    window, controller, session = started(qtbot, controllers, shown=False)
+    [listener] = session.listeners
     listener(ServerMetrics(1.0, MetricsEvent(source="system", queue_fill_ratio=0.2)))
-    assert not controller._poll_pending  # no poll for what nobody sees
+    assert not controller.polls._pending  # no poll for what nobody sees
     before = session.snapshots
     listener(StatusChanged(1.5, StatusReport(Light.LOSING, "3 s of audio could not be transcribed")))
     qtbot.waitUntil(lambda: session.snapshots > before, timeout=5_000)  # the light's own event: at once
     window.show()
     qtbot.waitExposed(window)
     listener(ServerMetrics(2.0, MetricsEvent(source="system", queue_fill_ratio=0.3)))
-    assert controller._poll_pending  # shown: the metrics poll at once, as before
+    assert controller.polls._pending  # shown: the metrics poll at once, as before
 
 
 def test_while_hidden_the_polls_feed_only_the_tray_and_what_the_window_keeps_and_showing_catches_up(
@@ -184,8 +178,8 @@ def test_while_hidden_the_polls_feed_only_the_tray_and_what_the_window_keeps_and
     session.snap = SessionSnapshot(state=ConnectionState.STREAMING, session_id="s1", elapsed_seconds=12.0,
                                    status=StatusReport(Light.BEHIND, "The backend is 4 s behind"),
                                    transcript=(line,), transcript_revision=1, input_dbfs={"mic": -20.0})
-    controller.poll_slow()  # the 2 Hz poll
-    controller.poll_fast()  # the poll a status change triggers
+    controller.polls.poll_slow()  # the 2 Hz poll
+    controller.polls.poll_fast()  # the poll a status change triggers
     assert [v.light for v in got["status"]] == [Light.BEHIND]
     assert got["connection"] == []  # still running: the tray menu says Stop already
     assert got["chart"] and got["transcript"] == [(line,)]
@@ -198,15 +192,7 @@ def test_while_hidden_the_polls_feed_only_the_tray_and_what_the_window_keeps_and
 
 
 def test_a_session_started_or_ended_while_hidden_shows_in_the_tray_menus_start_stop(qtbot, controllers):
-    window = MainWindow()
-    qtbot.addWidget(window)
-    session = StreamingSession()
-    controller = SessionController(lambda listener: session, parent=window)
-    controllers.append(controller)
-    bind(window, controller)
-    VisibilityWatch(window, controller.set_window_shown)  # never shown: started in the tray
-    controller.start()
-    qtbot.waitUntil(lambda: session.running, timeout=5_000)
+    window, controller, _ = started(qtbot, controllers, shown=False)
     assert window.start_stop_action.text() == "&Stop"  # the action the tray menu shows
     controller.stop()
     qtbot.waitUntil(lambda: not controller.is_running(), timeout=5_000)

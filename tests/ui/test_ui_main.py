@@ -8,12 +8,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 STATES = ("idle", "not-measured", "live", "behind", "losing", "failed")
+APP_LOG = Path("state", "EchoPanel Companion", "log", "echopanel-companion.log")  # below app_env's home
 
 
 def app_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -27,6 +30,30 @@ def app_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+@contextmanager
+def ready_app(command: list[str], env: dict[str, str], home: Path, **streams) -> Iterator[subprocess.Popen]:
+    """The app started with ``command``, once its log (``home / APP_LOG``) says it is ready: its event
+    loop runs (60 s at most). Killed on the way out if it still runs."""
+    log = home / APP_LOG
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, text=True, **streams)
+    try:
+        deadline = time.monotonic() + 60
+        while not (log.exists() and " ready\n" in log.read_text()):
+            assert proc.poll() is None, "the app ended before it was ready:\n" + captured(proc)
+            assert time.monotonic() < deadline, "the app did not become ready within 60 s"
+            time.sleep(0.1)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def captured(proc: subprocess.Popen) -> str:
+    stream = proc.stdout or proc.stderr
+    return stream.read() if stream is not None else ""
 
 
 def test_self_test_renders_every_state_without_a_display(tmp_path):
@@ -72,29 +99,12 @@ def test_headless_path_never_imports_qt(tmp_path):
 @pytest.mark.slow
 def test_gui_starts_and_shuts_down_in_order_on_ctrl_c(tmp_path):
     env = app_env(tmp_path, QT_QPA_PLATFORM="offscreen")
-    log = tmp_path / "state" / "EchoPanel Companion" / "log" / "echopanel-companion.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not (log.exists() and "ready" in log.read_text()):
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, "the app did not become ready within 60 s"
-            time.sleep(0.1)
+    with ready_app([sys.executable, "-m", "app"], env, tmp_path, stdout=subprocess.PIPE,
+                   stderr=subprocess.STDOUT) as proc:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 0, output
-    text = log.read_text()
+    text = (tmp_path / APP_LOG).read_text()
     order = [
         text.index(s)
         for s in (
@@ -128,14 +138,8 @@ def test_gui_without_a_display_explains_and_exits_2(tmp_path):
 @pytest.mark.slow
 def test_a_second_launch_raises_the_first_window_and_exits(tmp_path):
     env = app_env(tmp_path, QT_QPA_PLATFORM="offscreen")
-    log = tmp_path / "state" / "EchoPanel Companion" / "log" / "echopanel-companion.log"
-    first = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while not (log.exists() and " ready\n" in log.read_text()):
-            assert first.poll() is None and time.monotonic() < deadline, "the first app never became ready"
-            time.sleep(0.1)
+    with ready_app([sys.executable, "-m", "app"], env, tmp_path, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL) as first:
         second = subprocess.run([sys.executable, "-m", "app"], cwd=ROOT, env=env, capture_output=True,
                                 text=True, timeout=60)
         assert second.returncode == 0, second.stderr
@@ -143,7 +147,3 @@ def test_a_second_launch_raises_the_first_window_and_exits(tmp_path):
         assert first.poll() is None  # the first one is still the app
         first.send_signal(signal.SIGINT)
         assert first.wait(timeout=60) == 0
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()

@@ -86,10 +86,10 @@ def test_dialog_round_trip_through_qsettings_keeps_token_out_of_files_and_logs(q
     shell.open_settings()
     dialog = shell.dialog()
     assert dialog is not None and dialog.isVisible()
-    assert "system keyring" in dialog.token_note.text()
-    dialog.remote_radio.setChecked(True)
-    dialog.url_edit.setText("wss://echopanel.example.com")
-    dialog.token_edit.setText(SECRET)
+    assert "system keyring" in dialog.backend.token_note.text()
+    dialog.backend.remote_radio.setChecked(True)
+    dialog.backend.url_edit.setText("wss://echopanel.example.com")
+    dialog.backend.token_edit.setText(SECRET)
     dialog.sources.set_choice("mic")
     dialog.sources.mic.setCurrentIndex(dialog.sources.mic.findText("USB Mic (ALSA)"))
     dialog.encoding.setCurrentIndex(dialog.encoding.findData("json"))
@@ -130,8 +130,8 @@ def test_without_a_keyring_the_dialog_says_the_token_is_for_this_session_only(qt
     window, shell = make_shell(qtbot, ini, tokens)
     shell.open_settings()
     dialog = shell.dialog()
-    assert "for this run only" in dialog.token_note.text()
-    dialog.token_edit.setText(SECRET)
+    assert "for this run only" in dialog.backend.token_note.text()
+    dialog.backend.token_edit.setText(SECRET)
     dialog.accept()
     assert shell.token() == SECRET  # kept in memory
     assert "for this run only" in window.message_bar.current_text()
@@ -185,13 +185,13 @@ def test_bad_url_disables_ok_and_says_what_to_type(qtbot):
     dialog = SettingsDialog(Settings(), "", "note", devices())
     qtbot.addWidget(dialog)
     ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
-    assert ok.isEnabled() and not dialog.url_edit.isEnabled()
-    dialog.remote_radio.setChecked(True)
+    assert ok.isEnabled() and not dialog.backend.url_edit.isEnabled()
+    dialog.backend.remote_radio.setChecked(True)
     assert not ok.isEnabled()  # empty address
-    dialog.url_edit.setText("ftp://host")
+    dialog.backend.url_edit.setText("ftp://host")
     assert not ok.isEnabled()
     assert "ws, wss, http or https" in dialog.url_problem()
-    dialog.url_edit.setText("127.0.0.1:9000")
+    dialog.backend.url_edit.setText("127.0.0.1:9000")
     assert ok.isEnabled() and dialog.url_problem() == ""
     assert dialog.settings().backend_url == "ws://127.0.0.1:9000/ws/live-listener"
 
@@ -269,24 +269,24 @@ def test_default_store_has_no_fallbacks():
 def test_sending_the_token_unencrypted_is_allowed_per_url_with_a_warning(qtbot):
     dialog = SettingsDialog(Settings(), SECRET, "note", devices())
     qtbot.addWidget(dialog)
-    dialog.remote_radio.setChecked(True)
-    dialog.url_edit.setText("wss://10.1.2.3:8000")
-    assert not dialog.insecure_check.isEnabled()  # TLS: nothing to allow
-    dialog.url_edit.setText("ws://127.0.0.1:8000")
-    assert not dialog.insecure_check.isEnabled()  # this computer
-    dialog.url_edit.setText("ws://10.1.2.3:8000")
-    assert dialog.insecure_check.isEnabled() and not dialog.insecure_check.isChecked()
-    assert "unencrypted" in dialog.insecure_check.text()
-    assert "read the token" in dialog.insecure_check.toolTip()
+    dialog.backend.remote_radio.setChecked(True)
+    dialog.backend.url_edit.setText("wss://10.1.2.3:8000")
+    assert not dialog.backend.insecure_check.isEnabled()  # TLS: nothing to allow
+    dialog.backend.url_edit.setText("ws://127.0.0.1:8000")
+    assert not dialog.backend.insecure_check.isEnabled()  # this computer
+    dialog.backend.url_edit.setText("ws://10.1.2.3:8000")
+    assert dialog.backend.insecure_check.isEnabled() and not dialog.backend.insecure_check.isChecked()
+    assert "unencrypted" in dialog.backend.insecure_check.text()
+    assert "read the token" in dialog.backend.insecure_check.toolTip()
     assert dialog.settings().insecure_token_url == ""
-    dialog.insecure_check.setChecked(True)
+    dialog.backend.insecure_check.setChecked(True)
     allowed = dialog.settings()
     assert allowed.insecure_token_url == allowed.backend_url == "ws://10.1.2.3:8000/ws/live-listener"
-    dialog.url_edit.setText("wss://10.1.2.3:8000")  # the permission goes with the URL
+    dialog.backend.url_edit.setText("wss://10.1.2.3:8000")  # the permission goes with the URL
     assert dialog.settings().insecure_token_url == ""
     reopened = SettingsDialog(allowed, SECRET, "note", devices())
     qtbot.addWidget(reopened)
-    assert reopened.insecure_check.isChecked() and reopened.insecure_check.isEnabled()
+    assert reopened.backend.insecure_check.isChecked() and reopened.backend.insecure_check.isEnabled()
 
 
 class BrokenKeyring(MemoryKeyring):
@@ -307,7 +307,7 @@ def test_a_keyring_that_fails_on_use_keeps_the_token_for_this_run_and_says_why(q
     window, shell = make_shell(qtbot, ini, tokens)
     shell.open_settings()  # reads the token: no exception reaches the user
     dialog = shell.dialog()
-    dialog.token_edit.setText(SECRET)
+    dialog.backend.token_edit.setText(SECRET)
     dialog.accept()
     assert shell.token() == SECRET and not tokens.persistent
     shown = window.message_bar.current_text()

@@ -8,13 +8,12 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import QWidget
-from test_ui_main import ROOT, app_env
+from test_ui_main import app_env, ready_app
 from test_ui_settings import MemoryKeyring
 
 from app.core.settings import DeviceRef, Settings
@@ -24,7 +23,7 @@ from app.ui.secrets import TokenStore
 from app.ui.settings_store import SettingsStore
 from app.ui.shell import DesktopShell
 from app.ui.sources import DeviceLists
-from app.ui.startup import after_first_frame, when_on_screen
+from app.ui.startup import after_first_frame, load_devices, when_on_screen
 from app.ui.window import MainWindow
 
 SAVED_MIC = DeviceRef("Saved Headset", "ALSA")
@@ -65,7 +64,7 @@ def test_the_window_is_built_without_listing_devices_and_the_lists_fill_in_after
     assert picker.current_mic() == SAVED_MIC
     assert items(picker.system) == ["System default"]
 
-    shell.load_devices()
+    load_devices(shell)
 
     assert listed == [1]
     assert items(picker.mic) == ["System default", "USB Mic (ALSA)", "Saved Headset (ALSA)"]
@@ -79,7 +78,7 @@ def test_a_device_picked_before_the_lists_arrive_stays_picked(shell_with_lister)
     picker.mic.setCurrentIndex(0)  # "System default", the one other choice offered so far
     assert shell.settings().mic_device is None
 
-    shell.load_devices()
+    load_devices(shell)
 
     assert picker.current_mic() is None
     assert shell.settings().mic_device is None
@@ -143,20 +142,10 @@ def test_the_real_app_shows_its_first_window_before_loading_the_session_keyring_
         "sys.exit(run([]))\n"
     )
     env = app_env(tmp_path, QT_QPA_PLATFORM="offscreen", ECHOPANEL_REPORT_FIRST_SHOW="1")
-    log = tmp_path / "state" / "EchoPanel Companion" / "log" / "echopanel-companion.log"
-    proc = subprocess.Popen([sys.executable, "-c", spy], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not (log.exists() and " ready\n" in log.read_text()):  # the event loop runs on after it
-            assert proc.poll() is None and time.monotonic() < deadline, "the app never became ready"
-            time.sleep(0.1)
+    with ready_app([sys.executable, "-c", spy], env, tmp_path, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE) as proc:  # the event loop runs on after the first frame
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 0, stderr
     assert "loaded at the first frame: []" in stderr, stderr
     assert "first-window-shown" in stderr
